@@ -1,0 +1,119 @@
+// Transport-independent request/response plumbing over any message channel (a MessagePort in
+// Electron, a WebSocket in serve mode). Both ends validate what they receive against protocol.ts.
+import {
+  AnyMessage,
+  describeZodError,
+  isMethodName,
+  methods,
+  type MethodName,
+  type Params,
+  type Result,
+  type ServiceEvent,
+} from './protocol';
+
+/** The smallest thing both transports provide: send a JSON-able value, receive them. */
+export interface MessageChannelLike {
+  send(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+}
+
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** What the renderer (and tests) talk to, whatever the transport. */
+export interface ServiceClient {
+  call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>>;
+  onEvent(listener: (event: ServiceEvent) => void): () => void;
+}
+
+export function createRpcClient(channel: MessageChannelLike): ServiceClient {
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: MethodName }>();
+  const listeners = new Set<(event: ServiceEvent) => void>();
+  channel.onMessage((raw) => {
+    const parsed = AnyMessage.safeParse(raw);
+    if (!parsed.success) {
+      console.warn(`vsw: ignoring malformed message from service: ${describeZodError('message', parsed.error)}`);
+      return;
+    }
+    const message = parsed.data;
+    if (message.kind === 'event') {
+      for (const listener of listeners) listener(message.event);
+    } else if (message.kind === 'response') {
+      const waiter = pending.get(message.id);
+      if (!waiter) return;
+      pending.delete(message.id);
+      if (message.ok) {
+        const result = methods[waiter.method].result.safeParse(message.result);
+        if (result.success) waiter.resolve(result.data);
+        else waiter.reject(new ProtocolError(describeZodError('result', result.error), 'bad-result'));
+      } else {
+        waiter.reject(new ProtocolError(message.error.message, message.error.code));
+      }
+    }
+  });
+  return {
+    call(method, params) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method });
+        channel.send({ kind: 'request', id, method, params });
+      });
+    },
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+export type Handlers = { [M in MethodName]: (params: z_output<M>) => Promise<Result<M>> | Result<M> };
+type z_output<M extends MethodName> = import('zod').output<(typeof methods)[M]['params']>;
+
+/** Errors a handler throws on purpose carry a code; anything else is reported as 'internal'. */
+export function errorCode(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
+  return 'internal';
+}
+
+/** Answers requests arriving on a channel; returns a function that pushes events to it. */
+export function serveRpc(channel: MessageChannelLike, handlers: Handlers): (event: ServiceEvent) => void {
+  channel.onMessage(async (raw) => {
+    const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
+    const fail = (message: string, code: string) =>
+      channel.send({ kind: 'response', id, ok: false, error: { message, code } });
+    const envelope = AnyMessage.safeParse(raw);
+    if (!envelope.success || envelope.data.kind !== 'request') {
+      fail(
+        envelope.success ? 'expected a request message' : describeZodError('message', envelope.error),
+        'bad-message',
+      );
+      return;
+    }
+    const request = envelope.data;
+    if (!isMethodName(request.method)) {
+      fail(`unknown method "${request.method}"; known: ${Object.keys(methods).join(', ')}`, 'unknown-method');
+      return;
+    }
+    const params = methods[request.method].params.safeParse(request.params ?? {});
+    if (!params.success) {
+      fail(describeZodError('params', params.error), 'bad-params');
+      return;
+    }
+    try {
+      const handler = handlers[request.method] as (p: unknown) => Promise<unknown> | unknown;
+      const result = await handler(params.data);
+      channel.send({ kind: 'response', id, ok: true, result });
+    } catch (error) {
+      fail(error instanceof Error ? error.message : String(error), errorCode(error));
+    }
+  });
+  return (event) => channel.send({ kind: 'event', event });
+}

@@ -1,0 +1,12 @@
+// The only bridge between the sandboxed renderer and Electron: a flag saying we are in Electron,
+// and a way to ask for a MessagePort to the service, which arrives as a window message.
+import { contextBridge, ipcRenderer } from 'electron';
+
+ipcRenderer.on('vsw:port', (event) => {
+  window.postMessage('vsw-port', window.location.origin, event.ports);
+});
+
+contextBridge.exposeInMainWorld('vswShell', {
+  kind: 'electron',
+  requestPort: () => ipcRenderer.send('vsw:request-port'),
+});

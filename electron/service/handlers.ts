@@ -1,0 +1,30 @@
+// Binds every protocol method to the workstation service that answers it.
+import type { Handlers } from '../contract/rpc';
+import type { ServiceEvent } from '../contract/protocol';
+import type { Workstation } from '../workstation/workstation';
+
+export function createHandlers(
+  workstation: Workstation,
+  shell: 'electron' | 'serve',
+  version: string,
+  emit: (event: ServiceEvent) => void,
+): Handlers {
+  return {
+    'app.info': () => ({
+      version,
+      dataDir: workstation.options.dataDir,
+      reviewer: workstation.options.reviewer,
+      shell,
+    }),
+    'datasets.list': () => workstation.listDatasets(),
+    'datasets.add': async ({ path, name }) => {
+      const result = await workstation.addDataset(path, name, (done, total) =>
+        emit({ type: 'progress', job: `import:${path}`, done, total }),
+      );
+      emit({ type: 'datasetsChanged' });
+      return result;
+    },
+    'datasets.lastImport': ({ datasetId }) => workstation.lastImport(datasetId),
+    'images.page': ({ datasetId, after, limit }) => workstation.imagesPage(datasetId, after, limit),
+  };
+}

@@ -1,0 +1,162 @@
+// Imports a folder into a dataset: records each image (path, content hash, header, ImageFolder
+// label) and marks files that changed or vanished since the last import. One bad file never stops
+// an import; every file that is not imported is listed in the report with the reason.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ImportReport } from '../../contract/protocol';
+import type { Db } from '../store/openDatabase';
+import { ImageProblem, probeImage, type ProbedImage } from './probeImage';
+import { scanFolder, type ScannedFile } from './scanFolder';
+
+export class WorkstationError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'WorkstationError';
+  }
+}
+
+/** Files probed concurrently: sharp's header reads run on libuv's thread pool. */
+const CONCURRENCY = 8;
+
+interface ExistingRow {
+  id: number;
+  content_hash: string;
+  size_bytes: number;
+  mtime_ms: number;
+  status: string;
+}
+
+export async function importFolder(
+  db: Db,
+  datasetId: number,
+  folder: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ImportReport> {
+  const started = performance.now();
+  const root = path.resolve(folder);
+  let stat;
+  try {
+    stat = await fs.stat(root);
+  } catch {
+    throw new WorkstationError(`folder "${folder}" does not exist; check the path and try again`, 'not-found');
+  }
+  if (!stat.isDirectory()) {
+    throw new WorkstationError(`"${folder}" is not a folder; give the folder that holds the images`, 'not-a-folder');
+  }
+  try {
+    await fs.access(root, fs.constants.R_OK | fs.constants.X_OK);
+  } catch {
+    throw new WorkstationError(`folder "${folder}" cannot be read (permission denied)`, 'unreadable');
+  }
+
+  db.prepare('INSERT OR IGNORE INTO dataset_roots (dataset_id, path) VALUES (?, ?)').run(datasetId, root);
+  const rootId = db
+    .prepare('SELECT id FROM dataset_roots WHERE dataset_id = ? AND path = ?')
+    .pluck()
+    .get(datasetId, root) as number;
+
+  const files: ScannedFile[] = [];
+  const report: ImportReport = {
+    datasetId,
+    root,
+    scanned: 0,
+    added: 0,
+    changed: 0,
+    unchanged: 0,
+    missing: 0,
+    skipped: [],
+    seconds: 0,
+  };
+  await scanFolder(
+    root,
+    (file) => files.push(file),
+    (problem) => report.skipped.push(problem),
+  );
+  report.scanned = files.length + report.skipped.length;
+
+  const existing = new Map<string, ExistingRow>();
+  for (const row of db
+    .prepare('SELECT id, rel_path, content_hash, size_bytes, mtime_ms, status FROM images WHERE root_id = ?')
+    .all(rootId) as (ExistingRow & { rel_path: string })[]) {
+    existing.set(row.rel_path, row);
+  }
+
+  const insert = db.prepare(`INSERT INTO images
+    (dataset_id, root_id, rel_path, content_hash, size_bytes, mtime_ms, width, height, format, label, status, added_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)`);
+  const update = db.prepare(`UPDATE images SET content_hash = ?, size_bytes = ?, mtime_ms = ?, width = ?, height = ?,
+    format = ?, label = ?, status = ? WHERE id = ?`);
+  const now = new Date().toISOString();
+  const batch: { file: ScannedFile; probed: ProbedImage }[] = [];
+  const flush = db.transaction(() => {
+    for (const { file, probed } of batch) {
+      const label = labelFromPath(file.relPath);
+      const before = existing.get(file.relPath);
+      if (!before) {
+        insert.run(datasetId, rootId, file.relPath, probed.hash, probed.sizeBytes, probed.mtimeMs, probed.width,
+          probed.height, probed.format, label, now);
+        report.added++;
+      } else if (before.content_hash !== probed.hash) {
+        update.run(probed.hash, probed.sizeBytes, probed.mtimeMs, probed.width, probed.height, probed.format, label,
+          'changed', before.id);
+        report.changed++;
+      } else {
+        if (before.status !== 'ok' || before.mtime_ms !== probed.mtimeMs) {
+          update.run(probed.hash, probed.sizeBytes, probed.mtimeMs, probed.width, probed.height, probed.format,
+            label, before.status === 'changed' ? 'changed' : 'ok', before.id);
+        }
+        report.unchanged++;
+      }
+    }
+    batch.length = 0;
+  });
+
+  let done = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++];
+      try {
+        batch.push({ file, probed: await probeImage(file.absPath) });
+      } catch (error) {
+        const reason = error instanceof ImageProblem ? error.message : `cannot be read: ${(error as Error).message}`;
+        report.skipped.push({ path: file.relPath, reason });
+      }
+      done++;
+      if (batch.length >= 500) flush();
+      if (done % 200 === 0) onProgress?.(done, files.length);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  flush();
+  onProgress?.(files.length, files.length);
+
+  const seen = new Set(files.map((f) => f.relPath));
+  const markMissing = db.prepare(`UPDATE images SET status = 'missing' WHERE id = ?`);
+  db.transaction(() => {
+    for (const [relPath, row] of existing) {
+      if (!seen.has(relPath)) {
+        markMissing.run(row.id);
+        report.missing++;
+      }
+    }
+  })();
+
+  report.skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  report.seconds = (performance.now() - started) / 1000;
+  db.prepare('INSERT INTO import_reports (dataset_id, finished_at, report) VALUES (?, ?, ?)').run(
+    datasetId,
+    new Date().toISOString(),
+    JSON.stringify(report),
+  );
+  return report;
+}
+
+/** ImageFolder layout: the label is the name of the file's parent folder; files at the root have none. */
+export function labelFromPath(relPath: string): string | null {
+  const parts = relPath.split('/');
+  return parts.length >= 2 ? parts[parts.length - 2] : null;
+}
