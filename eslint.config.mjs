@@ -10,7 +10,12 @@ const layer = (from, forbidden) => ({
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: forbidden.map((f) => ({ group: [`**/${f}/**`, `**/${f}`], message: `${from} must not import ${f} (layering)` })) },
+      {
+        patterns: forbidden.map((f) => ({
+          group: [`**/${f}/**`, `**/${f}`],
+          message: `${from} must not import ${f} (layering)`,
+        })),
+      },
     ],
   },
 });
@@ -30,9 +35,19 @@ export default tseslint.config(
     files: ['renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },
-    rules: reactHooks.configs.recommended.rules,
+    // incompatible-library only matters to the React Compiler, which this app does not use.
+    rules: { ...reactHooks.configs.recommended.rules, 'react-hooks/incompatible-library': 'off' },
   },
-  layer('electron/contract', ['engine', 'workstation', 'service', 'main', 'preload', 'serve', 'cli', 'renderer']),
+  layer('electron/contract', [
+    'engine',
+    'workstation',
+    'service',
+    'main',
+    'preload',
+    'serve',
+    'cli',
+    'renderer',
+  ]),
   layer('electron/engine', ['workstation', 'service', 'main', 'preload', 'serve', 'cli', 'renderer']),
   layer('electron/workstation', ['service', 'main', 'preload', 'serve', 'cli', 'renderer']),
   layer('electron/service', ['main', 'preload', 'serve', 'cli', 'renderer']),

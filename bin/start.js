@@ -24,14 +24,22 @@ if (!binary && !process.env.VSW_NO_ELECTRON) {
   const installer = path.join(root, 'node_modules', 'electron', 'install.js');
   if (fs.existsSync(installer)) {
     console.error('Electron binary not present; trying to download it once…');
-    spawnSync(process.execPath, [installer], { stdio: 'inherit', env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '' }, timeout: 120000 });
+    spawnSync(process.execPath, [installer], {
+      stdio: 'inherit',
+      env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '' },
+      timeout: 120000,
+    });
     binary = electronBinary();
   }
 }
 
 const openArgs = fs.existsSync(demo) ? ['--open', demo] : [];
 if (binary) {
-  const child = spawn(binary, [path.join(root, 'dist', 'electron', 'main', 'main.js'), ...openArgs, ...extra], { stdio: 'inherit' });
+  const child = spawn(
+    binary,
+    [path.join(root, 'dist', 'electron', 'main', 'main.js'), ...openArgs, ...extra],
+    { stdio: 'inherit' },
+  );
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   console.error(
@@ -40,7 +48,9 @@ if (binary) {
       : "Electron's binary is not installed and could not be downloaded (no internet access to its release host?).\n" +
           'Starting serve mode instead: open the URL below in a browser on this machine.',
   );
-  const child = spawn(process.execPath, [path.join(__dirname, 'vsw.js'), 'serve', ...openArgs, ...extra], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [path.join(__dirname, 'vsw.js'), 'serve', ...openArgs, ...extra], {
+    stdio: 'inherit',
+  });
   child.on('exit', (code) => process.exit(code ?? 0));
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 }

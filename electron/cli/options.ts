@@ -5,8 +5,15 @@ import { Workstation } from '../workstation/workstation';
 
 export function addDataDirOption(command: Command): Command {
   return command
-    .addOption(new Option('--data-dir <dir>', 'where the database and caches live (default: $VSW_DATA_DIR or the app-data folder)'))
-    .addOption(new Option('--reviewer <name>', 'the reviewer recorded on tag events (default: the OS user name)'));
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'where the database and caches live (default: $VSW_DATA_DIR or the app-data folder)',
+      ),
+    )
+    .addOption(
+      new Option('--reviewer <name>', 'the reviewer recorded on tag events (default: the OS user name)'),
+    );
 }
 
 export interface DataDirFlags {
@@ -15,7 +22,10 @@ export interface DataDirFlags {
 }
 
 export function openWorkstation(flags: DataDirFlags): Workstation {
-  return new Workstation({ dataDir: resolveDataDir(flags.dataDir), reviewer: flags.reviewer ?? defaultReviewer() });
+  return new Workstation({
+    dataDir: resolveDataDir(flags.dataDir),
+    reviewer: flags.reviewer ?? defaultReviewer(),
+  });
 }
 
 export function parseInteger(name: string, min: number, max: number) {

@@ -18,7 +18,9 @@ function registerCommands(program: Command): void {
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vsw')
-    .description('ViT Saliency Workstation: find, explain, tag and export a vision transformer’s misdetections')
+    .description(
+      'ViT Saliency Workstation: find, explain, tag and export a vision transformer’s misdetections',
+    )
     .version(appVersion())
     .exitOverride()
     .showHelpAfterError('(run `vsw --help` for usage)');
@@ -28,7 +30,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+      )
+        return 0;
       return 2; // commander already printed the reason
     }
     if (error instanceof UsageError) {

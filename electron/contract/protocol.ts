@@ -49,11 +49,18 @@ const DatasetRef = z.object({ datasetId: z.number().int().positive() }).strict()
 export const methods = {
   'app.info': {
     params: Empty,
-    result: z.object({ version: z.string(), dataDir: z.string(), reviewer: z.string(), shell: z.enum(['electron', 'serve']) }),
+    result: z.object({
+      version: z.string(),
+      dataDir: z.string(),
+      reviewer: z.string(),
+      shell: z.enum(['electron', 'serve']),
+    }),
   },
   'datasets.list': { params: Empty, result: z.array(DatasetSummary) },
   'datasets.add': {
-    params: z.object({ path: z.string().min(1, 'path must not be empty'), name: z.string().min(1).optional() }).strict(),
+    params: z
+      .object({ path: z.string().min(1, 'path must not be empty'), name: z.string().min(1).optional() })
+      .strict(),
     result: z.object({ dataset: DatasetSummary, report: ImportReport }),
   },
   'datasets.lastImport': { params: DatasetRef, result: ImportReport.nullable() },
@@ -65,7 +72,11 @@ export const methods = {
         limit: z.number().int().min(1).max(5000).default(500),
       })
       .strict(),
-    result: z.object({ items: z.array(ImageItem), total: z.number().int(), nextAfter: z.number().int().nullable() }),
+    result: z.object({
+      items: z.array(ImageItem),
+      total: z.number().int(),
+      nextAfter: z.number().int().nullable(),
+    }),
   },
 } as const;
 
@@ -103,10 +114,8 @@ export const ResponseMessage = z.discriminatedUnion('ok', [
   }),
 ]);
 export const EventMessage = z.object({ kind: z.literal('event'), event: ServiceEvent });
-export const AnyMessage = z.union([RequestMessage, ResponseMessage, EventMessage]);
 export type RequestMessage = z.infer<typeof RequestMessage>;
 export type ResponseMessage = z.infer<typeof ResponseMessage>;
-export type AnyMessage = z.infer<typeof AnyMessage>;
 
 export function isMethodName(name: string): name is MethodName {
   return Object.prototype.hasOwnProperty.call(methods, name);

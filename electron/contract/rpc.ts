@@ -1,7 +1,9 @@
 // Transport-independent request/response plumbing over any message channel (a MessagePort in
 // Electron, a WebSocket in serve mode). Both ends validate what they receive against protocol.ts.
 import {
-  AnyMessage,
+  EventMessage,
+  RequestMessage,
+  ResponseMessage,
   describeZodError,
   isMethodName,
   methods,
@@ -35,12 +37,18 @@ export interface ServiceClient {
 
 export function createRpcClient(channel: MessageChannelLike): ServiceClient {
   let nextId = 1;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: MethodName }>();
+  const pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; method: MethodName }
+  >();
   const listeners = new Set<(event: ServiceEvent) => void>();
   channel.onMessage((raw) => {
-    const parsed = AnyMessage.safeParse(raw);
+    const kind = typeof raw === 'object' && raw !== null && 'kind' in raw ? raw.kind : undefined;
+    const parsed = (kind === 'event' ? EventMessage : ResponseMessage).safeParse(raw);
     if (!parsed.success) {
-      console.warn(`vsw: ignoring malformed message from service: ${describeZodError('message', parsed.error)}`);
+      console.warn(
+        `vsw: ignoring malformed message from service: ${describeZodError('message', parsed.error)}`,
+      );
       return;
     }
     const message = parsed.data;
@@ -79,22 +87,21 @@ type z_output<M extends MethodName> = import('zod').output<(typeof methods)[M]['
 
 /** Errors a handler throws on purpose carry a code; anything else is reported as 'internal'. */
 export function errorCode(error: unknown): string {
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
+    return error.code;
   return 'internal';
 }
 
 /** Answers requests arriving on a channel; returns a function that pushes events to it. */
 export function serveRpc(channel: MessageChannelLike, handlers: Handlers): (event: ServiceEvent) => void {
   channel.onMessage(async (raw) => {
-    const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
+    const id =
+      typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
     const fail = (message: string, code: string) =>
       channel.send({ kind: 'response', id, ok: false, error: { message, code } });
-    const envelope = AnyMessage.safeParse(raw);
-    if (!envelope.success || envelope.data.kind !== 'request') {
-      fail(
-        envelope.success ? 'expected a request message' : describeZodError('message', envelope.error),
-        'bad-message',
-      );
+    const envelope = RequestMessage.safeParse(raw);
+    if (!envelope.success) {
+      fail(describeZodError('message', envelope.error), 'bad-message');
       return;
     }
     const request = envelope.data;

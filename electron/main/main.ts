@@ -2,7 +2,16 @@
 // protocols, forks the service process and hands each window a MessagePort to it. Security per
 // Electron's checklist: context isolation, sandbox, no Node in the renderer, strict CSP, no
 // navigation or new windows, and a check of the sender on every IPC message.
-import { app, BrowserWindow, ipcMain, MessageChannelMain, net, protocol, session, utilityProcess } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  ipcMain,
+  MessageChannelMain,
+  net,
+  protocol,
+  session,
+  utilityProcess,
+} from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defaultReviewer, resolveDataDir } from '../workstation/dataDir';
@@ -26,14 +35,22 @@ async function start(): Promise<void> {
   await app.whenReady();
   const dataDir = resolveDataDir(argValue('--data-dir'));
   const service = utilityProcess.fork(path.join(__dirname, '../service/serviceProcess.js'), [], {
-    env: { ...process.env, VSW_DATA_DIR: dataDir, VSW_REVIEWER: defaultReviewer(), VSW_OPEN: argValue('--open') ?? '' },
+    env: {
+      ...process.env,
+      VSW_DATA_DIR: dataDir,
+      VSW_REVIEWER: defaultReviewer(),
+      VSW_OPEN: argValue('--open') ?? '',
+    },
     serviceName: 'vsw-service',
   });
   const media = createMediaBridge(service);
 
   protocol.handle('vsw-app', (request) => {
     const url = new URL(request.url);
-    const file = path.resolve(rendererRoot, '.' + decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname));
+    const file = path.resolve(
+      rendererRoot,
+      '.' + decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname),
+    );
     if (!file.startsWith(rendererRoot + path.sep)) return new Response('not found', { status: 404 });
     return net.fetch(pathToFileURL(file).toString());
   });
@@ -48,7 +65,9 @@ async function start(): Promise<void> {
   });
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+    callback({
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] },
+    });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 

@@ -59,13 +59,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const url = new URL(request.url ?? '/', 'http://localhost');
     const auth = authenticate(request, url, options.token);
     if (auth === 'refused') {
-      response.writeHead(401, { 'Content-Type': 'text/plain' }).end('401: open the URL printed by `vsw serve` (it holds the token)');
+      response
+        .writeHead(401, { 'Content-Type': 'text/plain' })
+        .end('401: open the URL printed by `vsw serve` (it holds the token)');
       return;
     }
     if (auth === 'url') {
       // Trade the token in the URL for a cookie, and drop it from the address bar.
       url.searchParams.delete('token');
-      response.writeHead(302, { 'Set-Cookie': tokenCookie(options.token), Location: url.pathname + url.search });
+      response.writeHead(302, {
+        'Set-Cookie': tokenCookie(options.token),
+        Location: url.pathname + url.search,
+      });
       response.end();
       return;
     }

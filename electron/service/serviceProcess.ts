@@ -20,7 +20,9 @@ const handlers = createHandlers(workstation, 'electron', appVersion(), broadcast
 
 // `--open FOLDER` on the app's command line (npm start passes the demo dataset).
 if (process.env.VSW_OPEN) {
-  void workstation.addDataset(process.env.VSW_OPEN, undefined).then(() => broadcast.emit({ type: 'datasetsChanged' }));
+  void workstation
+    .addDataset(process.env.VSW_OPEN, undefined)
+    .then(() => broadcast.emit({ type: 'datasetsChanged' }));
 }
 
 function channelOf(port: MessagePortMain): MessageChannelLike {

@@ -7,7 +7,8 @@ export const APP_FOLDER = 'vit-saliency-workstation';
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   const home = os.homedir();
-  if (platform === 'win32') return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), APP_FOLDER);
+  if (platform === 'win32')
+    return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), APP_FOLDER);
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', APP_FOLDER);
   return path.join(env.XDG_CONFIG_HOME ?? path.join(home, '.config'), APP_FOLDER);
 }

@@ -32,10 +32,12 @@ export class Workstation {
 
   datasetSummary(datasetId: number): DatasetSummary {
     const row = this.db.prepare('SELECT id, name, created_at FROM datasets WHERE id = ?').get(datasetId) as
-      | { id: number; name: string; created_at: string }
-      | undefined;
+      { id: number; name: string; created_at: string } | undefined;
     if (!row) throw new WorkstationError(`no dataset with id ${datasetId}`, 'not-found');
-    const roots = this.db.prepare('SELECT path FROM dataset_roots WHERE dataset_id = ? ORDER BY id').pluck().all(datasetId) as string[];
+    const roots = this.db
+      .prepare('SELECT path FROM dataset_roots WHERE dataset_id = ? ORDER BY id')
+      .pluck()
+      .all(datasetId) as string[];
     const labels = this.db
       .prepare(
         `SELECT COALESCE(label, '') AS label, COUNT(*) AS count FROM images WHERE dataset_id = ?
@@ -55,11 +57,13 @@ export class Workstation {
     const root = path.resolve(folder);
     let datasetId: number | undefined;
     if (name) {
-      datasetId = this.db.prepare('SELECT id FROM datasets WHERE name = ?').pluck().get(name) as number | undefined;
+      datasetId = this.db.prepare('SELECT id FROM datasets WHERE name = ?').pluck().get(name) as
+        number | undefined;
     } else {
-      datasetId = this.db.prepare('SELECT dataset_id FROM dataset_roots WHERE path = ? ORDER BY id LIMIT 1').pluck().get(root) as
-        | number
-        | undefined;
+      datasetId = this.db
+        .prepare('SELECT dataset_id FROM dataset_roots WHERE path = ? ORDER BY id LIMIT 1')
+        .pluck()
+        .get(root) as number | undefined;
     }
     const created = datasetId === undefined;
     if (datasetId === undefined) datasetId = this.createDataset(name ?? (path.basename(root) || 'dataset'));
@@ -78,8 +82,9 @@ export class Workstation {
     let name = wanted;
     for (let n = 2; exists.get(name); n++) name = `${wanted} (${n})`;
     return Number(
-      this.db.prepare('INSERT INTO datasets (name, created_at) VALUES (?, ?)').run(name, new Date().toISOString())
-        .lastInsertRowid,
+      this.db
+        .prepare('INSERT INTO datasets (name, created_at) VALUES (?, ?)')
+        .run(name, new Date().toISOString()).lastInsertRowid,
     );
   }
 
@@ -100,7 +105,10 @@ export class Workstation {
          WHERE dataset_id = ? AND id > ? ORDER BY id LIMIT ?`,
       )
       .all(datasetId, after ?? 0, limit) as ImageItem[];
-    const total = this.db.prepare('SELECT COUNT(*) FROM images WHERE dataset_id = ?').pluck().get(datasetId) as number;
+    const total = this.db
+      .prepare('SELECT COUNT(*) FROM images WHERE dataset_id = ?')
+      .pluck()
+      .get(datasetId) as number;
     return { items, total, nextAfter: items.length === limit ? items[items.length - 1].id : null };
   }
 

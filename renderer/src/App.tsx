@@ -10,16 +10,19 @@ export function App() {
   const [datasets, setDatasets] = useState<DatasetSummary[]>([]);
   const [selected, setSelected] = useState<number | null>(null);
 
-  const refresh = useCallback(async () => {
-    const list = await client.call('datasets.list', {});
-    setDatasets(list);
-    setSelected((current) => current ?? list[0]?.id ?? null);
-  }, [client]);
+  const refresh = useCallback(
+    () =>
+      void client.call('datasets.list', {}).then((list) => {
+        setDatasets(list);
+        setSelected((current) => current ?? list[0]?.id ?? null);
+      }),
+    [client],
+  );
 
   useEffect(() => {
-    void refresh();
+    refresh();
     return client.onEvent((event) => {
-      if (event.type === 'datasetsChanged') void refresh();
+      if (event.type === 'datasetsChanged') refresh();
     });
   }, [client, refresh]);
 
@@ -40,14 +43,16 @@ export function App() {
         onSelect={setSelected}
         onImported={(id) => {
           setSelected(id);
-          void refresh();
+          refresh();
         }}
       />
       <main className="content">
         {dataset ? (
           <ImageGrid key={dataset.id} dataset={dataset} />
         ) : (
-          <p className="empty">Add a folder of images to start: type its path under “Dataset folder” and press Import.</p>
+          <p className="empty">
+            Add a folder of images to start: type its path under “Dataset folder” and press Import.
+          </p>
         )}
       </main>
     </div>

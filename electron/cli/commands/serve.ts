@@ -36,7 +36,9 @@ export function register(program: Command): void {
     });
     for (const folder of flags.open ?? []) {
       const { report } = await server.workstation.addDataset(folder, undefined);
-      console.error(`imported ${folder}: ${report.added} new, ${report.unchanged} unchanged, ${report.skipped.length} skipped`);
+      console.error(
+        `imported ${folder}: ${report.added} new, ${report.unchanged} unchanged, ${report.skipped.length} skipped`,
+      );
     }
     console.log(`Serving at ${server.url}`);
     const stop = () => {

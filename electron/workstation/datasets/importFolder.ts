@@ -41,10 +41,16 @@ export async function importFolder(
   try {
     stat = await fs.stat(root);
   } catch {
-    throw new WorkstationError(`folder "${folder}" does not exist; check the path and try again`, 'not-found');
+    throw new WorkstationError(
+      `folder "${folder}" does not exist; check the path and try again`,
+      'not-found',
+    );
   }
   if (!stat.isDirectory()) {
-    throw new WorkstationError(`"${folder}" is not a folder; give the folder that holds the images`, 'not-a-folder');
+    throw new WorkstationError(
+      `"${folder}" is not a folder; give the folder that holds the images`,
+      'not-a-folder',
+    );
   }
   try {
     await fs.access(root, fs.constants.R_OK | fs.constants.X_OK);
@@ -87,7 +93,8 @@ export async function importFolder(
   const insert = db.prepare(`INSERT INTO images
     (dataset_id, root_id, rel_path, content_hash, size_bytes, mtime_ms, width, height, format, label, status, added_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)`);
-  const update = db.prepare(`UPDATE images SET content_hash = ?, size_bytes = ?, mtime_ms = ?, width = ?, height = ?,
+  const update =
+    db.prepare(`UPDATE images SET content_hash = ?, size_bytes = ?, mtime_ms = ?, width = ?, height = ?,
     format = ?, label = ?, status = ? WHERE id = ?`);
   const now = new Date().toISOString();
   const batch: { file: ScannedFile; probed: ProbedImage }[] = [];
@@ -96,17 +103,46 @@ export async function importFolder(
       const label = labelFromPath(file.relPath);
       const before = existing.get(file.relPath);
       if (!before) {
-        insert.run(datasetId, rootId, file.relPath, probed.hash, probed.sizeBytes, probed.mtimeMs, probed.width,
-          probed.height, probed.format, label, now);
+        insert.run(
+          datasetId,
+          rootId,
+          file.relPath,
+          probed.hash,
+          probed.sizeBytes,
+          probed.mtimeMs,
+          probed.width,
+          probed.height,
+          probed.format,
+          label,
+          now,
+        );
         report.added++;
       } else if (before.content_hash !== probed.hash) {
-        update.run(probed.hash, probed.sizeBytes, probed.mtimeMs, probed.width, probed.height, probed.format, label,
-          'changed', before.id);
+        update.run(
+          probed.hash,
+          probed.sizeBytes,
+          probed.mtimeMs,
+          probed.width,
+          probed.height,
+          probed.format,
+          label,
+          'changed',
+          before.id,
+        );
         report.changed++;
       } else {
         if (before.status !== 'ok' || before.mtime_ms !== probed.mtimeMs) {
-          update.run(probed.hash, probed.sizeBytes, probed.mtimeMs, probed.width, probed.height, probed.format,
-            label, before.status === 'changed' ? 'changed' : 'ok', before.id);
+          update.run(
+            probed.hash,
+            probed.sizeBytes,
+            probed.mtimeMs,
+            probed.width,
+            probed.height,
+            probed.format,
+            label,
+            before.status === 'changed' ? 'changed' : 'ok',
+            before.id,
+          );
         }
         report.unchanged++;
       }
@@ -122,7 +158,8 @@ export async function importFolder(
       try {
         batch.push({ file, probed: await probeImage(file.absPath) });
       } catch (error) {
-        const reason = error instanceof ImageProblem ? error.message : `cannot be read: ${(error as Error).message}`;
+        const reason =
+          error instanceof ImageProblem ? error.message : `cannot be read: ${(error as Error).message}`;
         report.skipped.push({ path: file.relPath, reason });
       }
       done++;

@@ -46,7 +46,8 @@ export async function probeImage(absPath: string): Promise<ProbedImage> {
   } catch (error) {
     throw new ImageProblem(`not a readable image: ${(error as Error).message}`);
   }
-  if (!meta.width || !meta.height || !meta.format) throw new ImageProblem('image header has no size or format');
+  if (!meta.width || !meta.height || !meta.format)
+    throw new ImageProblem('image header has no size or format');
   if (meta.width * meta.height > MAX_IMAGE_PIXELS) {
     throw new ImageProblem(
       `too many pixels (${meta.width}×${meta.height} > ${MAX_IMAGE_PIXELS}); refused as a possible decompression bomb`,

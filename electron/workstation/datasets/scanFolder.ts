@@ -19,6 +19,7 @@ export async function scanFolder(
   onProblem: (problem: ScanProblem) => void,
 ): Promise<void> {
   const visited = new Set<string>();
+  const realRoot = await fs.realpath(root);
   const walk = async (dir: string, rel: string): Promise<void> => {
     const real = await fs.realpath(dir);
     if (visited.has(real)) {
@@ -44,6 +45,11 @@ export async function scanFolder(
           const target = await fs.stat(abs);
           isDir = target.isDirectory();
           isFile = target.isFile();
+          const real = await fs.realpath(abs);
+          if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
+            onProblem({ path: childRel, reason: 'symlink points outside the dataset folder' });
+            continue;
+          }
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
           onProblem({

@@ -19,7 +19,10 @@ export async function resolveDatasetFile(db: Db, datasetId: number, relPath: str
   if (relPath.includes('\\')) throw refused('backslash in path');
   if (path.posix.isAbsolute(relPath) || /^[a-zA-Z]:/.test(relPath)) throw refused('absolute path');
   const normalised = path.posix.normalize(relPath);
-  if (normalised !== relPath || relPath.split('/').some((part) => part === '..' || part === '.' || part === '')) {
+  if (
+    normalised !== relPath ||
+    relPath.split('/').some((part) => part === '..' || part === '.' || part === '')
+  ) {
     throw refused('path is not in normal form (no "..", ".", or empty segments allowed)');
   }
   const row = db
@@ -38,6 +41,7 @@ export async function resolveDatasetFile(db: Db, datasetId: number, relPath: str
   } catch {
     throw new WorkstationError(`file is missing on disk: ${relPath}`, 'not-found');
   }
-  if (!realFile.startsWith(realRoot + path.sep)) throw refused('the file resolves outside its dataset folder');
+  if (!realFile.startsWith(realRoot + path.sep))
+    throw refused('the file resolves outside its dataset folder');
   return { imageId: row.id, absPath: realFile, contentHash: row.hash };
 }

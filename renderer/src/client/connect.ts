@@ -46,7 +46,10 @@ function websocketChannel(): Promise<MessageChannelLike> {
       for (const listener of listeners) listener(message);
     };
     socket.onopen = () =>
-      resolve({ send: (message) => socket.send(JSON.stringify(message)), onMessage: (l) => listeners.push(l) });
+      resolve({
+        send: (message) => socket.send(JSON.stringify(message)),
+        onMessage: (l) => listeners.push(l),
+      });
     socket.onerror = () => reject(new Error('cannot reach the workstation service (WebSocket failed)'));
   });
 }

@@ -74,8 +74,8 @@ export function DatasetsPanel({ datasets, selected, onSelect, onImported }: Prop
         <section className="report" aria-label="Import report">
           <h3>Last import</h3>
           <p>
-            {report.added} added · {report.changed} changed · {report.unchanged} unchanged · {report.missing} missing ·{' '}
-            {report.skipped.length} skipped
+            {report.added} added · {report.changed} changed · {report.unchanged} unchanged · {report.missing}{' '}
+            missing · {report.skipped.length} skipped
           </p>
           {report.skipped.length > 0 && (
             <ul>

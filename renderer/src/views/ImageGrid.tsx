@@ -30,7 +30,8 @@ export function ImageGrid({ dataset }: { dataset: DatasetSummary }) {
 
   useEffect(() => {
     const state = cursor.current;
-    if (state.loading || state.nextAfter === null || items.length >= Math.min(total, lastNeeded + PAGE / 2)) return;
+    if (state.loading || state.nextAfter === null || items.length >= Math.min(total, lastNeeded + PAGE / 2))
+      return;
     state.loading = true;
     void client
       .call('images.page', { datasetId: dataset.id, after: state.nextAfter, limit: PAGE })
@@ -58,8 +59,19 @@ export function ImageGrid({ dataset }: { dataset: DatasetSummary }) {
             {Array.from({ length: columns }, (_, c) => items[row.index * columns + c])
               .filter((item): item is ImageItem => item !== undefined)
               .map((item) => (
-                <figure key={item.id} role="gridcell" aria-label={item.relPath} className="cell" title={item.relPath}>
-                  <img src={mediaUrl('thumb', item.datasetId, item.relPath)} alt="" loading="lazy" draggable={false} />
+                <figure
+                  key={item.id}
+                  role="gridcell"
+                  aria-label={item.relPath}
+                  className="cell"
+                  title={item.relPath}
+                >
+                  <img
+                    src={mediaUrl('thumb', item.datasetId, item.relPath)}
+                    alt=""
+                    loading="lazy"
+                    draggable={false}
+                  />
                   <figcaption>{item.label ?? '—'}</figcaption>
                 </figure>
               ))}
