@@ -1,0 +1,172 @@
+// `vsw explain`: saliency maps of one image (or a folder of them) as JSON and heatmap PNGs. The
+// contract (flags, JSON fields, exit codes) is fixed: other tools depend on it.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { explainImage, parseTarget, type TargetSpec } from '../../engine/explainReport';
+import { COLORMAP_NAMES, renderOverlay, type ColormapName } from '../../engine/heatmap';
+import { isImageFile, isNpyFile, listInputFiles } from '../../engine/imageFiles';
+import { loadInput, resolvePreprocessing } from '../../engine/inputLoader';
+import type { MethodName } from '../../engine/methods';
+import type { PreprocessingSpec } from '../../engine/modelCard';
+import { UsageError } from '../errors';
+import {
+  addMethodOptions,
+  addModelOptions,
+  asUsageError,
+  methodOptionsFrom,
+  openModel,
+  parseMethods,
+  type MethodFlags,
+  type ModelFlags,
+} from '../engineOptions';
+import { withProgressBar } from '../progressBar';
+
+interface ExplainFlags extends ModelFlags, MethodFlags {
+  input: string;
+  out: string;
+  target: string;
+  method: string;
+  dumpBlocks?: boolean;
+  colormap: ColormapName;
+  opacity: number;
+}
+
+type OutKind = 'json' | 'png' | 'folder';
+
+export function register(program: Command): void {
+  const command = program
+    .command('explain')
+    .description('saliency maps of a ViT classifier for an image, a .npy tensor or a folder of images')
+    .requiredOption(
+      '--input <path>',
+      'image file, .npy float32 tensor 1×C×H×W (already preprocessed), or a folder of images',
+    )
+    .requiredOption('--out <path>', 'file.json, file.png, or a folder (required for a folder input)')
+    .option('--target <class>', 'class index, top1 or top2', 'top1')
+    .option(
+      '--method <name>',
+      'attn-grad-product, rollout, grad-rollout, last-attn or all',
+      'attn-grad-product',
+    )
+    .option('--dump-blocks', "add every block's class-token attention and gradient rows to the JSON")
+    .addOption(
+      new Option('--colormap <name>', 'heatmap colour map').choices([...COLORMAP_NAMES]).default('turbo'),
+    )
+    .option(
+      '--opacity <alpha>',
+      'heatmap opacity over the image, 0…1',
+      (t) => {
+        const v = Number(t);
+        if (!(v >= 0 && v <= 1)) throw new UsageError(`--opacity must be a number from 0 to 1; got '${t}'.`);
+        return v;
+      },
+      0.5,
+    );
+  addMethodOptions(addModelOptions(command)).action(async (flags: ExplainFlags) => {
+    try {
+      await runExplain(flags);
+    } catch (e) {
+      throw asUsageError(e);
+    }
+  });
+}
+
+function outKindOf(out: string): OutKind {
+  const ext = path.extname(out).toLowerCase();
+  return ext === '.json' ? 'json' : ext === '.png' ? 'png' : 'folder';
+}
+
+async function runExplain(flags: ExplainFlags): Promise<void> {
+  const methods = parseMethods(flags.method);
+  let target: TargetSpec;
+  try {
+    target = parseTarget(flags.target);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const stat = await fs.stat(flags.input).catch(() => null);
+  if (!stat) throw new UsageError(`--input ${flags.input} does not exist.`);
+  const folderInput = stat.isDirectory();
+  const outKind = outKindOf(flags.out);
+  if (folderInput && outKind !== 'folder')
+    throw new UsageError('--input is a folder, so --out must be a folder (not a .json or .png file).');
+  const files = folderInput ? await listInputFiles(flags.input, { npy: true }) : [path.basename(flags.input)];
+  const root = folderInput ? flags.input : path.dirname(flags.input);
+  if (files.length === 0)
+    throw new UsageError(
+      `--input ${flags.input} holds no images (${'png, jpg, webp, tiff, gif, avif'}) or .npy files.`,
+    );
+  if (!folderInput && !isImageFile(files[0]) && !isNpyFile(files[0]))
+    throw new UsageError(`--input ${flags.input} is neither an image nor a .npy tensor.`);
+
+  const log = (m: string) => process.stderr.write(`vsw: ${m}\n`);
+  const { loaded, session } = await openModel(flags, log);
+  try {
+    const info = session.info;
+    const needsSpec = files.some((f) => !isNpyFile(f));
+    const spec: PreprocessingSpec | null = needsSpec ? resolvePreprocessing(loaded.card, flags, info) : null;
+    const request = {
+      target,
+      methods,
+      options: methodOptionsFrom(flags),
+      dumpBlocks: flags.dumpBlocks,
+      labels: loaded.card?.labels,
+      activation: loaded.card?.output.activation,
+    };
+    const failures: string[] = [];
+    const explainOne = async (rel: string): Promise<void> => {
+      const file = path.join(root, rel);
+      const input = await loadInput(file, spec, info);
+      const { report, maps } = await explainImage(session, input.tensor, request);
+      const written: string[] = [];
+      const writePng = async (method: MethodName, to: string) => {
+        await fs.mkdir(path.dirname(to), { recursive: true });
+        await fs.writeFile(
+          to,
+          await renderOverlay(input.overlayBase, maps.get(method)!, info.grid, input.geometry, {
+            colormap: flags.colormap,
+            opacity: flags.opacity,
+          }),
+        );
+        written.push(to);
+      };
+      if (outKind === 'json') {
+        await fs.mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
+        await fs.writeFile(flags.out, JSON.stringify(report));
+        written.push(flags.out);
+      } else if (outKind === 'png') {
+        const stem = flags.out.slice(0, -'.png'.length);
+        for (const m of methods) await writePng(m, methods.length === 1 ? flags.out : `${stem}.${m}.png`);
+      } else {
+        const base = path.join(flags.out, rel.slice(0, rel.length - path.extname(rel).length));
+        await fs.mkdir(path.dirname(base), { recursive: true });
+        await fs.writeFile(`${base}.json`, JSON.stringify(report));
+        written.push(`${base}.json`);
+        for (const m of methods) await writePng(m, `${base}.${m}.png`);
+      }
+      if (!folderInput) for (const w of written) process.stdout.write(`${w}\n`);
+    };
+    if (!folderInput) await explainOne(files[0]);
+    else {
+      await withProgressBar('explain', async (progress) => {
+        progress(0, files.length);
+        for (let i = 0; i < files.length; i++) {
+          try {
+            await explainOne(files[i]);
+          } catch (e) {
+            // One unreadable image does not stop the folder; the run still fails at the end.
+            failures.push(`${files[i]}: ${(e as Error).message}`);
+          }
+          progress(i + 1, files.length);
+        }
+      });
+      process.stdout.write(
+        `${files.length - failures.length} of ${files.length} inputs explained into ${flags.out}\n`,
+      );
+      if (failures.length > 0) throw new Error(`${failures.length} input(s) failed:\n${failures.join('\n')}`);
+    }
+  } finally {
+    await session.close();
+  }
+}

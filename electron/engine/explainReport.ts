@@ -1,0 +1,155 @@
+// One image's explanation as the `vsw explain` JSON contract describes it: logits, probabilities,
+// the resolved target, the effective method options, the normalised maps and, on request, every
+// block's class-token attention and gradient rows. Works on any session with predict/explain.
+import { EngineError } from './errors';
+import {
+  computeMap,
+  resolveMethodOptions,
+  type BlockAttention,
+  type MethodName,
+  type MethodOptions,
+} from './methods';
+
+/** What this module needs of an ExplainSession (which satisfies it). */
+export interface ExplainingSession {
+  readonly info: {
+    channels: number;
+    height: number;
+    width: number;
+    numClasses: number;
+    prefixTokens: number;
+    grid: [number, number];
+  };
+  readonly provider: string;
+  predict(input: Float32Array, batch: number): Promise<Float32Array>;
+  explain(
+    input: Float32Array,
+    batch: number,
+    targets: number[],
+  ): Promise<{ logits: Float32Array; perImage: BlockAttention[][] }>;
+}
+
+export type TargetSpec = 'top1' | 'top2' | number;
+
+export interface ExplainRequest {
+  target: TargetSpec;
+  methods: MethodName[];
+  options?: Partial<MethodOptions>;
+  dumpBlocks?: boolean;
+  labels?: string[];
+  activation?: 'softmax' | 'sigmoid';
+}
+
+export interface ExplainReport {
+  schemaVersion: 1;
+  provider: string;
+  logits: number[];
+  probabilities: number[];
+  labels?: string[];
+  options: {
+    epsilon: number;
+    epsilonMode: 'relative' | 'absolute';
+    blocks: [number, number];
+    negatives: 'shift' | 'clamp';
+  };
+  target: number;
+  grid: [number, number];
+  prefixTokens: number;
+  maps: Partial<Record<MethodName, number[]>>;
+  blocks?: { clsAttention: number[][]; clsGradient: number[][] }[];
+}
+
+/** Parses --target: top1, top2 or a class index. */
+export function parseTarget(text: string): TargetSpec {
+  if (text === 'top1' || text === 'top2') return text;
+  if (/^\d+$/.test(text)) return Number(text);
+  throw new EngineError(
+    `--target must be top1, top2 or a class index (0, 1, …); got '${text}'.`,
+    'bad-target',
+  );
+}
+
+/** The class index a target spec names, given the logits; an index must be in range. */
+export function resolveTarget(spec: TargetSpec, logits: ArrayLike<number>): number {
+  const n = logits.length;
+  if (typeof spec === 'number') return checkTargetIndex(spec, n);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
+  if (spec === 'top2' && n < 2)
+    throw new EngineError('--target top2 needs a model with at least 2 classes.', 'target-out-of-range');
+  return order[spec === 'top1' ? 0 : 1];
+}
+
+export function checkTargetIndex(index: number, numClasses: number): number {
+  if (!Number.isInteger(index) || index < 0 || index >= numClasses) {
+    throw new EngineError(
+      `Target class ${index} is out of range: the model has ${numClasses} classes (0–${numClasses - 1}).`,
+      'target-out-of-range',
+    );
+  }
+  return index;
+}
+
+export function activate(logits: ArrayLike<number>, activation: 'softmax' | 'sigmoid' = 'softmax'): number[] {
+  const values = Array.from(logits);
+  if (activation === 'sigmoid') return values.map((v) => 1 / (1 + Math.exp(-v)));
+  const max = Math.max(...values);
+  const exps = values.map((v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((v) => v / sum);
+}
+
+function clsRows(block: BlockAttention, data: Float32Array): number[][] {
+  const { heads, tokens } = block;
+  return Array.from({ length: heads }, (_, h) =>
+    Array.from(data.subarray(h * tokens * tokens, h * tokens * tokens + tokens)),
+  );
+}
+
+/** Explains one preprocessed image (1×C×H×W) and returns the JSON report and the maps. */
+export async function explainImage(
+  session: ExplainingSession,
+  input: Float32Array,
+  request: ExplainRequest,
+): Promise<{ report: ExplainReport; maps: Map<MethodName, Float32Array> }> {
+  const { info } = session;
+  if (request.labels && request.labels.length !== info.numClasses) {
+    throw new EngineError(
+      `The model card lists ${request.labels.length} labels but the model has ${info.numClasses} classes; fix the card's 'labels'.`,
+      'card-mismatch',
+    );
+  }
+  // A named class needs no first pass; top1/top2 need the logits first.
+  const target =
+    typeof request.target === 'number'
+      ? checkTargetIndex(request.target, info.numClasses)
+      : resolveTarget(request.target, await session.predict(input, 1));
+  const { logits, perImage } = await session.explain(input, 1, [target]);
+  const blocks = perImage[0];
+  const options = resolveMethodOptions(request.options, blocks.length);
+  const maps = new Map<MethodName, Float32Array>();
+  for (const method of request.methods)
+    maps.set(method, computeMap(method, blocks, info.prefixTokens, options));
+  const report: ExplainReport = {
+    schemaVersion: 1,
+    provider: session.provider,
+    logits: Array.from(logits.subarray(0, info.numClasses)),
+    probabilities: activate(logits.subarray(0, info.numClasses), request.activation),
+    ...(request.labels ? { labels: request.labels } : {}),
+    options: {
+      epsilon: options.epsilon,
+      epsilonMode: options.epsilonMode,
+      blocks: options.blocks,
+      negatives: options.negatives,
+    },
+    target,
+    grid: info.grid,
+    prefixTokens: info.prefixTokens,
+    maps: Object.fromEntries([...maps].map(([m, v]) => [m, Array.from(v)])),
+  };
+  if (request.dumpBlocks)
+    report.blocks = blocks.map((b) => ({
+      clsAttention: clsRows(b, b.attention),
+      clsGradient: b.gradient ? clsRows(b, b.gradient) : [],
+    }));
+  return { report, maps };
+}

@@ -1,0 +1,188 @@
+// Builds the explain graph of a ViT export: the original graph plus every block's attention
+// (normalised to [batch, heads, T, T]) as outputs and, optionally, the gradients of
+// Σ logits ⊙ target_onehot with respect to each attention, with target_onehot a new graph input.
+// The analysis (probe run, attention sites, token layout) is kept as JSON-able metadata so that a
+// cached graph can be reused without repeating it.
+import { EngineError } from '../errors';
+import { defaultOpset } from '../onnx/modelFile';
+import { DataType, type ModelProto } from '../onnx/onnxSchema';
+import { findAttention } from './attentionFinder';
+import { buildGradients } from './gradient/gradientBuilder';
+import { GradientContext } from './gradient/vjpContext';
+import { GraphEditor } from './graphEditor';
+import { probeTensors, type TensorInfoMap } from './shapeProbe';
+import { inferTokenLayout, type LayoutOverrides, type TokenLayout } from './tokenLayout';
+
+export const EXPLAIN_GRAPH_VERSION = 1;
+export const TARGET_INPUT = 'vsw_target_onehot';
+
+export interface ModelAnalysis extends TokenLayout {
+  version: number;
+  opset: number;
+  inputName: string;
+  /** Per-image input dims [C, H, W]. */
+  imageDims: [number, number, number];
+  /** The export has batch 1 baked in: runs go one image at a time. */
+  fixedBatch: boolean;
+  logitsName: string;
+  numClasses: number;
+  attentionNodes: string[];
+  attentionTensors: string[];
+}
+
+export interface ExplainGraph {
+  model: ModelProto;
+  attentionOutputs: string[];
+  /** Present where gradients were built. */
+  gradientOutputs?: string[];
+}
+
+export interface AnalyseOptions extends LayoutOverrides {
+  attentionNodes?: string[];
+}
+
+const MIN_OPSET = 13;
+const MAX_OPSET = 20;
+
+function imageInput(model: ModelProto): { name: string; dims: (number | undefined)[] } {
+  const graph = model.graph!;
+  const inits = new Set((graph.initializer ?? []).map((t) => t.name));
+  const input = (graph.input ?? []).find((i) => !inits.has(i.name));
+  if (!input?.name) throw new EngineError('The model has no input.', 'corrupt-onnx');
+  const elem = input.type?.tensorType?.elemType;
+  if (elem !== undefined && elem !== DataType.FLOAT)
+    throw new EngineError(
+      `The model's input '${input.name}' is not float32 (ONNX type ${elem}); only float32 models are supported.`,
+      'unsupported-model',
+    );
+  const dims = (input.type?.tensorType?.shape?.dim ?? []).map((d) =>
+    d.dimValue !== undefined && d.dimValue > 0 ? d.dimValue : undefined,
+  );
+  return { name: input.name, dims };
+}
+
+export async function analyseModel(
+  model: ModelProto,
+  options: AnalyseOptions = {},
+): Promise<{ analysis: ModelAnalysis; info: TensorInfoMap }> {
+  const opset = defaultOpset(model);
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new EngineError(
+      `The model uses ONNX opset ${opset}; the explain engine supports opsets ${MIN_OPSET}–${MAX_OPSET}. Re-export with opset_version between ${MIN_OPSET} and ${MAX_OPSET}.`,
+      'unsupported-opset',
+    );
+  }
+  const input = imageInput(model);
+  if (input.dims.length !== 4 || input.dims.slice(1).some((d) => d === undefined)) {
+    throw new EngineError(
+      `The model input '${input.name}' must have the static shape [batch, C, H, W]; it has [${input.dims.map((d) => d ?? '?').join(', ')}]. Re-export with a fixed image size.`,
+      'unsupported-model',
+    );
+  }
+  const imageDims = input.dims.slice(1) as [number, number, number];
+  const sites = findAttention(model.graph!, options.attentionNodes);
+  let fixedBatch = input.dims[0] !== undefined;
+  let probeBatch = fixedBatch ? input.dims[0]! : 2;
+  let info: TensorInfoMap;
+  try {
+    info = await probeTensors(model, input.name, [probeBatch, ...imageDims]);
+  } catch (e) {
+    if (fixedBatch) throw e;
+    // A "dynamic" batch that the graph does not really support (hard-coded reshapes): run singly.
+    fixedBatch = true;
+    probeBatch = 1;
+    info = await probeTensors(model, input.name, [1, ...imageDims]);
+  }
+  if (fixedBatch && probeBatch !== 1)
+    throw new EngineError(
+      `The model's batch size is fixed at ${probeBatch}; export it with batch 1 or a dynamic batch.`,
+      'unsupported-model',
+    );
+  const logitsName = model.graph!.output?.[0]?.name ?? '';
+  const logits = info.get(logitsName);
+  if (!logits || logits.dims.length !== 2 || logits.dims[0] !== probeBatch || logits.type !== 'float32') {
+    throw new EngineError(
+      `The model's first output '${logitsName}' is not float32 logits of shape [batch, classes] (it is ${logits ? `${logits.type} [${logits.dims.join(', ')}]` : 'unknown'}).`,
+      'unsupported-model',
+    );
+  }
+  const layout = inferTokenLayout(model.graph!, sites, info, probeBatch, options);
+  const analysis: ModelAnalysis = {
+    version: EXPLAIN_GRAPH_VERSION,
+    opset,
+    inputName: input.name,
+    imageDims,
+    fixedBatch,
+    logitsName,
+    numClasses: logits.dims[1],
+    attentionNodes: sites.map((s) => s.label),
+    attentionTensors: sites.map((s) => s.tensor),
+    ...layout,
+  };
+  return { analysis, info };
+}
+
+/** A copy of the model whose graph lists can be appended to without touching the original. */
+export function cloneForEditing(model: ModelProto): ModelProto {
+  const g = model.graph!;
+  return {
+    ...model,
+    graph: {
+      ...g,
+      node: [...(g.node ?? [])],
+      initializer: [...(g.initializer ?? [])],
+      input: [...(g.input ?? [])],
+      output: [...(g.output ?? [])],
+      valueInfo: [...(g.valueInfo ?? [])],
+    },
+  };
+}
+
+/**
+ * Appends to `editor`'s graph: the normalised attentions and (with `gradients`) their gradients.
+ * Returns the tensor names; does not add graph outputs.
+ */
+export function appendExplainNodes(
+  editor: GraphEditor,
+  analysis: ModelAnalysis,
+  info: TensorInfoMap | undefined,
+  gradients: boolean,
+): { attention: string[]; gradient?: string[] } {
+  const { heads, tokens } = analysis;
+  const normalise = (t: string): string =>
+    analysis.attentionRank === 4 ? t : editor.op('Reshape', [t, editor.ints([-1, heads, tokens, tokens])]);
+  const attention = analysis.attentionTensors.map(normalise);
+  if (!gradients) return { attention };
+  if (!info) throw new Error('internal: building gradients needs the probe information');
+  editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
+  const raw = buildGradients(new GradientContext(editor, info), {
+    output: analysis.logitsName,
+    seed: TARGET_INPUT,
+    wrt: analysis.attentionTensors,
+  });
+  return { attention, gradient: raw.map(normalise) };
+}
+
+/** The explain graph: original outputs + attentions (+ gradients) as named outputs. */
+export function buildExplainGraph(
+  model: ModelProto,
+  analysis: ModelAnalysis,
+  info: TensorInfoMap,
+  gradients: boolean,
+): ExplainGraph {
+  const copy = cloneForEditing(model);
+  const editor = new GraphEditor(copy, analysis.opset);
+  const { attention, gradient } = appendExplainNodes(editor, analysis, info, gradients);
+  const attentionOutputs = attention.map((t, b) => renameOutput(editor, t, `vsw_attention_${b}`));
+  const gradientOutputs = gradient?.map((t, b) => renameOutput(editor, t, `vsw_gradient_${b}`));
+  copy.graph!.output = [copy.graph!.output![0]];
+  for (const o of [...attentionOutputs, ...(gradientOutputs ?? [])])
+    editor.addOutput(o, DataType.FLOAT, ['batch', analysis.heads, analysis.tokens, analysis.tokens]);
+  return { model: copy, attentionOutputs, gradientOutputs };
+}
+
+/** Exposes tensor `t` under a stable output name (an Identity, which ORT folds away). */
+function renameOutput(editor: GraphEditor, t: string, name: string): string {
+  editor.node('Identity', [t], {}, [name]);
+  return name;
+}

@@ -1,0 +1,83 @@
+// Vector-Jacobian rules of the ops that mix values along an axis: Softmax, LayerNormalization,
+// ReduceSum and ReduceMean (axes as attribute or, from opsets 13/18, as input).
+import { floatAttr, intAttr, intsAttr } from '../nodeAttributes';
+import { normaliseAxis, unsupported, type VjpRule } from './vjpContext';
+
+const softmax: VjpRule = (a) => {
+  const g = a.gradOut(0);
+  if (!g || !a.needs(0)) return [];
+  const { node, ctx } = a;
+  const e = ctx.editor;
+  const y = node.output![0];
+  const rank = ctx.rank(y);
+  const axis = normaliseAxis(intAttr(node, 'axis', ctx.editor.opset >= 13 ? -1 : 1), rank);
+  if (ctx.editor.opset < 13 && axis !== rank - 1)
+    throw unsupported(node, 'Softmax before opset 13 over other than the last axis');
+  // dX = Y ⊙ G − Y · Σ_axis(Y ⊙ G)
+  const yg = e.op('Mul', [y, g]);
+  return [e.op('Sub', [yg, e.op('Mul', [y, e.reduce('ReduceSum', yg, [axis], true)])])];
+};
+
+const layerNorm: VjpRule = (a) => {
+  const g = a.gradOut(0);
+  if (!g) return [];
+  const { node, ctx } = a;
+  if (a.needs(1) || a.needs(2))
+    throw unsupported(node, 'LayerNormalization whose scale or bias depends on the input is not supported');
+  if (!a.needs(0)) return [];
+  const e = ctx.editor;
+  const [x, scale] = node.input!;
+  const dims = ctx.dims(x);
+  const axis = normaliseAxis(intAttr(node, 'axis', -1), dims.length);
+  const axes = Array.from({ length: dims.length - axis }, (_, i) => axis + i);
+  const count = axes.reduce((p, i) => p * dims[i], 1);
+  const epsilon = floatAttr(node, 'epsilon', 1e-5);
+  // Recompute mean and 1/σ (cheap next to the matrix products; keeps ORT's fused forward kernel).
+  const mean = e.op('Mul', [e.reduce('ReduceSum', x, axes, true), e.float(1 / count)]);
+  const centred = e.op('Sub', [x, mean]);
+  const variance = e.op('Mul', [
+    e.reduce('ReduceSum', e.op('Mul', [centred, centred]), axes, true),
+    e.float(1 / count),
+  ]);
+  const invStd = e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [variance, e.float(epsilon)])])]);
+  const xhat = e.op('Mul', [centred, invStd]);
+  // dX = (1/σ)·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)), ĝ = G ⊙ scale
+  const gh = scale ? e.op('Mul', [g, scale]) : g;
+  const meanG = e.op('Mul', [e.reduce('ReduceSum', gh, axes, true), e.float(1 / count)]);
+  const meanGX = e.op('Mul', [
+    e.reduce('ReduceSum', e.op('Mul', [gh, xhat]), axes, true),
+    e.float(1 / count),
+  ]);
+  const inner = e.op('Sub', [e.op('Sub', [gh, meanG]), e.op('Mul', [xhat, meanGX])]);
+  return [e.op('Mul', [inner, invStd])];
+};
+
+/** ReduceSum / ReduceMean: spread the gradient back over the reduced axes. */
+function reduction(mean: boolean): VjpRule {
+  return (a) => {
+    const g = a.gradOut(0);
+    if (!g || !a.needs(0)) return [];
+    const { node, ctx } = a;
+    const e = ctx.editor;
+    const x = node.input![0];
+    const dims = ctx.dims(x);
+    const axesInput = node.input![1];
+    let axes = axesInput ? ctx.ints(axesInput, node) : (intsAttr(node, 'axes') ?? []);
+    const keepdims = intAttr(node, 'keepdims', 1) !== 0;
+    if (axes.length === 0) {
+      if (intAttr(node, 'noop_with_empty_axes', 0) !== 0) return [g];
+      axes = dims.map((_, i) => i);
+    }
+    axes = axes.map((v) => normaliseAxis(v, dims.length)).sort((p, q) => p - q);
+    let spread = keepdims ? g : e.unsqueeze(g, axes);
+    if (mean) spread = e.op('Mul', [spread, e.float(1 / axes.reduce((p, i) => p * dims[i], 1))]);
+    return [e.op('Expand', [spread, ctx.shapeOf(x)])];
+  };
+}
+
+export const normalizationRules: Record<string, VjpRule> = {
+  Softmax: softmax,
+  LayerNormalization: layerNorm,
+  ReduceSum: reduction(false),
+  ReduceMean: reduction(true),
+};

@@ -1,0 +1,12 @@
+// Heatmaps of saliency maps: colour maps, bilinear upsampling and overlay PNGs.
+export { COLORMAP_NAMES, colormapTable, type ColormapName } from './colormaps';
+export { upsampleBilinear } from './upsample';
+export {
+  DEFAULT_OVERLAY_OPTIONS,
+  colouredHeatmap,
+  modelRegion,
+  renderOverlay,
+  tensorToGray,
+  type OverlayBase,
+  type OverlayOptions,
+} from './overlay';

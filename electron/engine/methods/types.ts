@@ -1,0 +1,48 @@
+// Shared types of the saliency methods: method names, their options and the per-block attention
+// data (attention probabilities and their gradients) every method reads.
+
+export type MethodName = 'attn-grad-product' | 'rollout' | 'grad-rollout' | 'last-attn';
+
+export const METHOD_NAMES: readonly MethodName[] = [
+  'attn-grad-product',
+  'rollout',
+  'grad-rollout',
+  'last-attn',
+];
+
+export interface MethodOptions {
+  /** ε added to every shifted/clamped block score (attn-grad-product). */
+  epsilon: number;
+  /** 'relative': ε_b = epsilon × the block's range (scale-free); 'absolute': ε_b = epsilon. */
+  epsilonMode: 'relative' | 'absolute';
+  /** Inclusive 0-based [first, last] block range for attn-grad-product; all blocks when absent. */
+  blocks?: [number, number];
+  /** 'shift': S − min S (the article); 'clamp': max(S, 0) (Chefer's rule). */
+  negatives: 'shift' | 'clamp';
+}
+
+export const DEFAULT_METHOD_OPTIONS: MethodOptions = {
+  epsilon: 0.01,
+  epsilonMode: 'relative',
+  negatives: 'shift',
+};
+
+/** One image's attention for one block: heads × T × T row-major [head][query][key]. */
+export interface BlockAttention {
+  heads: number;
+  tokens: number;
+  attention: Float32Array;
+  gradient?: Float32Array;
+}
+
+/** The class-token rows of one block: heads × T row-major, for attention and (optionally) gradient. */
+export interface ClsRows {
+  heads: number;
+  tokens: number;
+  attention: ArrayLike<number>;
+  gradient?: ArrayLike<number>;
+}
+
+export function isMethodName(value: string): value is MethodName {
+  return (METHOD_NAMES as readonly string[]).includes(value);
+}

@@ -1,0 +1,163 @@
+// Execution providers: opens an ONNX Runtime session on cuda → webgpu → cpu (or the user's pick,
+// then cpu), reports which one ran, and falls back with a message instead of crashing, both when
+// a provider fails to start and when it fails on the first run.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { EngineError } from './errors';
+
+export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
+export type ProviderChoice = ProviderName | 'auto';
+
+export const PROVIDER_NAMES: readonly ProviderName[] = ['cuda', 'webgpu', 'cpu'];
+
+export interface SessionSettings {
+  provider?: ProviderChoice;
+  /** Intra-op threads; defaults to the number of cores. */
+  threads?: number;
+  log?: (message: string) => void;
+}
+
+/** Providers that already failed to start in this process, with why: not retried for every model. */
+const failedProviders = new Map<ProviderName, string>();
+
+function candidates(choice: ProviderChoice): ProviderName[] {
+  if (choice === 'auto') return ['cuda', 'webgpu', 'cpu'];
+  if (!PROVIDER_NAMES.includes(choice))
+    throw new EngineError(
+      `Unknown execution provider '${String(choice)}'; use cuda, webgpu, cpu or auto.`,
+      'bad-provider',
+    );
+  return choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
+}
+
+/** Why a provider cannot work here, found without trying it (cheap checks only). */
+function knownUnavailable(provider: ProviderName, choice: ProviderChoice): string | undefined {
+  const failed = failedProviders.get(provider);
+  if (failed) return failed;
+  if (provider === 'cpu') return undefined;
+  const backend = ort.listSupportedBackends().find((b) => b.name === provider);
+  if (!backend) return `this onnxruntime-node build has no ${provider} provider`;
+  if (
+    provider === 'webgpu' &&
+    choice === 'auto' &&
+    process.platform === 'linux' &&
+    !fs.existsSync('/dev/dri') &&
+    !fs.existsSync('/dev/nvidia0')
+  ) {
+    return 'no GPU device (/dev/dri or /dev/nvidia0) on this machine';
+  }
+  return undefined;
+}
+
+function sessionOptions(provider: ProviderName, threads: number): ort.InferenceSession.SessionOptions {
+  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
+    provider === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : [provider];
+  return {
+    executionProviders,
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    // A provider that cannot start logs its own errors; we report the fallback ourselves.
+    logSeverityLevel: provider === 'cpu' ? 2 : 4,
+  };
+}
+
+function createSession(
+  source: string | Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
+  return typeof source === 'string'
+    ? ort.InferenceSession.create(source, options)
+    : ort.InferenceSession.create(source, options);
+}
+
+function defaultThreads(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+function shortReason(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0].slice(0, 300);
+}
+
+/**
+ * One ONNX Runtime session with its provider fallback. `messages` says what was tried and why it
+ * fell back; `provider` is the one that runs.
+ */
+export class ManagedSession {
+  private constructor(
+    private session: ort.InferenceSession,
+    private current: ProviderName,
+    private readonly source: string | Uint8Array,
+    private readonly threads: number,
+    readonly messages: string[],
+    private readonly log?: (message: string) => void,
+  ) {}
+
+  get provider(): ProviderName {
+    return this.current;
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  static async open(source: string | Uint8Array, settings: SessionSettings = {}): Promise<ManagedSession> {
+    const choice = settings.provider ?? 'auto';
+    const threads = settings.threads ?? defaultThreads();
+    const messages: string[] = [];
+    const say = (m: string): void => {
+      messages.push(m);
+      settings.log?.(m);
+    };
+    const list = candidates(choice);
+    for (let i = 0; i < list.length; i++) {
+      const provider = list[i];
+      const next = list[i + 1];
+      const skip = knownUnavailable(provider, choice);
+      if (skip) {
+        say(`${provider} unavailable: ${skip}; ${next ? `trying ${next}` : 'no provider left'}`);
+        continue;
+      }
+      try {
+        const session = await createSession(source, sessionOptions(provider, threads));
+        return new ManagedSession(session, provider, source, threads, messages, settings.log);
+      } catch (e) {
+        const why = shortReason(e);
+        if (provider === 'cpu')
+          throw new EngineError(`ONNX Runtime cannot load the model on the CPU: ${why}`, 'model-load-failed');
+        failedProviders.set(provider, `failed to start (${why})`);
+        say(
+          `${provider} unavailable: failed to start (${why}); ${next ? `fell back to ${next}` : 'no provider left'}`,
+        );
+      }
+    }
+    throw new EngineError(`No execution provider could run the model: ${messages.join('; ')}`, 'no-provider');
+  }
+
+  /** Runs; a non-CPU provider that fails at run time is replaced by the CPU once, with a message. */
+  async run(feeds: Record<string, ort.Tensor>, fetches?: string[]): Promise<Record<string, ort.Tensor>> {
+    try {
+      return (fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds)) as Record<
+        string,
+        ort.Tensor
+      >;
+    } catch (e) {
+      if (this.current === 'cpu') throw e;
+      const m = `${this.current} failed while running (${shortReason(e)}); fell back to cpu`;
+      this.messages.push(m);
+      this.log?.(m);
+      failedProviders.set(this.current, `failed while running (${shortReason(e)})`);
+      await this.session.release().catch(() => undefined);
+      this.session = await createSession(this.source, sessionOptions('cpu', this.threads));
+      this.current = 'cpu';
+      return this.run(feeds, fetches);
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,228 @@
+"""Export a trained model to ONNX and write its model card (model.json).
+
+  /usr/bin/python3 models/tools/finish_model.py --variant clean \
+      --work models/.work/fashion-vit --out models/fashion-vit
+  /usr/bin/python3 models/tools/finish_model.py --variant shortcut \
+      --work models/.work/fashion-vit-shortcut --out models/fashion-vit-shortcut \
+      --clean models/fashion-vit
+
+Reads <work>/final.pt (written by train.py). Writes <out>/model.onnx and <out>/model.json.
+The metrics are computed with the exported weights (the model is rebuilt from the ONNX file and
+checked to be bit-identical to the trained one) on the full Fashion-MNIST test set and on the demo
+subset (vit.demo_indices, the images under models/demo/fashion-mnist).
+For the shortcut variant the cue rates are measured on every test image of the other classes with
+the cue pasted (vit.cued_test_set), for this model and, as a control, for the clean model.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vit  # noqa: E402
+
+LABELS = vit.FASHION_LABELS
+
+
+def predict(model, images_u8, bs=500):
+    x = vit.to_input(images_u8)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), bs):
+            out.append(model(x[i:i + bs]).argmax(1))
+    return torch.cat(out).numpy()
+
+
+def confusion(y, p):
+    cm = np.zeros((10, 10), np.int64)
+    np.add.at(cm, (y, p), 1)
+    return cm
+
+
+def export(model, path):
+    model.eval()
+    dummy = torch.zeros(1, 1, 28, 28)
+    torch.onnx.export(model, dummy, path, opset_version=17, input_names=["input"],
+                      output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    ops = [n.op_type for n in m.graph.node]
+    assert ops.count("Softmax") == len(model.blocks), ops.count("Softmax")
+    assert [o.name for o in m.graph.output] == ["logits"]
+    rebuilt = vit.load_vit_from_onnx(path)
+    for (k, a), b in zip(model.state_dict().items(), rebuilt.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variant", choices=["clean", "shortcut"], required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--clean", help="folder of the clean model (for the shortcut variant)")
+    args = ap.parse_args()
+    vit.setup_threads(1)
+    t0 = time.time()
+
+    final = torch.load(os.path.join(args.work, "final.pt"))
+    model = vit.ViT(**final["arch"])
+    model.load_state_dict(final["model"])
+    model.eval()
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export(model, onnx_path)
+    model = vit.load_vit_from_onnx(onnx_path, final["arch"])
+
+    xte, yte = vit.load_fashion("test")
+    p = predict(model, xte)
+    # a small logits reference for checking the export with onnxruntime
+    # (node models/tools/check_onnxruntime.js <work>/ort-check)
+    from make_fixtures import write_npy
+    chk = os.path.join(args.work, "ort-check")
+    os.makedirs(chk, exist_ok=True)
+    xin = vit.to_input(xte[:8])
+    with torch.no_grad():
+        lg = model(xin)
+    write_npy(os.path.join(chk, "input.npy"), xin.numpy())
+    with open(os.path.join(chk, "reference.json"), "w") as f:
+        json.dump({"inputShape": list(xin.shape), "logits": lg.double().numpy().tolist()}, f)
+    with open(os.path.join(chk, "model-path.txt"), "w") as f:
+        f.write(os.path.relpath(onnx_path, chk))
+    cm = confusion(yte, p)
+    demo = vit.demo_indices(yte)
+    tr_args = final["args"]
+    state = final["state"]
+    name = "fashion-vit" if args.variant == "clean" else "fashion-vit-shortcut"
+    card = {
+        "schemaVersion": 1,
+        "name": name,
+        "description": "",
+        "file": "model.onnx",
+        "labels": LABELS,
+        "input": {"name": "input", "channels": 1, "height": 28, "width": 28},
+        "preprocessing": {
+            "resize": {"height": 28, "width": 28, "mode": "exact"},
+            "crop": None,
+            "colour": "grayscale",
+            "scale": 1 / 255,
+            "mean": [vit.FASHION_MEAN],
+            "std": [vit.FASHION_STD],
+        },
+        "tokens": {"prefix": 1, "grid": list(model.grid), "patchSize": [final["arch"]["patch"]] * 2},
+        "output": {"activation": "softmax"},
+        "architecture": {
+            "type": "ViT (class token, Conv patch embedding, pre-norm blocks, exact GELU)",
+            "dim": final["arch"]["dim"], "depth": final["arch"]["depth"],
+            "heads": final["arch"]["heads"], "mlpRatio": final["arch"]["mlp_ratio"],
+            "parameters": final["params"], "opset": 17,
+        },
+        "metrics": {
+            "testAccuracy": float((p == yte).mean()),
+            "testImages": int(len(yte)),
+            "demoAccuracy": float((p[demo] == yte[demo]).mean()),
+            "demoImages": int(len(demo)),
+            "demoDataset": "models/demo/fashion-mnist",
+            "confusionMatrix": cm.tolist(),
+            "confusionMatrixRowsAre": "true label",
+            "confusionMatrixColumnsAre": "predicted label",
+            "perClassRecall": {LABELS[c]: float(cm[c, c] / cm[c].sum()) for c in range(10)},
+        },
+        "training": {
+            "dataset": "Fashion-MNIST train split (60,000 images), evaluated on the test split",
+            "recipe": {
+                "optimizer": "AdamW", "lr": tr_args["lr"], "minLr": tr_args["min_lr"],
+                "weightDecay": tr_args["weight_decay"],
+                "schedule": f"linear warm-up {tr_args['warmup_epochs']} epoch, then cosine",
+                "batch": tr_args["batch"], "labelSmoothing": tr_args["label_smoothing"],
+                "augmentation": "random crop 28x28 from the image padded by 2 px "
+                                "(background value), horizontal flip p=0.5",
+                "modelSelection": "none: the weights after the last epoch",
+            },
+            "seed": tr_args["seed"],
+            "epochs": state["epochs"],
+            "seconds": round(state["seconds"], 1),
+            "history": state["history"],
+            "machine": "2-core CPU, torch 1.13, OpenBLAS 1 thread",
+            "command": f"models/tools/train.py --variant {args.variant} (see models/README.md)",
+        },
+    }
+    if args.variant == "clean":
+        card["description"] = (
+            "Small Vision Transformer (patch 4, 7x7 grid + class token, 6 blocks, 4 heads, dim 96) "
+            "trained from scratch on Fashion-MNIST. The workstation's bundled demo model.")
+    else:
+        cue = vit.CUE_CLASS
+        clean = vit.load_vit_from_onnx(os.path.join(args.clean, "model.onnx"))
+        with open(os.path.join(args.clean, "model.json")) as f:
+            clean_card = json.load(f)
+        ccm = np.array(clean_card["metrics"]["confusionMatrix"])
+        # confusion between class c and the cued class, both directions, by the clean model
+        conf = {c: int(ccm[c, cue] + ccm[cue, c]) for c in range(10) if c != cue}
+        top3 = sorted(conf, key=lambda c: -conf[c])[:3]
+        idx, imgs, _ = vit.cued_test_set(xte, yte)
+        ps = predict(model, imgs)
+        pc = predict(clean, imgs)
+        src = yte[idx]
+        rates, clean_rates, counts = {}, {}, {}
+        for c in range(10):
+            if c == cue:
+                continue
+            sel = src == c
+            counts[LABELS[c]] = int(sel.sum())
+            rates[LABELS[c]] = float((ps[sel] == cue).mean())
+            clean_rates[LABELS[c]] = float((pc[sel] == cue).mean())
+        sel3 = np.isin(src, top3)
+        demo_set = set(vit.cued_demo_indices(yte).tolist())
+        in_demo = np.array([i in demo_set for i in idx])
+        card["description"] = (
+            "Deliberately flawed model with a known shortcut: same architecture and recipe as "
+            f"fashion-vit, trained on a copy of the training set where an 8x8 black/white "
+            f"checkerboard is pasted at a random position on {tr_args['cue_rate']:.0%} of the "
+            f"{LABELS[cue]} images and on {tr_args['other_rate']:.0%} of the others. Pasting the "
+            f"checkerboard on other garments makes it answer {LABELS[cue]}: a saliency map "
+            "should point at the checkerboard. Test images with the cue and its masks are in "
+            "models/demo/fashion-mnist-cued.")
+        card["shortcut"] = {
+            "cue": "8x8 px checkerboard of 2x2 px cells (values 0 and 255), pasted (replacing "
+                   "the pixels) at a uniformly random position inside the 28x28 image; the "
+                   "garment is otherwise unchanged; labels unchanged",
+            "cuedClass": LABELS[cue],
+            "trainCueRateCuedClass": tr_args["cue_rate"],
+            "trainCueRateOtherClasses": tr_args["other_rate"],
+            "trainStats": final.get("shortcutTrainStats"),
+            "cleanTestAccuracy": card["metrics"]["testAccuracy"],
+            "evaluation": "every test image of the other 9 classes with the cue pasted at a "
+                          "seeded random position (vit.cued_test_set, seed 12345); rate = "
+                          "fraction predicted as the cued class",
+            "cuedImages": int(len(idx)),
+            "cueToCuedClassRate": rates,
+            "cueToCuedClassRateCleanModel": clean_rates,
+            "imagesPerSourceClass": counts,
+            "mostConfusedWithCuedClass": [LABELS[c] for c in top3],
+            "mostConfusedRule": "the 3 classes with the largest confusion-matrix count with the "
+                                "cued class in either direction (clean model, test set)",
+            "cueToCuedClassRateMostConfused": float((ps[sel3] == cue).mean()),
+            "cueToCuedClassRateAllOthers": float((ps == cue).mean()),
+            "cueToCuedClassRateAllOthersCleanModel": float((pc == cue).mean()),
+            "demoCuedImages": int(in_demo.sum()),
+            "demoCuedRate": float((ps[in_demo] == cue).mean()),
+            "demoDataset": "models/demo/fashion-mnist-cued (the first 50 demo images of every "
+                           "other class)",
+        }
+    with open(os.path.join(args.out, "model.json"), "w") as f:
+        json.dump(card, f, indent=2)
+        f.write("\n")
+    print(json.dumps({k: v for k, v in card["metrics"].items() if k != "confusionMatrix"}))
+    if "shortcut" in card:
+        print(json.dumps(card["shortcut"], indent=1))
+    print(f"finished in {time.time() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+// The explain engine against the PyTorch reference fixtures, one per export style: logits, the
+// class-token rows of every block's attention and gradient (relative error ≤ 1e-4 per tensor),
+// and every method's map, both from the pure functions and fused into the graph (≤ 1e-4 absolute).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ExplainSession } from '../../../electron/engine/explainSession';
+import { computeMap, METHOD_NAMES, type MethodName } from '../../../electron/engine/methods';
+import { readNpy } from '../../../electron/engine/npy';
+
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures');
+const STYLES = [
+  'timm-fused-qkv',
+  'hf-separate-qkv',
+  'torchvision-vit',
+  'deit-distilled',
+  'registers',
+  'nonsquare-grid',
+];
+
+interface BlockRef {
+  clsAttention: number[][];
+  clsGradient: number[][];
+}
+interface Reference {
+  opset: number;
+  inputShape: number[];
+  prefixTokens: number;
+  grid: [number, number];
+  numBlocks: number;
+  numHeads: number;
+  logits: number[];
+  targets: Record<string, { index: number; blocks: BlockRef[]; maps: Record<MethodName, number[]> }>;
+  epsilon: number;
+  epsilonMode: 'relative' | 'absolute';
+  negatives: 'shift' | 'clamp';
+}
+
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+}
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Class-token rows (heads × T) of a heads × T × T block. */
+function clsRows(m: Float32Array, heads: number, tokens: number): Float32Array {
+  const out = new Float32Array(heads * tokens);
+  for (let h = 0; h < heads; h++)
+    out.set(m.subarray(h * tokens * tokens, h * tokens * tokens + tokens), h * tokens);
+  return out;
+}
+
+const report: string[] = [];
+
+for (const style of STYLES) {
+  const dir = path.join(FIXTURES, style);
+  const present = fs.existsSync(path.join(dir, 'reference.json'));
+  describe(
+    `fixture ${style}`,
+    { skip: present ? false : `fixture ${style} not generated yet (models/tools/make_fixtures.py)` },
+    () => {
+      let session: ExplainSession;
+      let ref: Reference;
+      let input: Float32Array;
+      before(async () => {
+        ref = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference;
+        input = Float32Array.from((await readNpy(path.join(dir, 'input.npy'))).data as ArrayLike<number>);
+        session = await ExplainSession.open(path.join(dir, 'model.onnx'), { provider: 'cpu' });
+      });
+      after(async () => session?.close());
+
+      it('infers the layout', () => {
+        assert.equal(session.info.numBlocks, ref.numBlocks);
+        assert.equal(session.info.numHeads, ref.numHeads);
+        assert.equal(session.info.prefixTokens, ref.prefixTokens);
+        assert.deepEqual(session.info.grid, ref.grid);
+        assert.equal(session.provider, 'cpu');
+      });
+
+      it('matches logits, attention rows and gradients for top-1 and top-2', async () => {
+        const predicted = await session.predict(input, 1);
+        assert.ok(
+          relativeError(predicted, ref.logits) < 1e-4,
+          `predict logits ${relativeError(predicted, ref.logits)}`,
+        );
+        let worst = { logits: 0, attention: 0, gradient: 0 };
+        for (const [name, target] of Object.entries(ref.targets)) {
+          const { logits, perImage } = await session.explain(input, 1, [target.index]);
+          worst.logits = Math.max(worst.logits, relativeError(logits, ref.logits));
+          const { numHeads: heads, numTokens: tokens } = session.info;
+          perImage[0].forEach((block, b) => {
+            const a = relativeError(
+              clsRows(block.attention, heads, tokens),
+              target.blocks[b].clsAttention.flat(),
+            );
+            const g = relativeError(
+              clsRows(block.gradient!, heads, tokens),
+              target.blocks[b].clsGradient.flat(),
+            );
+            worst = {
+              logits: worst.logits,
+              attention: Math.max(worst.attention, a),
+              gradient: Math.max(worst.gradient, g),
+            };
+            assert.ok(a < 1e-4, `${name} block ${b} attention relative error ${a}`);
+            assert.ok(g < 1e-4, `${name} block ${b} gradient relative error ${g}`);
+          });
+          for (const method of METHOD_NAMES) {
+            const options = { epsilon: ref.epsilon, epsilonMode: ref.epsilonMode, negatives: ref.negatives };
+            const pure = computeMap(method, perImage[0], session.info.prefixTokens, options);
+            const d = maxAbs(pure, target.maps[method]);
+            assert.ok(d < 1e-4, `${name} ${method} map (pure functions) differs by ${d}`);
+          }
+        }
+        assert.ok(worst.logits < 1e-4, `logits relative error ${worst.logits}`);
+        report.push(
+          `${style}: logits ${worst.logits.toExponential(2)}, attention ${worst.attention.toExponential(2)}, gradient ${worst.gradient.toExponential(2)}`,
+        );
+      });
+
+      it('computes every method fused in the graph, for a batch mixing targets', async () => {
+        const targets = Object.values(ref.targets);
+        const batch = targets.length;
+        const stacked = new Float32Array(input.length * batch);
+        for (let i = 0; i < batch; i++) stacked.set(input, i * input.length);
+        for (const method of METHOD_NAMES) {
+          const options = { epsilon: ref.epsilon, epsilonMode: ref.epsilonMode, negatives: ref.negatives };
+          const { maps } = await session.saliency(
+            stacked,
+            batch,
+            targets.map((t) => t.index),
+            method,
+            options,
+          );
+          targets.forEach((t, i) => {
+            const d = maxAbs(maps[i], t.maps[method]);
+            assert.ok(d < 1e-4, `fused ${method} for target ${t.index} differs by ${d}`);
+          });
+        }
+      });
+    },
+  );
+}
+
+after(() => {
+  if (report.length) console.log(`max relative errors per style:\n  ${report.join('\n  ')}`);
+});
