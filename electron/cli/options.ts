@@ -1,6 +1,7 @@
 // Options several commands share, and the helpers that read them.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { defaultReviewer, resolveDataDir } from '../workstation/dataDir';
+import { resolveReviewer } from '../workstation/settings/serviceSettings';
 import { Workstation } from '../workstation/workstation';
 
 export function addDataDirOption(command: Command): Command {
@@ -22,10 +23,8 @@ export interface DataDirFlags {
 }
 
 export function openWorkstation(flags: DataDirFlags): Workstation {
-  return new Workstation({
-    dataDir: resolveDataDir(flags.dataDir),
-    reviewer: flags.reviewer ?? defaultReviewer(),
-  });
+  const dataDir = resolveDataDir(flags.dataDir);
+  return new Workstation({ dataDir, reviewer: resolveReviewer(flags.reviewer, dataDir, defaultReviewer) });
 }
 
 export function parseInteger(name: string, min: number, max: number) {

@@ -12,6 +12,7 @@ import {
   type ModelAnalysis,
   TARGET_INPUT,
   EXPLAIN_GRAPH_VERSION,
+  type TargetSource,
 } from './graph/explainGraph';
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
@@ -220,14 +221,18 @@ export class ExplainSession {
     return { logits, perImage };
   }
 
-  /** The method's normalised maps computed inside the graph: only logits and maps leave ORT. */
+  /**
+   * The method's normalised maps computed inside the graph: only logits and maps leave ORT.
+   * `targets` 'top1' explains each image's arg-max class, found inside the same run (no separate
+   * predict); the classes used come back as `targets`.
+   */
   async saliency(
     input: Float32Array,
     batch: number,
-    targets: number[],
+    targets: number[] | 'top1',
     method: MethodName,
     options?: Partial<MethodOptions>,
-  ): Promise<{ logits: Float32Array; maps: Float32Array[] }> {
+  ): Promise<{ logits: Float32Array; maps: Float32Array[]; targets: number[] }> {
     this.checkInput(input, batch);
     if (!isMethodName(method))
       throw new EngineError(
@@ -235,19 +240,25 @@ export class ExplainSession {
         'bad-method',
       );
     const needsTargets = methodNeedsGradients(method);
-    if (needsTargets) this.checkTargets(targets, batch);
-    const session = await this.fusedSession(method, options);
+    const top1 = targets === 'top1';
+    if (needsTargets && !top1) this.checkTargets(targets, batch);
+    const session = await this.fusedSession(method, options, needsTargets && top1 ? 'top1' : 'input');
     const [logits, maps] = await this.runBatched(
       input,
       batch,
-      needsTargets ? targets : undefined,
+      needsTargets && !top1 ? targets : undefined,
       async (feeds) => {
         const r = await session.run(feeds);
         return [r[this.analysis.logitsName], r[MAP_OUTPUT]];
       },
     );
     const n = this.analysis.grid[0] * this.analysis.grid[1];
-    return { logits, maps: Array.from({ length: batch }, (_, i) => maps.subarray(i * n, (i + 1) * n)) };
+    const k = this.analysis.numClasses;
+    return {
+      logits,
+      maps: Array.from({ length: batch }, (_, i) => maps.subarray(i * n, (i + 1) * n)),
+      targets: top1 ? Array.from({ length: batch }, (_, i) => argMax(logits.subarray(i * k, (i + 1) * k))) : targets,
+    };
   }
 
   async close(): Promise<void> {
@@ -258,18 +269,30 @@ export class ExplainSession {
     for (const s of this.fused.values()) await (await s.catch(() => undefined))?.release();
   }
 
-  private fusedSession(method: MethodName, options?: Partial<MethodOptions>): Promise<ManagedSession> {
+  private fusedSession(
+    method: MethodName,
+    options: Partial<MethodOptions> | undefined,
+    targets: TargetSource,
+  ): Promise<ManagedSession> {
     const resolved = resolveMethodOptions(options, this.analysis.attentionTensors.length);
     // Only the options a method reads are part of its graph's identity.
     const relevant = method === 'attn-grad-product' ? resolved : {};
-    const key = `${method}-${createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 12)}`;
+    const digest = createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 12);
+    const key = `${method}-${digest}${targets === 'top1' ? '-top1' : ''}`;
     let pending = this.fused.get(key);
     if (!pending) {
       pending = (async () => {
         const name = `saliency-${key}.onnx`;
         let source: string | Uint8Array | undefined = this.cache.read(name);
         if (!source) {
-          const graph = buildFusedSaliencyGraph(this.model, this.analysis, this.probeInfo, method, resolved);
+          const graph = buildFusedSaliencyGraph(
+            this.model,
+            this.analysis,
+            this.probeInfo,
+            method,
+            resolved,
+            targets,
+          );
           const target = this.cache.file(name);
           if (target) {
             writeModelFile(graph, target);
@@ -358,4 +381,11 @@ export class ExplainSession {
       return out;
     });
   }
+}
+
+/** Index of the first largest value (the arg-max the graph's ArgMax takes). */
+function argMax(row: Float32Array): number {
+  let best = 0;
+  for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+  return best;
 }

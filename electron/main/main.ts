@@ -5,6 +5,7 @@
 import {
   app,
   BrowserWindow,
+  dialog,
   ipcMain,
   MessageChannelMain,
   net,
@@ -14,9 +15,11 @@ import {
 } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { defaultReviewer, resolveDataDir } from '../workstation/dataDir';
+import { resolveDataDir } from '../workstation/dataDir';
 import { CONTENT_SECURITY_POLICY } from '../serve/staticFiles';
 import { createMediaBridge } from './mediaBridge';
+import { installMenu } from './menu';
+import { loadWindowState, trackWindowState } from './windowState';
 
 const APP_ORIGIN = 'vsw-app://app';
 const rendererRoot = path.resolve(__dirname, '../../renderer');
@@ -38,7 +41,6 @@ async function start(): Promise<void> {
     env: {
       ...process.env,
       VSW_DATA_DIR: dataDir,
-      VSW_REVIEWER: defaultReviewer(),
       VSW_OPEN: argValue('--open') ?? '',
     },
     serviceName: 'vsw-service',
@@ -71,9 +73,9 @@ async function start(): Promise<void> {
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 
+  const saved = loadWindowState(dataDir);
   const window = new BrowserWindow({
-    width: 1400,
-    height: 900,
+    ...(saved?.bounds ?? { width: 1400, height: 900 }),
     title: 'ViT Saliency Workstation',
     webPreferences: {
       preload: path.join(__dirname, '../preload/preload.js'),
@@ -83,6 +85,21 @@ async function start(): Promise<void> {
       webSecurity: true,
     },
   });
+  if (saved?.maximized) window.maximize();
+  trackWindowState(window, dataDir);
+  const fromOurWindow = (event: Electron.IpcMainEvent | Electron.IpcMainInvokeEvent) =>
+    event.sender === window.webContents && (event.senderFrame?.url.startsWith(APP_ORIGIN) ?? false);
+  const chooseFolder = async () => {
+    const result = await dialog.showOpenDialog(window, {
+      properties: ['openDirectory'],
+      title: 'Open a dataset folder',
+    });
+    return result.canceled ? null : (result.filePaths[0] ?? null);
+  };
+  ipcMain.handle('vsw:choose-folder', (event) => (fromOurWindow(event) ? chooseFolder() : null));
+  installMenu(window, () => {
+    void chooseFolder().then((folder) => folder && window.webContents.send('vsw:open-folder', folder));
+  });
   window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   window.webContents.on('will-navigate', (event, url) => {
     if (!url.startsWith(APP_ORIGIN)) event.preventDefault();
@@ -90,7 +107,7 @@ async function start(): Promise<void> {
 
   ipcMain.on('vsw:request-port', (event) => {
     // Only our own window, showing our own renderer, may get a port to the service.
-    if (event.sender !== window.webContents || !event.senderFrame?.url.startsWith(APP_ORIGIN)) return;
+    if (!fromOurWindow(event)) return;
     const { port1, port2 } = new MessageChannelMain();
     service.postMessage('client', [port1]);
     event.sender.postMessage('vsw:port', null, [port2]);

@@ -9,4 +9,10 @@ ipcRenderer.on('vsw:port', (event) => {
 contextBridge.exposeInMainWorld('vswShell', {
   kind: 'electron',
   requestPort: () => ipcRenderer.send('vsw:request-port'),
+  /** The native folder dialog; resolves to the chosen folder or null. */
+  chooseFolder: (): Promise<string | null> => ipcRenderer.invoke('vsw:choose-folder'),
+  /** File → Open Dataset Folder… in the native menu. */
+  onOpenFolder: (listener: (folder: string) => void) => {
+    ipcRenderer.on('vsw:open-folder', (_event, folder: string) => listener(folder));
+  },
 });

@@ -2,6 +2,9 @@
 import type { Handlers } from '../contract/rpc';
 import type { ServiceEvent } from '../contract/protocol';
 import type { Workstation } from '../workstation/workstation';
+import { resumeInterrupted } from '../workstation/jobs/startJobs';
+import { coreHandlers } from './coreHandlers';
+import { reviewHandlers } from './reviewHandlers';
 
 export function createHandlers(
   workstation: Workstation,
@@ -9,6 +12,9 @@ export function createHandlers(
   version: string,
   emit: (event: ServiceEvent) => void,
 ): Handlers {
+  workstation.onEvent(emit);
+  // Jobs whose process died (SIGKILL, power loss) continue when the service starts.
+  setImmediate(() => void resumeInterrupted(workstation.jobHost));
   return {
     'app.info': () => ({
       version,
@@ -17,14 +23,19 @@ export function createHandlers(
       shell,
     }),
     'datasets.list': () => workstation.listDatasets(),
-    'datasets.add': async ({ path, name }) => {
-      const result = await workstation.addDataset(path, name, (done, total) =>
-        emit({ type: 'progress', job: `import:${path}`, done, total }),
+    'datasets.add': async ({ path, name, mapping }) => {
+      const result = await workstation.addDataset(
+        path,
+        name,
+        (done, total) => emit({ type: 'progress', job: `import:${path}`, done, total }),
+        mapping,
       );
       emit({ type: 'datasetsChanged' });
       return result;
     },
     'datasets.lastImport': ({ datasetId }) => workstation.lastImport(datasetId),
     'images.page': ({ datasetId, after, limit }) => workstation.imagesPage(datasetId, after, limit),
+    ...coreHandlers(workstation, emit),
+    ...reviewHandlers(workstation),
   };
 }

@@ -3,6 +3,8 @@
 // Heavy work (SQLite, sharp, ONNX Runtime) runs here, never in main.
 import type { MessagePortMain, ParentPort } from 'electron';
 import { serveRpc, type MessageChannelLike } from '../contract/rpc';
+import { defaultReviewer } from '../workstation/dataDir';
+import { resolveReviewer } from '../workstation/settings/serviceSettings';
 import { Workstation } from '../workstation/workstation';
 import { Broadcast } from './broadcast';
 import { createHandlers } from './handlers';
@@ -11,10 +13,13 @@ import { MediaRequest } from './mediaRequest';
 
 const parentPort = (process as unknown as { parentPort: ParentPort }).parentPort;
 const dataDir = process.env.VSW_DATA_DIR;
-const reviewer = process.env.VSW_REVIEWER ?? 'reviewer';
+
 if (!dataDir) throw new Error('VSW_DATA_DIR must be set by the Electron main process');
 
-const workstation = new Workstation({ dataDir, reviewer });
+const workstation = new Workstation({
+  dataDir,
+  reviewer: resolveReviewer(undefined, dataDir, defaultReviewer),
+});
 const broadcast = new Broadcast();
 const handlers = createHandlers(workstation, 'electron', appVersion(), broadcast.emit);
 

@@ -1,11 +1,18 @@
 // The workstation's services behind one object: what the service process, the CLI and the tests
 // call. It owns the database connection and the cache folder of one data directory.
 import path from 'node:path';
-import type { DatasetSummary, ImageItem, ImportReport } from '../contract/protocol';
+import type { DatasetSummary, ImageItem, ImportReport, ServiceEvent } from '../contract/protocol';
 import { importFolder, WorkstationError } from './datasets/importFolder';
 import { resolveDatasetFile } from './media/resolveDatasetFile';
 import { ensureThumbnail, type ThumbnailSize } from './media/thumbnails';
 import { openDatabase, type Db } from './store/openDatabase';
+import { reviewerId } from './store/reviewers';
+import { JobRunner } from './jobs/jobRunner';
+import { SaliencyStore } from './saliency/saliencyStore';
+import type { JobHost } from './jobs/startJobs';
+import { importManifest, isManifestFile } from './datasets/importManifest';
+import { readMappingFile, storeMapping, storedMapping } from './labels/labelMapping';
+import fs from 'node:fs';
 
 export interface WorkstationOptions {
   dataDir: string;
@@ -15,13 +22,58 @@ export interface WorkstationOptions {
 export class Workstation {
   readonly db: Db;
   readonly cacheDir: string;
+  readonly jobs: JobRunner;
+  private readonly listeners = new Set<(event: ServiceEvent) => void>();
+  private reviewer?: number;
 
   constructor(readonly options: WorkstationOptions) {
     this.db = openDatabase(options.dataDir);
     this.cacheDir = path.join(options.dataDir, 'cache');
+    this.jobs = new JobRunner(this.db, (event) => this.emit(event));
+    this.saliency = new SaliencyStore(this.db, this.cacheDir);
   }
 
-  close(): void {
+  readonly saliency: SaliencyStore;
+  /** Where jobs write messages (provider fallbacks, unmapped labels); the CLI sets stderr. */
+  log: (message: string) => void = () => undefined;
+
+  /** What job bodies need: the database, the runner, caches and the reviewer. */
+  get jobHost(): JobHost {
+    return {
+      db: this.db,
+      jobs: this.jobs,
+      cacheDir: this.cacheDir,
+      reviewerName: this.options.reviewer,
+      reviewerId: this.reviewerId,
+      saliency: this.saliency,
+      log: (m) => this.log(m),
+    };
+  }
+
+  /** Job progress and change events, for the service to push to its clients (and the CLI's bar). */
+  onEvent(listener: (event: ServiceEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: ServiceEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Changes the reviewer recorded on events from now on (Settings → Reviewer name). */
+  setReviewer(name: string): void {
+    this.options.reviewer = name;
+    this.reviewer = undefined;
+  }
+
+  /** The id of this session's reviewer (created on first use). */
+  get reviewerId(): number {
+    this.reviewer ??= reviewerId(this.db, this.options.reviewer);
+    return this.reviewer;
+  }
+
+  async close(): Promise<void> {
+    await this.saliency.close();
     this.db.close();
   }
 
@@ -53,8 +105,31 @@ export class Workstation {
     folder: string,
     name: string | undefined,
     onProgress?: (done: number, total: number) => void,
-  ): Promise<{ dataset: DatasetSummary; report: ImportReport }> {
+    mappingFile?: string,
+  ): Promise<{
+    dataset: DatasetSummary;
+    report: ImportReport;
+    runId?: number | null;
+    unmappedLabels?: string[];
+  }> {
     const root = path.resolve(folder);
+    const mapping = mappingFile ? readMappingFile(mappingFile) : new Map<string, string>();
+    if (isManifestFile(root) && fs.existsSync(root) && fs.statSync(root).isFile()) {
+      const datasetId =
+        (name
+          ? (this.db.prepare('SELECT id FROM datasets WHERE name = ?').pluck().get(name) as
+              number | undefined)
+          : undefined) ?? this.createDataset(name ?? path.basename(root).replace(/\.[^.]*$/, ''));
+      storeMapping(this.db, datasetId, mapping);
+      const result = await importManifest(
+        this.db,
+        datasetId,
+        root,
+        storedMapping(this.db, datasetId),
+        onProgress,
+      );
+      return { dataset: this.datasetSummary(datasetId), ...result };
+    }
     let datasetId: number | undefined;
     if (name) {
       datasetId = this.db.prepare('SELECT id FROM datasets WHERE name = ?').pluck().get(name) as
@@ -69,12 +144,25 @@ export class Workstation {
     if (datasetId === undefined) datasetId = this.createDataset(name ?? (path.basename(root) || 'dataset'));
     try {
       const report = await importFolder(this.db, datasetId, root, onProgress);
+      storeMapping(this.db, datasetId, mapping);
       return { dataset: this.datasetSummary(datasetId), report };
     } catch (error) {
       // A dataset created for a folder that could not be imported at all is not kept.
       if (created) this.db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId);
       throw error;
     }
+  }
+
+  /** The dataset called `name`, or a clear error listing the ones there are. */
+  datasetByName(name: string): number {
+    const id = this.db.prepare('SELECT id FROM datasets WHERE name = ?').pluck().get(name) as
+      number | undefined;
+    if (id !== undefined) return id;
+    const names = this.db.prepare('SELECT name FROM datasets ORDER BY name').pluck().all() as string[];
+    throw new WorkstationError(
+      `no dataset named "${name}"; ${names.length ? `there are: ${names.join(', ')}` : 'import one first with `vsw import`'}`,
+      'not-found',
+    );
   }
 
   private createDataset(wanted: string): number {

@@ -140,8 +140,11 @@ def main():
                 "weightDecay": tr_args["weight_decay"],
                 "schedule": f"linear warm-up {tr_args['warmup_epochs']} epoch, then cosine",
                 "batch": tr_args["batch"], "labelSmoothing": tr_args["label_smoothing"],
-                "augmentation": "random crop 28x28 from the image padded by 2 px "
-                                "(background value), horizontal flip p=0.5",
+                "augmentation": (f"random crop 28x28 from the image padded by "
+                                 f"{tr_args.get('pad', 2)} px (background value)"
+                                 + (f", horizontal flip p={tr_args['flip']}"
+                                    if tr_args.get("flip") else "")),
+                "gradientClipNorm": tr_args.get("clip"),
                 "modelSelection": "none: the weights after the last epoch",
             },
             "seed": tr_args["seed"],
@@ -152,6 +155,15 @@ def main():
             "command": f"models/tools/train.py --variant {args.variant} (see models/README.md)",
         },
     }
+    if state.get("init"):
+        init = state["init"]
+        card["training"]["continuationOf"] = {
+            "note": "this run started from the weights of an earlier run (fresh AdamW state and "
+                    "a new schedule); epochs and seconds above are this run's only",
+            "epochs": init["epochs"], "seconds": round(init["seconds"], 1),
+            "history": init["history"]}
+        card["training"]["totalEpochs"] = state["epochs"] + init["epochs"]
+        card["training"]["totalSeconds"] = round(state["seconds"] + init["seconds"], 1)
     if args.variant == "clean":
         card["description"] = (
             "Small Vision Transformer (patch 4, 7x7 grid + class token, 6 blocks, 4 heads, dim 96) "

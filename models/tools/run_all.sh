@@ -9,9 +9,9 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PY=/usr/bin/python3
 $PY models/tools/make_demo.py
 $PY models/tools/make_fixtures.py
-$PY models/tools/train.py --variant clean --work models/.work/fashion-vit --budget-min 57
+$PY models/tools/train.py --variant clean --work models/.work/fashion-vit --budget-min 48
 $PY models/tools/finish_model.py --variant clean --work models/.work/fashion-vit --out models/fashion-vit
 $PY models/tools/train.py --variant shortcut --work models/.work/fashion-vit-shortcut \
-    --budget-min 32 --min-epochs 4 --max-epochs 8
+    --budget-min 30 --min-epochs 4 --max-epochs 8
 $PY models/tools/finish_model.py --variant shortcut --work models/.work/fashion-vit-shortcut \
     --out models/fashion-vit-shortcut --clean models/fashion-vit

@@ -45,9 +45,9 @@ def shortcut_train_set(x, y, seed, cue_class, cue_rate, other_rate):
     return x, stats
 
 
-def augment(xb, gen, pad=2):
+def augment(xb, gen, pad=2, flip_p=0.0):
     """Random crop with `pad` px zero padding (in normalised space: the background value) and
-    horizontal flip, per sample."""
+    (if flip_p > 0) horizontal flip, per sample."""
     B, C, H, W = xb.shape
     bg = (0.0 - vit.FASHION_MEAN) / vit.FASHION_STD
     padded = F.pad(xb, (pad, pad, pad, pad), value=bg)
@@ -56,8 +56,9 @@ def augment(xb, gen, pad=2):
     out = torch.empty_like(xb)
     for i in range(B):
         out[i] = padded[i, :, dy[i]:dy[i] + H, dx[i]:dx[i] + W]
-    flip = torch.rand(B, generator=gen) < 0.5
-    out[flip] = out[flip].flip(-1)
+    if flip_p > 0:
+        flip = torch.rand(B, generator=gen) < flip_p
+        out[flip] = out[flip].flip(-1)
     return out
 
 
@@ -94,13 +95,18 @@ def main():
     ap.add_argument("--budget-min", type=float, default=55.0)
     ap.add_argument("--min-epochs", type=int, default=6)
     ap.add_argument("--max-epochs", type=int, default=14)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=7e-4)
     ap.add_argument("--min-lr", type=float, default=1e-5)
     ap.add_argument("--weight-decay", type=float, default=0.05)
-    ap.add_argument("--warmup-epochs", type=float, default=1.0)
+    ap.add_argument("--warmup-epochs", type=float, default=0.5)
+    ap.add_argument("--pad", type=int, default=2, help="random-crop padding (0: no crop)")
+    ap.add_argument("--flip", type=float, default=0.0, help="horizontal flip probability")
+    ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping")
     ap.add_argument("--label-smoothing", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", help="start from the weights in this final.pt / ckpt.pt "
+                                   "(a continuation: fresh optimizer and schedule)")
     ap.add_argument("--cue-class", type=int, default=vit.CUE_CLASS)
     ap.add_argument("--cue-rate", type=float, default=0.95)
     ap.add_argument("--other-rate", type=float, default=0.01)
@@ -148,6 +154,13 @@ def main():
         say(f"resumed at epoch {state['epoch']} / {state['epochs']}")
     else:
         say(f"new run: {args.variant}, {nparams} params, args {vars(args)}")
+        if args.init:
+            init = torch.load(args.init)
+            model.load_state_dict(init["model"])
+            state["init"] = {"from": args.init, "epochs": init["state"]["epochs"],
+                             "seconds": init["state"]["seconds"],
+                             "history": init["state"]["history"]}
+            say(f"initialised from {args.init} ({init['state']['epochs']} epochs)")
 
     gen = torch.Generator()
     model.train()
@@ -164,14 +177,17 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             idx = perm[s * args.batch:(s + 1) * args.batch]
-            xb = augment(Xtr[idx], gen)
+            xb = augment(Xtr[idx], gen, args.pad, args.flip) if args.pad or args.flip \
+                else Xtr[idx]
             loss = F.cross_entropy(model(xb), Ytr[idx], label_smoothing=args.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if args.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             opt.step()
             tot_loss += float(loss) * len(idx)
             tot_n += len(idx)
-            if s % 100 == 0:
+            if s % 200 == 0:
                 say(f"ep {ep + 1} step {s}/{steps_per_epoch} loss {float(loss):.4f} lr {lr:.2e}")
         train_s = time.time() - t0
         acc, _ = evaluate(model, Xte, Yte)

@@ -1,60 +1,114 @@
-// The workstation window: datasets on the left, the selected dataset's image grid on the right.
-import { useCallback, useEffect, useState } from 'react';
-import type { DatasetSummary } from '../../electron/contract/protocol';
-import { useConnection } from './state/connection';
-import { DatasetsPanel } from './views/DatasetsPanel';
-import { ImageGrid } from './views/ImageGrid';
+// The workstation window: a tab per view (Datasets, Review, Stats, Settings), the dataset and run
+// pickers, the jobs panel, a status line for saved actions, and the ? shortcut list.
+import { useState } from 'react';
+import { JobsPanel } from './components/JobsPanel';
+import { ShortcutHelp } from './components/ShortcutHelp';
+import { EMPTY_FILTERS, type FilterState } from './state/filters';
+import { useViewSettings } from './state/settings';
+import { useShortcuts } from './state/shortcuts';
+import { useWorkspace, WorkspaceProvider } from './state/workspace';
+import { DatasetsView } from './views/DatasetsView';
+import { ReviewView } from './views/ReviewView';
+import { SettingsView } from './views/SettingsView';
+import { StatsView } from './views/StatsView';
+
+type Tab = 'datasets' | 'review' | 'stats' | 'settings';
+const TABS: [Tab, string][] = [
+  ['datasets', 'Datasets'],
+  ['review', 'Review'],
+  ['stats', 'Stats'],
+  ['settings', 'Settings'],
+];
 
 export function App() {
-  const { client } = useConnection();
-  const [datasets, setDatasets] = useState<DatasetSummary[]>([]);
-  const [selected, setSelected] = useState<number | null>(null);
-
-  const refresh = useCallback(
-    () =>
-      void client.call('datasets.list', {}).then((list) => {
-        setDatasets(list);
-        setSelected((current) => current ?? list[0]?.id ?? null);
-      }),
-    [client],
+  return (
+    <WorkspaceProvider>
+      <Shell />
+    </WorkspaceProvider>
   );
+}
 
-  useEffect(() => {
-    refresh();
-    return client.onEvent((event) => {
-      if (event.type === 'datasetsChanged') refresh();
-    });
-  }, [client, refresh]);
+function Shell() {
+  const { datasets, dataset, selectDataset, runs, run, selectRun } = useWorkspace();
+  const [view] = useViewSettings();
+  const [tab, setTab] = useState<Tab>('datasets');
+  const [help, setHelp] = useState(false);
+  const [status, setStatus] = useState('');
+  const [filters, setFiltersState] = useState<FilterState>({ ...EMPTY_FILTERS, threshold: view.threshold });
+  useShortcuts([{ keys: ['?'], description: 'help', run: () => setHelp(true) }]);
 
-  const dataset = datasets.find((d) => d.id === selected) ?? null;
   return (
     <div className="app">
       <header className="topbar">
         <h1>ViT Saliency Workstation</h1>
-        {dataset && (
-          <span className="muted">
-            {dataset.name} · {dataset.imageCount.toLocaleString()} images
-          </span>
-        )}
+        <nav role="tablist" aria-label="Views">
+          {TABS.map(([id, label]) => (
+            <button
+              key={id}
+              role="tab"
+              aria-selected={tab === id}
+              className={tab === id ? 'active' : ''}
+              onClick={() => setTab(id)}
+            >
+              {label}
+            </button>
+          ))}
+        </nav>
+        <label className="picker">
+          Dataset
+          <select
+            aria-label="Dataset"
+            value={dataset?.id ?? ''}
+            onChange={(e) => selectDataset(Number(e.target.value))}
+          >
+            {datasets.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="picker">
+          Run
+          <select
+            aria-label="Run"
+            value={run?.id ?? ''}
+            onChange={(e) => selectRun(e.target.value ? Number(e.target.value) : null)}
+          >
+            <option value="">none</option>
+            {runs.map((r) => (
+              <option key={r.id} value={r.id}>
+                #{r.id} {r.modelName ?? r.name} ({r.status})
+              </option>
+            ))}
+          </select>
+        </label>
+        <button className="help-button" aria-label="Keyboard shortcuts" onClick={() => setHelp(true)}>
+          ?
+        </button>
       </header>
-      <DatasetsPanel
-        datasets={datasets}
-        selected={selected}
-        onSelect={setSelected}
-        onImported={(id) => {
-          setSelected(id);
-          refresh();
-        }}
-      />
       <main className="content">
-        {dataset ? (
-          <ImageGrid key={dataset.id} dataset={dataset} />
-        ) : (
-          <p className="empty">
-            Add a folder of images to start: type its path under “Dataset folder” and press Import.
-          </p>
+        {tab === 'datasets' && <DatasetsView onReview={() => setTab('review')} />}
+        {tab === 'review' && (
+          <ReviewView filters={filters} setFilters={setFiltersState} onStatus={setStatus} />
         )}
+        {tab === 'stats' && (
+          <StatsView
+            onOpenCell={(trueClass, predClass) => {
+              setFiltersState({ ...EMPTY_FILTERS, threshold: filters.threshold, trueClass, predClass });
+              setTab('review');
+            }}
+          />
+        )}
+        {tab === 'settings' && <SettingsView />}
       </main>
+      <footer className="statusbar">
+        <output aria-live="polite" aria-label="Status">
+          {status}
+        </output>
+        <JobsPanel />
+      </footer>
+      {help && <ShortcutHelp onClose={() => setHelp(false)} />}
     </div>
   );
 }

@@ -30,7 +30,7 @@ test('an ImageFolder tree is imported with labels from parent folders, in WAL mo
     ],
   );
   assert.equal(ws.db.pragma('journal_mode', { simple: true }), 'wal');
-  assert.equal(ws.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get(), 1);
+  assert.ok((ws.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number) >= 1);
   const page = ws.imagesPage(dataset.id, undefined, 10);
   assert.deepEqual(page.items.map((i) => i.relPath).sort(), [...files].sort());
   assert.equal(page.items.find((i) => i.relPath === 'cat/one.png')?.width, 32);

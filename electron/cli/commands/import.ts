@@ -1,23 +1,38 @@
-// `vsw import`: add a folder of images to a dataset from the command line.
+// `vsw import`: add a folder of images, or a CSV/JSONL manifest (path,label[,prediction,score]),
+// to a dataset from the command line.
 import type { Command } from 'commander';
 import { addDataDirOption, openWorkstation, type DataDirFlags } from '../options';
 import { withProgressBar } from '../progressBar';
+
+interface ImportFlags extends DataDirFlags {
+  dataset?: string;
+  json?: boolean;
+  mapping?: string;
+}
 
 export function register(program: Command): void {
   addDataDirOption(
     program
       .command('import <source>')
-      .description('import a folder of images (recursive; ImageFolder labels from parent folders)')
-      .option('--dataset <name>', 'dataset to add it to (default: the folder name)')
+      .description(
+        'import a folder of images (recursive; ImageFolder labels from parent folders) or a CSV/JSONL manifest ' +
+          '(path,label[,prediction,score][,split])',
+      )
+      .option('--dataset <name>', 'dataset to add it to (default: the folder or manifest name)')
+      .option(
+        '--mapping <file>',
+        'label mapping to the model\'s labels: JSON {"folder label": "model label"} or CSV from,to',
+      )
       .option('--json', 'print the import report as JSON'),
-  ).action(async (source: string, flags: DataDirFlags & { dataset?: string; json?: boolean }) => {
+  ).action(async (source: string, flags: ImportFlags) => {
     const workstation = openWorkstation(flags);
     try {
-      const { dataset, report } = await withProgressBar('import', (progress) =>
-        workstation.addDataset(source, flags.dataset, progress),
+      const result = await withProgressBar('import', (progress) =>
+        workstation.addDataset(source, flags.dataset, progress, flags.mapping),
       );
+      const { dataset, report } = result;
       if (flags.json) {
-        console.log(JSON.stringify({ dataset, report }, null, 2));
+        console.log(JSON.stringify(result, null, 2));
         return;
       }
       console.log(
@@ -25,8 +40,11 @@ export function register(program: Command): void {
           `${report.missing} missing, ${report.skipped.length} skipped (${report.seconds.toFixed(1)} s)`,
       );
       for (const problem of report.skipped) console.log(`  skipped ${problem.path}: ${problem.reason}`);
+      if (result.runId) console.log(`imported predictions as run ${result.runId}`);
+      if (result.unmappedLabels?.length)
+        console.log(`  labels not among the predicted classes: ${result.unmappedLabels.join(', ')}`);
     } finally {
-      workstation.close();
+      await workstation.close();
     }
   });
 }

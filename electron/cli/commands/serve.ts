@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { isLoopback, startServer } from '../../serve/server';
 import { newToken } from '../../serve/tokenAuth';
+import { resolveReviewer } from '../../workstation/settings/serviceSettings';
 import { defaultReviewer, resolveDataDir } from '../../workstation/dataDir';
 import { addDataDirOption, parseInteger, type DataDirFlags } from '../options';
 
@@ -27,9 +28,10 @@ export function register(program: Command): void {
         `warning: listening on ${flags.host}, beyond this machine's loopback: anyone who can reach it and has the token can read your datasets`,
       );
     }
+    const dataDir = resolveDataDir(flags.dataDir);
     const server = await startServer({
-      dataDir: resolveDataDir(flags.dataDir),
-      reviewer: flags.reviewer ?? defaultReviewer(),
+      dataDir,
+      reviewer: resolveReviewer(flags.reviewer, dataDir, defaultReviewer),
       host: flags.host,
       port: flags.port,
       token: flags.token ?? newToken(),

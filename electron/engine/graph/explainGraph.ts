@@ -13,7 +13,7 @@ import { GraphEditor } from './graphEditor';
 import { probeTensors, type TensorInfoMap } from './shapeProbe';
 import { inferTokenLayout, type LayoutOverrides, type TokenLayout } from './tokenLayout';
 
-export const EXPLAIN_GRAPH_VERSION = 1;
+export const EXPLAIN_GRAPH_VERSION = 2;
 export const TARGET_INPUT = 'vsw_target_onehot';
 
 export interface ModelAnalysis extends TokenLayout {
@@ -139,6 +139,13 @@ export function cloneForEditing(model: ModelProto): ModelProto {
 }
 
 /**
+ * Where the gradients' seed comes from: 'input' — the one-hot rows fed as TARGET_INPUT; 'top1' —
+ * the one-hot of each image's arg-max logit, made inside the graph (first index on ties, as
+ * Array.indexOf of the maximum), so that one run gives the prediction and its explanation.
+ */
+export type TargetSource = 'input' | 'top1';
+
+/**
  * Appends to `editor`'s graph: the normalised attentions and (with `gradients`) their gradients.
  * Returns the tensor names; does not add graph outputs.
  */
@@ -147,6 +154,7 @@ export function appendExplainNodes(
   analysis: ModelAnalysis,
   info: TensorInfoMap | undefined,
   gradients: boolean,
+  targets: TargetSource = 'input',
 ): { attention: string[]; gradient?: string[] } {
   const { heads, tokens } = analysis;
   const normalise = (t: string): string =>
@@ -154,10 +162,16 @@ export function appendExplainNodes(
   const attention = analysis.attentionTensors.map(normalise);
   if (!gradients) return { attention };
   if (!info) throw new Error('internal: building gradients needs the probe information');
-  editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
+  let seed = TARGET_INPUT;
+  if (targets === 'top1') {
+    const top = editor.op('ArgMax', [analysis.logitsName], { axis: 1, keepdims: 0 });
+    seed = editor.op('OneHot', [top, editor.ints([analysis.numClasses], []), editor.float([0, 1])], {
+      axis: -1,
+    });
+  } else editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
   const raw = buildGradients(new GradientContext(editor, info), {
     output: analysis.logitsName,
-    seed: TARGET_INPUT,
+    seed,
     wrt: analysis.attentionTensors,
   });
   return { attention, gradient: raw.map(normalise) };

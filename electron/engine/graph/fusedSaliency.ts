@@ -5,7 +5,7 @@
 import { EngineError } from '../errors';
 import type { MethodName, ResolvedMethodOptions } from '../methods';
 import { DataType, type ModelProto } from '../onnx/onnxSchema';
-import { appendExplainNodes, cloneForEditing, type ModelAnalysis } from './explainGraph';
+import { appendExplainNodes, cloneForEditing, type ModelAnalysis, type TargetSource } from './explainGraph';
 import { GraphEditor } from './graphEditor';
 import type { TensorInfoMap } from './shapeProbe';
 
@@ -15,17 +15,24 @@ export function methodNeedsGradients(method: MethodName): boolean {
   return method === 'attn-grad-product' || method === 'grad-rollout';
 }
 
-/** Builds the graph [image (, target one-hot)] → [logits, map]. */
+/** Builds the graph [image (, target one-hot unless targets are 'top1')] → [logits, map]. */
 export function buildFusedSaliencyGraph(
   model: ModelProto,
   analysis: ModelAnalysis,
   info: TensorInfoMap | undefined,
   method: MethodName,
   options: ResolvedMethodOptions,
+  targets: TargetSource = 'input',
 ): ModelProto {
   const copy = cloneForEditing(model);
   const e = new GraphEditor(copy, analysis.opset);
-  const { attention, gradient } = appendExplainNodes(e, analysis, info, methodNeedsGradients(method));
+  const { attention, gradient } = appendExplainNodes(
+    e,
+    analysis,
+    info,
+    methodNeedsGradients(method),
+    targets,
+  );
   const m = new FusedMethods(e, analysis);
   let raw: string;
   switch (method) {

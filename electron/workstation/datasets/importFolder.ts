@@ -58,14 +58,31 @@ export async function importFolder(
     throw new WorkstationError(`folder "${folder}" cannot be read (permission denied)`, 'unreadable');
   }
 
-  db.prepare('INSERT OR IGNORE INTO dataset_roots (dataset_id, path) VALUES (?, ?)').run(datasetId, root);
-  const rootId = db
-    .prepare('SELECT id FROM dataset_roots WHERE dataset_id = ? AND path = ?')
-    .pluck()
-    .get(datasetId, root) as number;
+  const rootId = rootIdFor(db, datasetId, root);
 
   const files: ScannedFile[] = [];
-  const report: ImportReport = {
+  const report = emptyReport(datasetId, root);
+  await scanFolder(
+    root,
+    (file) => files.push(file),
+    (problem) => report.skipped.push(problem),
+  );
+  report.scanned = files.length + report.skipped.length;
+  await recordFiles(
+    db,
+    datasetId,
+    rootId,
+    files.map((f) => ({ ...f, label: labelFromPath(f.relPath) })),
+    report,
+    onProgress,
+  );
+  const seen = new Set(files.map((f) => f.relPath));
+  markMissing(db, rootId, (relPath) => !seen.has(relPath), report);
+  return finishReport(db, report, started);
+}
+
+export function emptyReport(datasetId: number, root: string): ImportReport {
+  return {
     datasetId,
     root,
     scanned: 0,
@@ -76,20 +93,39 @@ export async function importFolder(
     skipped: [],
     seconds: 0,
   };
-  await scanFolder(
-    root,
-    (file) => files.push(file),
-    (problem) => report.skipped.push(problem),
-  );
-  report.scanned = files.length + report.skipped.length;
+}
 
+export function rootIdFor(db: Db, datasetId: number, root: string): number {
+  db.prepare('INSERT OR IGNORE INTO dataset_roots (dataset_id, path) VALUES (?, ?)').run(datasetId, root);
+  return db
+    .prepare('SELECT id FROM dataset_roots WHERE dataset_id = ? AND path = ?')
+    .pluck()
+    .get(datasetId, root) as number;
+}
+
+export interface FileToRecord extends ScannedFile {
+  label: string | null;
+}
+
+/**
+ * Probes and records files under one root: new ones are added, changed content is marked
+ * 'changed' (tags kept), unreadable files go to the report. Returns the image id of each relPath.
+ */
+export async function recordFiles(
+  db: Db,
+  datasetId: number,
+  rootId: number,
+  files: FileToRecord[],
+  report: ImportReport,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Map<string, number>> {
   const existing = new Map<string, ExistingRow>();
   for (const row of db
     .prepare('SELECT id, rel_path, content_hash, size_bytes, mtime_ms, status FROM images WHERE root_id = ?')
     .all(rootId) as (ExistingRow & { rel_path: string })[]) {
     existing.set(row.rel_path, row);
   }
-
+  const ids = new Map<string, number>();
   const insert = db.prepare(`INSERT INTO images
     (dataset_id, root_id, rel_path, content_hash, size_bytes, mtime_ms, width, height, format, label, status, added_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)`);
@@ -97,13 +133,13 @@ export async function importFolder(
     db.prepare(`UPDATE images SET content_hash = ?, size_bytes = ?, mtime_ms = ?, width = ?, height = ?,
     format = ?, label = ?, status = ? WHERE id = ?`);
   const now = new Date().toISOString();
-  const batch: { file: ScannedFile; probed: ProbedImage }[] = [];
+  const batch: { file: FileToRecord; probed: ProbedImage }[] = [];
   const flush = db.transaction(() => {
     for (const { file, probed } of batch) {
-      const label = labelFromPath(file.relPath);
+      const label = file.label;
       const before = existing.get(file.relPath);
       if (!before) {
-        insert.run(
+        const info = insert.run(
           datasetId,
           rootId,
           file.relPath,
@@ -116,8 +152,12 @@ export async function importFolder(
           label,
           now,
         );
+        ids.set(file.relPath, Number(info.lastInsertRowid));
         report.added++;
-      } else if (before.content_hash !== probed.hash) {
+        continue;
+      }
+      ids.set(file.relPath, before.id);
+      if (before.content_hash !== probed.hash) {
         update.run(
           probed.hash,
           probed.sizeBytes,
@@ -170,22 +210,38 @@ export async function importFolder(
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   flush();
   onProgress?.(files.length, files.length);
+  return ids;
+}
 
-  const seen = new Set(files.map((f) => f.relPath));
-  const markMissing = db.prepare(`UPDATE images SET status = 'missing' WHERE id = ?`);
+/** Marks the root's recorded images that `gone` says vanished as missing (tags kept). */
+export function markMissing(
+  db: Db,
+  rootId: number,
+  gone: (relPath: string) => boolean,
+  report: ImportReport,
+): void {
+  const rows = db
+    .prepare("SELECT id, rel_path FROM images WHERE root_id = ? AND status <> 'missing'")
+    .all(rootId) as {
+    id: number;
+    rel_path: string;
+  }[];
+  const mark = db.prepare(`UPDATE images SET status = 'missing' WHERE id = ?`);
   db.transaction(() => {
-    for (const [relPath, row] of existing) {
-      if (!seen.has(relPath)) {
-        markMissing.run(row.id);
+    for (const row of rows) {
+      if (gone(row.rel_path)) {
+        mark.run(row.id);
         report.missing++;
       }
     }
   })();
+}
 
+export function finishReport(db: Db, report: ImportReport, started: number): ImportReport {
   report.skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   report.seconds = (performance.now() - started) / 1000;
   db.prepare('INSERT INTO import_reports (dataset_id, finished_at, report) VALUES (?, ?, ?)').run(
-    datasetId,
+    report.datasetId,
     new Date().toISOString(),
     JSON.stringify(report),
   );

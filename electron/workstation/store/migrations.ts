@@ -48,4 +48,144 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'models, runs, predictions, saliency cache, tags, review, audit log, jobs',
+    sql: `
+      ALTER TABLE images ADD COLUMN note TEXT;
+      ALTER TABLE images ADD COLUMN reviewed_at TEXT;
+      ALTER TABLE images ADD COLUMN verdict TEXT
+        CHECK (verdict IS NULL OR verdict IN ('model-error', 'label-wrong', 'unsure'));
+      ALTER TABLE images ADD COLUMN split TEXT NOT NULL DEFAULT 'pool'
+        CHECK (split IN ('pool', 'validation', 'test'));
+      CREATE INDEX images_dataset_path ON images (dataset_id, rel_path);
+      CREATE TABLE reviewers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+      );
+      CREATE TABLE label_mappings (
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (dataset_id, source)
+      );
+      CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL UNIQUE,
+        card TEXT,
+        labels TEXT NOT NULL,
+        added_at TEXT NOT NULL
+      );
+      -- A run: one model over one dataset with fixed settings. settings_key identifies "the same
+      -- command" so that re-running it resumes the run instead of starting another.
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        model_id INTEGER REFERENCES models(id),
+        name TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        settings_key TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed', 'cancelled')),
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        UNIQUE (dataset_id, settings_key)
+      );
+      -- The full probability vector as float16 (probs may be NULL for imported top-1 results).
+      CREATE TABLE predictions (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        top1 INTEGER NOT NULL,
+        score REAL NOT NULL,
+        true_idx INTEGER,
+        probs BLOB,
+        PRIMARY KEY (run_id, image_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX predictions_score ON predictions (run_id, score, image_id);
+      CREATE INDEX predictions_top1 ON predictions (run_id, top1, score, image_id);
+      CREATE INDEX predictions_true ON predictions (run_id, true_idx, top1);
+      CREATE INDEX predictions_image ON predictions (image_id);
+      CREATE TABLE saliency_cache (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        method TEXT NOT NULL,
+        target INTEGER NOT NULL,
+        options_hash TEXT NOT NULL,
+        grid_rows INTEGER NOT NULL,
+        grid_cols INTEGER NOT NULL,
+        map BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (image_id, run_id, method, target, options_hash)
+      ) WITHOUT ROWID;
+      CREATE TABLE tags (
+        id INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        colour TEXT NOT NULL,
+        hotkey INTEGER CHECK (hotkey IS NULL OR hotkey BETWEEN 1 AND 9),
+        description TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        UNIQUE (dataset_id, name),
+        UNIQUE (dataset_id, hotkey)
+      );
+      CREATE TABLE image_tags (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+        reviewer_id INTEGER NOT NULL REFERENCES reviewers(id),
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (image_id, tag_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX image_tags_tag ON image_tags (tag_id, image_id);
+      -- Every add and remove, by whom and when: what tags export/import exchange.
+      CREATE TABLE tag_events (
+        id INTEGER PRIMARY KEY,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+        reviewer_id INTEGER NOT NULL REFERENCES reviewers(id),
+        action TEXT NOT NULL CHECK (action IN ('add', 'remove')),
+        at TEXT NOT NULL
+      );
+      CREATE INDEX tag_events_image_tag ON tag_events (image_id, tag_id, at);
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        reviewer_id INTEGER NOT NULL REFERENCES reviewers(id),
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        undone_at TEXT
+      );
+      CREATE INDEX audit_log_dataset ON audit_log (dataset_id, id);
+      -- Long jobs with their checkpoint: a job whose process died stays 'running' with a dead pid
+      -- and is continued by the next run of the same command (same key) or a service restart.
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('predict', 'explain', 'export')),
+        key TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'cancelled')),
+        done INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL DEFAULT 0,
+        pid INTEGER,
+        host TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        result TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX jobs_key ON jobs (key, status);
+      -- An export's frozen plan: which images, in which order; done marks the checkpoint.
+      CREATE TABLE export_items (
+        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        done INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (job_id, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -10,7 +10,12 @@ export interface Connection {
 
 declare global {
   interface Window {
-    vswShell?: { kind: 'electron'; requestPort(): void };
+    vswShell?: {
+      kind: 'electron';
+      requestPort(): void;
+      chooseFolder(): Promise<string | null>;
+      onOpenFolder(listener: (folder: string) => void): void;
+    };
   }
 }
 

@@ -2,6 +2,7 @@
 // pass-through ops (Identity, Dropout, Cast).
 import { DataType } from '../../onnx/onnxSchema';
 import { stringAttr } from '../nodeAttributes';
+import { geluGradient } from './geluPattern';
 import { broadcastDims, type VjpArgs, type VjpRule } from './vjpContext';
 
 /** Helper for unary ops: dX = f(gY, X, Y). */
@@ -55,7 +56,7 @@ const pow = binary((a, g, x0, x1, y) => {
   // y = x0^x1: d/dx0 = g·x1·x0^(x1−1); d/dx1 = g·y·ln x0
   return [
     () => {
-      const known = constantScalar(a, x1);
+      const known = a.ctx.scalar(x1);
       if (known === 2) return e.op('Mul', [g, e.op('Mul', [x0, e.float(2)])]);
       if (known === 1) return g;
       const grad = e.op('Mul', [exponent, e.op('Pow', [x0, e.op('Sub', [exponent, e.float(1)])])]);
@@ -64,21 +65,6 @@ const pow = binary((a, g, x0, x1, y) => {
     () => e.op('Mul', [g, e.op('Mul', [y, e.op('Log', [x0])])]),
   ];
 });
-
-function constantScalar(a: VjpArgs, name: string): number | undefined {
-  try {
-    const dims = a.ctx.dims(name);
-    if (dims.reduce((p, q) => p * q, 1) !== 1) return undefined;
-  } catch {
-    return undefined;
-  }
-  const init = (a.ctx.editor.graph.initializer ?? []).find((t) => t.name === name);
-  if (!init) return undefined;
-  if (init.rawData && init.dataType === DataType.FLOAT)
-    return new DataView(init.rawData.buffer, init.rawData.byteOffset, 4).getFloat32(0, true);
-  if (init.floatData?.length) return init.floatData[0];
-  return undefined;
-}
 
 const sum: VjpRule = (a) => {
   const g = a.gradOut(0);
@@ -135,16 +121,7 @@ const gelu = unary((a, g, x) => {
     ]);
     return e.op('Mul', [g, d]);
   }
-  // y = x·Φ(x): dy/dx = Φ(x) + x·φ(x)
-  const cdf = e.op('Mul', [
-    e.op('Add', [e.op('Erf', [e.op('Mul', [x, e.float(Math.SQRT1_2)])]), e.float(1)]),
-    e.float(0.5),
-  ]);
-  const pdf = e.op('Mul', [
-    e.op('Exp', [e.op('Mul', [e.op('Mul', [x, x]), e.float(-0.5)])]),
-    e.float(1 / Math.sqrt(2 * Math.PI)),
-  ]);
-  return e.op('Mul', [g, e.op('Add', [cdf, e.op('Mul', [x, pdf])])]);
+  return geluGradient(e, g, x);
 });
 
 const identity = unary((_a, g) => g);

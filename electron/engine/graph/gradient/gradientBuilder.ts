@@ -5,6 +5,7 @@
 import { EngineError } from '../../errors';
 import type { NodeProto } from '../../onnx/onnxSchema';
 import { elementwiseRules } from './elementwiseRules';
+import { findGeluUnits, geluGradient } from './geluPattern';
 import { linearRules } from './linearRules';
 import { normalizationRules } from './normalizationRules';
 import { shapeRules } from './shapeRules';
@@ -38,10 +39,18 @@ export function buildGradients(ctx: GradientContext, request: GradientRequest): 
         'no-gradient-path',
       );
   }
+  const gelus = new Map(findGeluUnits(nodes.slice(0, forwardCount), ctx).map((u) => [u.last, u]));
   const acc = new GradientAccumulator(ctx);
   acc.add(request.output, request.seed);
   for (let i = forwardCount - 1; i >= 0; i--) {
     const node = nodes[i];
+    const gelu = gelus.get(i);
+    if (gelu) {
+      // The GELU's inner nodes get no gradient of their own, so the loop passes over them.
+      if (acc.has(gelu.y) && onPath.has(gelu.x))
+        acc.add(gelu.x, geluGradient(ctx.editor, acc.final(gelu.y), gelu.x));
+      continue;
+    }
     const ins = node.input ?? [];
     const needs = (k: number): boolean => !!ins[k] && onPath.has(ins[k]);
     if (!ins.some((_, k) => needs(k))) continue;

@@ -2,7 +2,7 @@
 // the probe, constant integer inputs, and undoing broadcasting.
 import { EngineError } from '../../errors';
 import type { NodeProto, TensorProto } from '../../onnx/onnxSchema';
-import { tensorIntegers } from '../../onnx/tensorData';
+import { tensorIntegers, tensorValues } from '../../onnx/tensorData';
 import type { GraphEditor } from '../graphEditor';
 import type { TensorInfoMap } from '../shapeProbe';
 
@@ -67,6 +67,14 @@ export class GradientContext {
       `Node ${describe(node)} takes '${name}' as a constant, but its value is not known before running the model; the gradient builder cannot differentiate through it.`,
       'unsupported-op',
     );
+  }
+
+  /** The value of a one-element float constant, or undefined. */
+  scalar(name: string | undefined): number | undefined {
+    const c = name ? this.constants.get(name) : undefined;
+    if (!c || (c.dims ?? []).reduce((p, q) => p * q, 1) !== 1) return undefined;
+    const v = tensorValues(c);
+    return v instanceof Float32Array || v instanceof Float64Array ? v[0] : undefined;
   }
 
   isFloat(name: string): boolean {

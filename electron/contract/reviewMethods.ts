@@ -1,0 +1,63 @@
+// Protocol methods the reviewer UI needs beyond the core's: the image view's per-block strip and
+// faithfulness scores, the colour maps' tables, the bundled models, and service-side settings.
+import { z } from 'zod';
+
+const MethodNameSchema = z.enum(['attn-grad-product', 'rollout', 'grad-rollout', 'last-attn']);
+const ImageTarget = z
+  .object({
+    imageId: z.number().int().positive(),
+    runId: z.number().int().positive(),
+    /** Class label to explain; default: the run's top-1 class for the image. */
+    target: z.string().optional(),
+  })
+  .strict();
+
+export const ProviderChoice = z.enum(['auto', 'cuda', 'webgpu', 'cpu']);
+
+const ServiceSettings = z.object({
+  reviewer: z.string(),
+  provider: ProviderChoice,
+  /** The execution provider the last model session actually ran on. */
+  lastProvider: z.string().nullable(),
+  providerMessages: z.array(z.string()),
+});
+
+export const reviewMethods = {
+  'saliency.blocks': {
+    params: ImageTarget,
+    result: z.object({
+      target: z.string(),
+      grid: z.tuple([z.number().int(), z.number().int()]),
+      /** Per block, S_b over the patches (row-major), min-max normalised for display. */
+      blocks: z.array(z.array(z.number())),
+    }),
+  },
+  'evaluate.image': {
+    params: ImageTarget.extend({ methods: z.array(MethodNameSchema).optional() }).strict(),
+    result: z.object({
+      target: z.string(),
+      /** Areas under the deletion (lower is better) and insertion (higher is better) curves. */
+      results: z.array(z.object({ method: z.string(), deletion: z.number(), insertion: z.number() })),
+    }),
+  },
+  'heatmap.colormaps': {
+    params: z.object({}).strict(),
+    result: z.object({
+      turbo: z.array(z.number().int()),
+      jet: z.array(z.number().int()),
+      viridis: z.array(z.number().int()),
+      inferno: z.array(z.number().int()),
+    }),
+  },
+  'models.bundled': {
+    params: z.object({}).strict(),
+    result: z.array(z.object({ name: z.string(), path: z.string(), description: z.string() })),
+  },
+  'settings.get': { params: z.object({}).strict(), result: ServiceSettings },
+  'settings.set': {
+    params: z
+      .object({ reviewer: z.string().trim().min(1).max(200).optional(), provider: ProviderChoice.optional() })
+      .strict(),
+    result: ServiceSettings,
+  },
+} as const;

@@ -1,0 +1,97 @@
+// Binds the reviewer UI's own methods (reviewMethods.ts): per-block contributions and
+// faithfulness of one image's maps, the colour-map tables, bundled models, service settings.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Handlers } from '../contract/rpc';
+import { colormapTable, COLORMAP_NAMES } from '../engine/heatmap';
+import { WorkstationError } from '../workstation/datasets/importFolder';
+import { blockContributions, evaluateImage } from '../workstation/saliency/imageInsights';
+import { imageFiles } from '../workstation/saliency/saliencyStore';
+import { readSettings, writeSettings } from '../workstation/settings/serviceSettings';
+import type { Workstation } from '../workstation/workstation';
+
+type ReviewMethod =
+  | 'saliency.blocks'
+  | 'evaluate.image'
+  | 'heatmap.colormaps'
+  | 'models.bundled'
+  | 'settings.get'
+  | 'settings.set';
+
+/** Where the shipped models live: resources/models in a packaged app, models/ in a checkout. */
+export function bundledModelsDir(): string {
+  const packaged = (process as { resourcesPath?: string }).resourcesPath;
+  const candidates = [
+    packaged && path.join(packaged, 'models'),
+    path.resolve(__dirname, '../../../models'),
+    path.resolve(__dirname, '../../models'),
+  ];
+  return candidates.find((c): c is string => !!c && fs.existsSync(c)) ?? path.resolve('models');
+}
+
+export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
+  const fileOf = (imageId: number, runId: number) => {
+    const file = imageFiles(ws.db, [imageId], runId).get(imageId);
+    if (!file) throw new WorkstationError(`no image with id ${imageId}`, 'not-found');
+    return file;
+  };
+  void ws.saliency.setProvider(readSettings(ws.options.dataDir).provider);
+  const settings = () => {
+    const saved = readSettings(ws.options.dataDir);
+    return {
+      reviewer: saved.reviewer ?? ws.options.reviewer,
+      provider: saved.provider,
+      lastProvider: ws.saliency.lastProvider ?? null,
+      providerMessages: ws.saliency.providerMessages ?? [],
+    };
+  };
+  return {
+    'saliency.blocks': async ({ imageId, runId, target }) => {
+      const file = fileOf(imageId, runId);
+      return blockContributions(await ws.saliency.runModel(runId), file.absPath, target, file.top1);
+    },
+    'evaluate.image': async ({ imageId, runId, methods }) => {
+      const file = fileOf(imageId, runId);
+      return evaluateImage(await ws.saliency.runModel(runId), file.absPath, methods);
+    },
+    'heatmap.colormaps': () => {
+      const tables = Object.fromEntries(
+        COLORMAP_NAMES.map((name) => [name, Array.from(colormapTable(name))]),
+      );
+      return tables as Record<(typeof COLORMAP_NAMES)[number], number[]>;
+    },
+    'models.bundled': () => {
+      const dir = bundledModelsDir();
+      return fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'model.onnx')))
+        .map((e) => {
+          let description = '';
+          try {
+            description = String(
+              (
+                JSON.parse(fs.readFileSync(path.join(dir, e.name, 'model.json'), 'utf8')) as {
+                  description?: string;
+                }
+              ).description ?? '',
+            );
+          } catch {
+            // a model without a readable card is still listed
+          }
+          return { name: e.name, path: path.join(dir, e.name), description };
+        });
+    },
+    'settings.get': () => settings(),
+    'settings.set': async ({ reviewer, provider }) => {
+      const saved = readSettings(ws.options.dataDir);
+      writeSettings(ws.options.dataDir, {
+        ...saved,
+        ...(reviewer ? { reviewer } : {}),
+        ...(provider ? { provider } : {}),
+      });
+      if (reviewer) ws.setReviewer(reviewer);
+      if (provider) await ws.saliency.setProvider(provider);
+      return settings();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// The explain job (`vsw explain-set`): precomputes saliency maps for every image a query selects,
+// with one method, into the saliency cache. Cached maps are skipped, so a resumed job continues.
+import { WorkstationError } from '../datasets/importFolder';
+import { selectImageIds } from '../query/buildQuery';
+import { classIndex } from '../runs/runs';
+import { imageFiles } from '../saliency/saliencyStore';
+import type { JobContext } from './jobRunner';
+import type { ExplainJobParams, JobHost } from './startJobs';
+
+export interface ExplainResult {
+  runId: number;
+  method: string;
+  images: number;
+  computed: number;
+  cached: number;
+  skipped: { path: string; reason: string }[];
+  seconds: number;
+}
+
+export async function runExplain(
+  host: JobHost,
+  ctx: JobContext,
+  params: ExplainJobParams,
+): Promise<ExplainResult> {
+  const started = performance.now();
+  const runId = params.query.runId;
+  if (runId === undefined)
+    throw new WorkstationError(
+      'explain-set needs a prediction run: give --run RUN (runId in the query)',
+      'bad-params',
+    );
+  const model = await host.saliency.runModel(runId);
+  const ids = selectImageIds(host.db, params.query);
+  const files = imageFiles(host.db, ids, runId);
+  const fixed =
+    typeof params.target === 'object'
+      ? classIndex({ id: runId, datasetId: 0, labels: model.labels, modelId: null }, params.target.label)
+      : null;
+  const result: ExplainResult = {
+    runId,
+    method: params.method,
+    images: ids.length,
+    computed: 0,
+    cached: 0,
+    skipped: [],
+    seconds: 0,
+  };
+  const work: { imageId: number; absPath: string; target: number }[] = [];
+  for (const id of ids) {
+    const f = files.get(id)!;
+    const target = fixed ?? (params.target === 'true' ? f.trueIdx : f.top1);
+    if (target === null) {
+      result.skipped.push({
+        path: f.relPath,
+        reason:
+          params.target === 'true'
+            ? 'its label is not one of the model classes'
+            : 'no prediction in this run',
+      });
+      continue;
+    }
+    work.push({ imageId: id, absPath: f.absPath, target });
+  }
+  ctx.progress(0, work.length);
+  for (let start = 0; start < work.length; start += params.batch) {
+    ctx.checkCancelled();
+    const batch = work.slice(start, start + params.batch);
+    const maps = await host.saliency.maps(model, batch, params.method, params.options);
+    for (const m of maps) result[m.cached ? 'cached' : 'computed']++;
+    ctx.progress(Math.min(start + params.batch, work.length), work.length);
+  }
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}

@@ -1,0 +1,63 @@
+// Starting (or resuming) each kind of job from its serialisable parameters: what the CLI, the
+// service's jobs.* methods and the service's restart-time resume all call.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { ExplainSetParams, ExportParams, PredictParams } from '../../contract/protocol';
+import type { SaliencyStore } from '../saliency/saliencyStore';
+import type { Db } from '../store/openDatabase';
+import { runExplain } from './explainJob';
+import { runExport, exportKey } from './exportJob';
+import type { JobRunner, StartedJob } from './jobRunner';
+import { preparePredict, runPredict } from './predictJob';
+import type { z } from 'zod';
+
+export interface JobHost {
+  db: Db;
+  jobs: JobRunner;
+  cacheDir: string;
+  reviewerName: string;
+  reviewerId: number;
+  saliency: SaliencyStore;
+  log?: (message: string) => void;
+}
+
+export type PredictJobParams = z.output<typeof PredictParams>;
+export type ExplainJobParams = z.output<typeof ExplainSetParams>;
+export type ExportJobParams = z.output<typeof ExportParams>;
+
+export async function startPredict(
+  host: JobHost,
+  params: PredictJobParams,
+): Promise<StartedJob & { runId: number }> {
+  const prepared = await preparePredict(host.db, params);
+  const started = host.jobs.start('predict', prepared.key, params, (ctx) =>
+    runPredict(host.db, ctx, prepared, params, host.log),
+  );
+  return { ...started, runId: prepared.runId };
+}
+
+export function startExplain(host: JobHost, params: ExplainJobParams): StartedJob {
+  const key = `explain:${crypto.createHash('sha256').update(JSON.stringify(params)).digest('hex')}`;
+  return host.jobs.start('explain', key, params, (ctx) => runExplain(host, ctx, params));
+}
+
+export function startExport(host: JobHost, params: ExportJobParams): StartedJob {
+  const resolved = { ...params, out: path.resolve(params.out) };
+  return host.jobs.start('export', exportKey(resolved), resolved, (ctx) => runExport(host, ctx, resolved));
+}
+
+/** Restarts the jobs whose process died (for the service at start-up). */
+export async function resumeInterrupted(host: JobHost): Promise<StartedJob[]> {
+  const started: StartedJob[] = [];
+  for (const job of host.jobs.interrupted()) {
+    try {
+      if (job.kind === 'predict') started.push(await startPredict(host, job.params as PredictJobParams));
+      else if (job.kind === 'explain') started.push(startExplain(host, job.params as ExplainJobParams));
+      else started.push(startExport(host, job.params as ExportJobParams));
+    } catch (error) {
+      host.log?.(`could not resume job ${job.id}: ${(error as Error).message}`);
+    }
+  }
+  for (const s of started) s.done.catch(() => undefined); // failures are recorded on the job
+  return started;
+}

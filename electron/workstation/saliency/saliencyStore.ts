@@ -1,0 +1,213 @@
+// Saliency maps for a run's images: opens the run's model as an ExplainSession (kept open per
+// model), computes maps with the fused in-graph method, and caches them in saliency_cache keyed by
+// image, run, method, target and a hash of the method's effective options.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { ExplainSession } from '../../engine/explainSession';
+import { resolveMethodOptions, type MethodName, type MethodOptions } from '../../engine/methods';
+import { parseModelCard, type ModelCard } from '../../engine/modelCard';
+import { preprocessImage } from '../../engine/preprocess';
+import { WorkstationError } from '../datasets/importFolder';
+import { getRun } from '../runs/runs';
+import type { Db } from '../store/openDatabase';
+
+export interface RunModel {
+  runId: number;
+  labels: string[];
+  card: ModelCard;
+  modelPath: string;
+  session: ExplainSession;
+}
+
+export interface SaliencyMap {
+  imageId: number;
+  target: number;
+  grid: [number, number];
+  map: Float32Array;
+  cached: boolean;
+}
+
+export class SaliencyStore {
+  private readonly sessions = new Map<string, Promise<ExplainSession>>();
+  /** The execution provider asked for (settings), and what the last opened session reported. */
+  private provider: 'auto' | 'cuda' | 'webgpu' | 'cpu' = 'auto';
+  lastProvider: string | null = null;
+  providerMessages: string[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly cacheDir: string,
+  ) {}
+
+  async runModel(runId: number): Promise<RunModel> {
+    const run = getRun(this.db, runId);
+    const model = this.db
+      .prepare('SELECT m.path, m.card FROM models m WHERE m.id = ?')
+      .get(run.modelId ?? -1) as { path: string; card: string } | undefined;
+    if (!model)
+      throw new WorkstationError(
+        `run ${runId} has no model (its predictions were imported); saliency needs a run made by \`vsw predict\``,
+        'bad-params',
+      );
+    const card = parseModelCard(JSON.parse(model.card), `the card stored for run ${runId}`);
+    let pending = this.sessions.get(model.path);
+    if (!pending) {
+      pending = ExplainSession.open(model.path, {
+        provider: this.provider,
+        cacheDir: path.join(this.cacheDir, 'graphs'),
+        grid: card.tokens?.grid,
+        prefixTokens: card.tokens?.prefix,
+        attentionNodes: card.attention?.nodes,
+      });
+      pending.then(
+        (session) => {
+          this.lastProvider = session.provider;
+          this.providerMessages = session.providerMessages;
+        },
+        () => this.sessions.delete(model.path),
+      );
+      this.sessions.set(model.path, pending);
+    }
+    return { runId, labels: run.labels, card, modelPath: model.path, session: await pending };
+  }
+
+  static optionsHash(method: MethodName, options: Partial<MethodOptions>, numBlocks: number): string {
+    // Only attn-grad-product reads options; the others share one cache entry.
+    const relevant = method === 'attn-grad-product' ? resolveMethodOptions(options, numBlocks) : {};
+    return crypto.createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
+  }
+
+  cached(
+    imageId: number,
+    runId: number,
+    method: MethodName,
+    target: number,
+    hash: string,
+  ): SaliencyMap | null {
+    const row = this.db
+      .prepare(
+        `SELECT grid_rows, grid_cols, map FROM saliency_cache
+         WHERE image_id = ? AND run_id = ? AND method = ? AND target = ? AND options_hash = ?`,
+      )
+      .get(imageId, runId, method, target, hash) as
+      { grid_rows: number; grid_cols: number; map: Buffer } | undefined;
+    if (!row) return null;
+    const map = new Float32Array(
+      row.map.buffer.slice(row.map.byteOffset, row.map.byteOffset + row.map.length),
+    );
+    return { imageId, target, grid: [row.grid_rows, row.grid_cols], map, cached: true };
+  }
+
+  /**
+   * Maps for images (absolute paths given) with their targets; cached ones are read, the rest
+   * computed in one batch and stored.
+   */
+  async maps(
+    model: RunModel,
+    images: { imageId: number; absPath: string; target: number }[],
+    method: MethodName,
+    options: Partial<MethodOptions>,
+  ): Promise<SaliencyMap[]> {
+    const info = model.session.info;
+    const hash = SaliencyStore.optionsHash(method, options, info.numBlocks);
+    const out: (SaliencyMap | null)[] = images.map((im) =>
+      this.cached(im.imageId, model.runId, method, im.target, hash),
+    );
+    const missing = images.filter((_, k) => out[k] === null);
+    if (missing.length) {
+      const per = info.channels * info.height * info.width;
+      const input = new Float32Array(missing.length * per);
+      const tensors = await Promise.all(
+        missing.map((im) => preprocessImage(im.absPath, model.card.preprocessing, model.card.input)),
+      );
+      tensors.forEach((t, k) => input.set(t.tensor, k * per));
+      const { maps } = await model.session.saliency(
+        input,
+        missing.length,
+        missing.map((m) => m.target),
+        method,
+        options,
+      );
+      const insert = this.db.prepare(
+        `INSERT OR REPLACE INTO saliency_cache
+         (image_id, run_id, method, target, options_hash, grid_rows, grid_cols, map, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const now = new Date().toISOString();
+      this.db.transaction(() => {
+        missing.forEach((im, k) => {
+          const map = Float32Array.from(maps[k]);
+          insert.run(
+            im.imageId,
+            model.runId,
+            method,
+            im.target,
+            hash,
+            info.grid[0],
+            info.grid[1],
+            Buffer.from(map.buffer),
+            now,
+          );
+          out[images.indexOf(im)] = {
+            imageId: im.imageId,
+            target: im.target,
+            grid: info.grid,
+            map,
+            cached: false,
+          };
+        });
+      })();
+    }
+    return out as SaliencyMap[];
+  }
+
+  /** A new provider choice applies to sessions opened from now on. */
+  async setProvider(provider: 'auto' | 'cuda' | 'webgpu' | 'cpu'): Promise<void> {
+    if (provider === this.provider) return;
+    this.provider = provider;
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    for (const pending of this.sessions.values()) await (await pending.catch(() => undefined))?.close();
+    this.sessions.clear();
+  }
+}
+
+/** Absolute path, label and top-1 of images (for jobs that read the files). */
+export function imageFiles(
+  db: Db,
+  imageIds: number[],
+  runId?: number,
+): Map<
+  number,
+  { absPath: string; relPath: string; top1: number | null; trueIdx: number | null; hash: string }
+> {
+  const rows = db
+    .prepare(
+      `SELECT i.id, r.path AS root, i.rel_path, i.content_hash, p.top1, p.true_idx FROM images i
+       JOIN dataset_roots r ON r.id = i.root_id
+       LEFT JOIN predictions p ON p.run_id = ? AND p.image_id = i.id
+       WHERE i.id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(runId ?? -1, JSON.stringify(imageIds)) as {
+    id: number;
+    root: string;
+    rel_path: string;
+    content_hash: string;
+    top1: number | null;
+    true_idx: number | null;
+  }[];
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        absPath: path.join(r.root, r.rel_path),
+        relPath: r.rel_path,
+        top1: r.top1,
+        trueIdx: r.true_idx,
+        hash: r.content_hash,
+      },
+    ]),
+  );
+}

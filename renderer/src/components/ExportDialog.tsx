@@ -1,0 +1,204 @@
+// The export dialog: which images (the current filter, the selection, or tags), the layout, the
+// media mode, the manifests and a destination; then the job's progress and its result.
+import { useEffect, useRef, useState } from 'react';
+import type { ImageQueryInput } from '../../../electron/contract/query';
+import type { JobInfo } from '../../../electron/contract/protocol';
+import { useConnection } from '../state/connection';
+import { useWorkspace } from '../state/workspace';
+
+interface Props {
+  query: ImageQueryInput;
+  selectedIds: number[];
+  onClose(): void;
+}
+
+export function ExportDialog({ query, selectedIds, onClose }: Props) {
+  const { client } = useConnection();
+  const { tags, run } = useWorkspace();
+  const ref = useRef<HTMLDialogElement>(null);
+  const [scope, setScope] = useState<'filter' | 'selection'>(selectedIds.length > 1 ? 'selection' : 'filter');
+  const [tagIds, setTagIds] = useState<number[]>([]);
+  const [layout, setLayout] = useState<'imagefolder' | 'flat'>('imagefolder');
+  const [group, setGroup] = useState<'tag' | 'negative'>('tag');
+  const [media, setMedia] = useState<'copy' | 'hardlink' | 'symlink'>('copy');
+  const [manifests, setManifests] = useState<('csv' | 'jsonl' | 'hf')[]>(['csv', 'jsonl', 'hf']);
+  const [overlays, setOverlays] = useState(false);
+  const [out, setOut] = useState('');
+  const [job, setJob] = useState<JobInfo | null>(null);
+  const [jobId, setJobId] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (ref.current && !ref.current.open) ref.current.showModal();
+  }, []);
+  useEffect(
+    () =>
+      client.onEvent((event) => {
+        if (event.type === 'job.progress' && event.jobId === jobId)
+          setJob((j) => (j ? { ...j, done: event.done, total: event.total } : j));
+        if (
+          (event.type === 'job.started' ||
+            event.type === 'job.finished' ||
+            event.type === 'job.failed' ||
+            event.type === 'job.cancelled') &&
+          event.job.id === jobId
+        ) {
+          setJob(event.job);
+        }
+      }),
+    [client, jobId],
+  );
+
+  const start = async () => {
+    setError(null);
+    try {
+      const selection = scope === 'selection' ? { ...query, imageIds: selectedIds } : query;
+      const { jobId: id } = await client.call('jobs.export', {
+        query: selection,
+        tags: tagIds.length ? tagIds : undefined,
+        layout,
+        group,
+        manifests,
+        media,
+        overlays: overlays && run ? 'attn-grad-product' : undefined,
+        out: out.trim(),
+      });
+      setJobId(id);
+      const jobs = await client.call('jobs.list', {});
+      setJob(jobs.find((j) => j.id === id) ?? null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  const result = job?.status === 'done' ? (job.result as Record<string, unknown> | null) : null;
+  return (
+    <dialog ref={ref} className="dialog export" aria-label="Export" onCancel={onClose} onClose={onClose}>
+      <h2>Export the tagged negatives</h2>
+      <div className="form-grid">
+        <label>
+          Images
+          <select
+            aria-label="Images to export"
+            value={scope}
+            onChange={(e) => setScope(e.target.value as typeof scope)}
+          >
+            <option value="filter">Everything the current filter shows</option>
+            <option value="selection" disabled={selectedIds.length === 0}>
+              The selection ({selectedIds.length})
+            </option>
+          </select>
+        </label>
+        <label>
+          Only with tags (any)
+          <select
+            multiple
+            aria-label="Export tags"
+            value={tagIds.map(String)}
+            onChange={(e) => setTagIds([...e.target.selectedOptions].map((o) => Number(o.value)))}
+          >
+            {tags.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name} ({t.count})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Layout
+          <select
+            aria-label="Layout"
+            value={layout}
+            onChange={(e) => setLayout(e.target.value as typeof layout)}
+          >
+            <option value="imagefolder">ImageFolder tree</option>
+            <option value="flat">Flat files + manifest</option>
+          </select>
+        </label>
+        {layout === 'imagefolder' && (
+          <label>
+            Folders
+            <select
+              aria-label="Group"
+              value={group}
+              onChange={(e) => setGroup(e.target.value as typeof group)}
+            >
+              <option value="tag">One folder per tag</option>
+              <option value="negative">One “negative” folder</option>
+            </select>
+          </label>
+        )}
+        <label>
+          Media
+          <select aria-label="Media" value={media} onChange={(e) => setMedia(e.target.value as typeof media)}>
+            <option value="copy">Copy</option>
+            <option value="hardlink">Hard link</option>
+            <option value="symlink">Symbolic link</option>
+          </select>
+        </label>
+        <fieldset>
+          <legend>Manifests</legend>
+          {(['csv', 'jsonl', 'hf'] as const).map((m) => (
+            <label key={m} className="check">
+              <input
+                type="checkbox"
+                checked={manifests.includes(m)}
+                onChange={(e) =>
+                  setManifests(e.target.checked ? [...manifests, m] : manifests.filter((x) => x !== m))
+                }
+              />
+              {m === 'hf' ? 'Hugging Face metadata.jsonl' : m.toUpperCase()}
+            </label>
+          ))}
+        </fieldset>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={overlays}
+            disabled={!run}
+            onChange={(e) => setOverlays(e.target.checked)}
+          />
+          Heatmap overlays beside the images
+        </label>
+        <label>
+          Destination folder
+          <input
+            aria-label="Destination folder"
+            value={out}
+            placeholder="/path/to/new/export"
+            onChange={(e) => setOut(e.target.value)}
+          />
+        </label>
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {job && (
+        <div className="export-progress">
+          <progress aria-label="Export progress" max={Math.max(1, job.total)} value={job.done} />
+          <span>
+            {job.done} / {job.total} · {job.status}
+          </span>
+          {job.error && <p className="error">{job.error}</p>}
+          {result && (
+            <pre className="export-result" aria-label="Export result">
+              {JSON.stringify(result, null, 2)}
+            </pre>
+          )}
+        </div>
+      )}
+      <div className="dialog-buttons">
+        <button onClick={onClose}>{job?.status === 'done' ? 'Close' : 'Cancel'}</button>
+        <button
+          className="primary"
+          disabled={!out.trim() || (job !== null && job.status === 'running')}
+          onClick={() => void start()}
+        >
+          Start export
+        </button>
+      </div>
+    </dialog>
+  );
+}

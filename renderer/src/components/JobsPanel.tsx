@@ -1,0 +1,84 @@
+// Every running job with a progress bar, its rate, its ETA and Cancel. Jobs run in the service,
+// so they keep going while the reviewer works in any view.
+import { useEffect, useState } from 'react';
+import type { JobInfo } from '../../../electron/contract/protocol';
+import { useConnection } from '../state/connection';
+
+interface Live {
+  job: JobInfo;
+  rate: number;
+  eta: number | null;
+}
+
+function formatEta(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+export function JobsPanel() {
+  const { client } = useConnection();
+  const [jobs, setJobs] = useState<Map<number, Live>>(new Map());
+
+  useEffect(() => {
+    void client
+      .call('jobs.list', {})
+      .then((list) =>
+        setJobs(
+          new Map(
+            list.filter((j) => j.status === 'running').map((job) => [job.id, { job, rate: 0, eta: null }]),
+          ),
+        ),
+      );
+    return client.onEvent((event) => {
+      setJobs((prev) => {
+        const next = new Map(prev);
+        if (event.type === 'job.started') next.set(event.job.id, { job: event.job, rate: 0, eta: null });
+        else if (event.type === 'job.progress') {
+          const live = next.get(event.jobId);
+          if (live)
+            next.set(event.jobId, {
+              job: { ...live.job, done: event.done, total: event.total },
+              rate: event.rate,
+              eta: event.etaSeconds,
+            });
+        } else if (
+          event.type === 'job.finished' ||
+          event.type === 'job.failed' ||
+          event.type === 'job.cancelled'
+        ) {
+          next.set(event.job.id, { job: event.job, rate: 0, eta: null });
+        } else return prev;
+        return next;
+      });
+    });
+  }, [client]);
+
+  const list = [...jobs.values()].sort((a, b) => b.job.id - a.job.id).slice(0, 6);
+  return (
+    <section className="jobs" role="region" aria-label="Jobs">
+      <h2>Jobs</h2>
+      {list.length === 0 && <p className="muted">No jobs yet.</p>}
+      {list.map(({ job, rate, eta }) => (
+        <div key={job.id} className={`job ${job.status}`}>
+          <div className="job-line">
+            <strong>{job.kind}</strong>
+            <span className="muted">
+              {job.done.toLocaleString()} / {job.total.toLocaleString()}
+              {job.status === 'running'
+                ? ` · ${rate.toFixed(1)}/s · ${formatEta(eta)} left`
+                : ` · ${job.status}`}
+            </span>
+            {job.status === 'running' && (
+              <button className="small" onClick={() => void client.call('jobs.cancel', { jobId: job.id })}>
+                Cancel
+              </button>
+            )}
+          </div>
+          <progress aria-label={`${job.kind} job ${job.id}`} max={Math.max(1, job.total)} value={job.done} />
+          {job.error && <p className="error">{job.error}</p>}
+        </div>
+      ))}
+    </section>
+  );
+}

@@ -1,0 +1,67 @@
+// The review grid's filter form and how it becomes the core's one image query.
+import type { ImageQueryInput } from '../../../electron/contract/query';
+
+export interface FilterState {
+  errorType: 'all' | 'fp' | 'fn';
+  errorClass: string;
+  threshold: number;
+  trueClass: string;
+  predClass: string;
+  scoreMin: string;
+  scoreMax: string;
+  tagMode: 'any' | 'all' | 'none';
+  tagIds: number[];
+  untagged: boolean;
+  reviewed: 'any' | 'yes' | 'no';
+  verdict: '' | 'model-error' | 'label-wrong' | 'unsure' | 'none';
+  text: string;
+  sort: 'path' | 'score' | 'random';
+  direction: 'asc' | 'desc';
+}
+
+export const EMPTY_FILTERS: FilterState = {
+  errorType: 'all',
+  errorClass: '',
+  threshold: 0.5,
+  trueClass: '',
+  predClass: '',
+  scoreMin: '',
+  scoreMax: '',
+  tagMode: 'any',
+  tagIds: [],
+  untagged: false,
+  reviewed: 'any',
+  verdict: '',
+  text: '',
+  sort: 'path',
+  direction: 'asc',
+};
+
+function score(text: string): number | undefined {
+  if (text.trim() === '') return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : undefined;
+}
+
+export function toQuery(datasetId: number, runId: number | null, f: FilterState): ImageQueryInput {
+  const query: ImageQueryInput = { datasetId, sort: { by: f.sort, direction: f.direction, seed: 7 } };
+  if (runId !== null) {
+    query.runId = runId;
+    if (f.errorType !== 'all' && f.errorClass) {
+      query.errors = { kind: f.errorType, class: f.errorClass, threshold: f.threshold };
+    }
+    if (f.predClass) query.predClass = f.predClass;
+    const min = score(f.scoreMin);
+    const max = score(f.scoreMax);
+    if (min !== undefined || max !== undefined) query.score = { min, max };
+  } else if (f.sort === 'score') {
+    query.sort = { by: 'path', direction: f.direction, seed: 7 };
+  }
+  if (f.trueClass) query.trueClass = f.trueClass;
+  if (f.tagIds.length) query.tags = { [f.tagMode]: f.tagIds };
+  if (f.untagged) query.untagged = true;
+  if (f.reviewed !== 'any') query.reviewed = f.reviewed === 'yes';
+  if (f.verdict) query.verdict = f.verdict;
+  if (f.text.trim()) query.text = f.text.trim();
+  return query;
+}

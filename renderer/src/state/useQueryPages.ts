@@ -1,0 +1,93 @@
+// The grid's data: pages of a query fetched from the service on demand (keyset cursors), the
+// facet counts in a separate request, and a refresh when the service says images or tags changed.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Facets, GridItem, ImageQueryInput } from '../../../electron/contract/query';
+import { useConnection } from './connection';
+
+const PAGE = 2000;
+
+export interface QueryPages {
+  items: GridItem[];
+  complete: boolean;
+  facets: Facets | null;
+  error: string | null;
+  /** Ask for items up to this index to be loaded. */
+  need(index: number): void;
+  /** Re-fetch the loaded range (after tags or review state changed). */
+  refresh(): void;
+  /** Replace one item in place (after an edit whose result we already know). */
+  patch(id: number, change: (item: GridItem) => GridItem): void;
+}
+
+export function useQueryPages(query: ImageQueryInput | null): QueryPages {
+  const { client } = useConnection();
+  const [items, setItems] = useState<GridItem[]>([]);
+  const [complete, setComplete] = useState(false);
+  const [facets, setFacets] = useState<Facets | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [generation, setGeneration] = useState(0);
+  const state = useRef({ cursor: undefined as string | undefined, loading: false, wanted: 0, key: '' });
+  const key = JSON.stringify(query);
+
+  const loadMore = useCallback(() => {
+    const s = state.current;
+    if (!query || s.loading || s.cursor === null) return;
+    s.loading = true;
+    const requestKey = s.key;
+    client
+      .call('images.query', { query, after: s.cursor, limit: PAGE })
+      .then((page) => {
+        if (state.current.key !== requestKey) return;
+        s.cursor = page.nextCursor ?? (null as unknown as undefined);
+        if (page.nextCursor === null) setComplete(true);
+        setItems((prev) => prev.concat(page.items));
+      })
+      .catch((e: Error) => setError(e.message))
+      .finally(() => {
+        s.loading = false;
+      });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, key]);
+
+  useEffect(() => {
+    state.current = { cursor: undefined, loading: false, wanted: 0, key: `${key}#${generation}` };
+    // A new query (or a refresh) starts from an empty page list; the fetch below fills it.
+    // eslint-disable-next-line react-hooks/set-state-in-effect
+    setItems([]);
+    setComplete(false);
+    setError(null);
+    if (!query) return;
+    loadMore();
+    client
+      .call('images.facets', { query })
+      .then(setFacets)
+      .catch((e: Error) => setError(e.message));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, key, generation]);
+
+  useEffect(() => {
+    if (
+      !complete &&
+      !state.current.loading &&
+      items.length > 0 &&
+      state.current.wanted >= items.length - PAGE / 4
+    ) {
+      loadMore();
+    }
+  }, [items.length, complete, loadMore]);
+
+  const need = useCallback(
+    (index: number) => {
+      state.current.wanted = Math.max(state.current.wanted, index);
+      if (index >= items.length - PAGE / 4) loadMore();
+    },
+    [items.length, loadMore],
+  );
+  const refresh = useCallback(() => setGeneration((g) => g + 1), []);
+  const patch = useCallback(
+    (id: number, change: (item: GridItem) => GridItem) =>
+      setItems((prev) => prev.map((item) => (item.id === id ? change(item) : item))),
+    [],
+  );
+  return { items, complete, facets, error, need, refresh, patch };
+}

@@ -1,0 +1,224 @@
+// The review grid's filters, each with the count of images it would keep (the core's facets).
+import { forwardRef } from 'react';
+import type { Facets } from '../../../electron/contract/query';
+import type { FilterState } from '../state/filters';
+import { useWorkspace } from '../state/workspace';
+
+interface Props {
+  filters: FilterState;
+  facets: Facets | null;
+  onChange(patch: Partial<FilterState>): void;
+  onReset(): void;
+}
+
+const count = (n: number | undefined) => (n === undefined ? '' : ` (${n.toLocaleString()})`);
+
+export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
+  { filters, facets, onChange, onReset },
+  textRef,
+) {
+  const { run, classes, tags } = useWorkspace();
+  const trueCount = new Map(facets?.trueClass.map((c) => [c.label ?? '', c.count]));
+  const predCount = new Map(facets?.predClass.map((c) => [c.label, c.count]));
+  const tagCount = new Map(facets?.tags.map((t) => [t.tagId, t.count]));
+  const verdictCount = new Map(facets?.verdict.map((v) => [v.verdict ?? 'none', v.count]));
+  const noRun = run === null;
+  return (
+    <section className="filters" aria-label="Filters">
+      <div className="filter-row">
+        <label>
+          Error type
+          <select
+            aria-label="Error type"
+            value={filters.errorType}
+            disabled={noRun}
+            onChange={(e) => onChange({ errorType: e.target.value as FilterState['errorType'] })}
+          >
+            <option value="all">All</option>
+            <option value="fp">False positives</option>
+            <option value="fn">False negatives</option>
+          </select>
+        </label>
+        <label>
+          Class
+          <select
+            aria-label="Class"
+            value={filters.errorClass}
+            disabled={noRun}
+            onChange={(e) => onChange({ errorClass: e.target.value })}
+          >
+            <option value="">—</option>
+            {classes.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Score threshold
+          <input
+            aria-label="Score threshold"
+            type="number"
+            min={0}
+            max={1}
+            step={0.05}
+            value={filters.threshold}
+            disabled={noRun}
+            onChange={(e) => onChange({ threshold: Math.min(1, Math.max(0, Number(e.target.value) || 0)) })}
+          />
+        </label>
+        <label>
+          True class
+          <select
+            aria-label="True class"
+            value={filters.trueClass}
+            onChange={(e) => onChange({ trueClass: e.target.value })}
+          >
+            <option value="">Any</option>
+            {classes.map((c) => (
+              <option key={c} value={c}>
+                {c}
+                {count(trueCount.get(c))}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Predicted class
+          <select
+            aria-label="Predicted class"
+            value={filters.predClass}
+            disabled={noRun}
+            onChange={(e) => onChange({ predClass: e.target.value })}
+          >
+            <option value="">Any</option>
+            {classes.map((c) => (
+              <option key={c} value={c}>
+                {c}
+                {count(predCount.get(c))}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Score
+          <span className="range">
+            <input
+              aria-label="Minimum score"
+              placeholder="min"
+              value={filters.scoreMin}
+              disabled={noRun}
+              onChange={(e) => onChange({ scoreMin: e.target.value })}
+            />
+            –
+            <input
+              aria-label="Maximum score"
+              placeholder="max"
+              value={filters.scoreMax}
+              disabled={noRun}
+              onChange={(e) => onChange({ scoreMax: e.target.value })}
+            />
+          </span>
+        </label>
+      </div>
+      <div className="filter-row">
+        <label>
+          Tags
+          <select
+            aria-label="Tag match"
+            value={filters.tagMode}
+            onChange={(e) => onChange({ tagMode: e.target.value as FilterState['tagMode'] })}
+          >
+            <option value="any">any of</option>
+            <option value="all">all of</option>
+            <option value="none">none of</option>
+          </select>
+        </label>
+        <select
+          multiple
+          aria-label="Tag filter"
+          className="tag-filter"
+          value={filters.tagIds.map(String)}
+          onChange={(e) => onChange({ tagIds: [...e.target.selectedOptions].map((o) => Number(o.value)) })}
+        >
+          {tags.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.name}
+              {count(tagCount.get(t.id))}
+            </option>
+          ))}
+        </select>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={filters.untagged}
+            onChange={(e) => onChange({ untagged: e.target.checked })}
+          />
+          Untagged{count(facets?.untagged)}
+        </label>
+        <label>
+          Reviewed
+          <select
+            aria-label="Reviewed"
+            value={filters.reviewed}
+            onChange={(e) => onChange({ reviewed: e.target.value as FilterState['reviewed'] })}
+          >
+            <option value="any">Any</option>
+            <option value="yes">Reviewed{count(facets?.reviewed.reviewed)}</option>
+            <option value="no">Not reviewed{count(facets?.reviewed.unreviewed)}</option>
+          </select>
+        </label>
+        <label>
+          Verdict
+          <select
+            aria-label="Verdict"
+            value={filters.verdict}
+            onChange={(e) => onChange({ verdict: e.target.value as FilterState['verdict'] })}
+          >
+            <option value="">Any</option>
+            <option value="model-error">Model error{count(verdictCount.get('model-error'))}</option>
+            <option value="label-wrong">Label wrong{count(verdictCount.get('label-wrong'))}</option>
+            <option value="unsure">Unsure{count(verdictCount.get('unsure'))}</option>
+            <option value="none">No verdict{count(verdictCount.get('none'))}</option>
+          </select>
+        </label>
+        <label>
+          Text
+          <input
+            ref={textRef}
+            aria-label="Text filter"
+            type="search"
+            placeholder="path or note  ( / )"
+            value={filters.text}
+            onChange={(e) => onChange({ text: e.target.value })}
+          />
+        </label>
+        <label>
+          Sort
+          <select
+            aria-label="Sort"
+            value={filters.sort}
+            onChange={(e) => onChange({ sort: e.target.value as FilterState['sort'] })}
+          >
+            <option value="path">Path</option>
+            <option value="score" disabled={noRun}>
+              Score
+            </option>
+            <option value="random">Random (stable)</option>
+          </select>
+        </label>
+        <button
+          aria-label="Sort direction"
+          onClick={() => onChange({ direction: filters.direction === 'asc' ? 'desc' : 'asc' })}
+        >
+          {filters.direction === 'asc' ? '↑' : '↓'}
+        </button>
+        <button onClick={onReset}>Reset</button>
+        <output className="total" aria-label="Matching images">
+          {facets ? `${facets.total.toLocaleString()} images` : '…'}
+        </output>
+      </div>
+    </section>
+  );
+});

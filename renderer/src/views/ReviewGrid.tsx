@@ -1,0 +1,135 @@
+// The virtualised review grid: only the rows on screen are in the DOM, pages are fetched as the
+// reviewer scrolls, and each cell shows the label, prediction, score and tag chips. Selection
+// follows the usual desktop rules (click, shift-click for a range, ctrl-click to toggle).
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useRef } from 'react';
+import type { GridItem } from '../../../electron/contract/query';
+import type { TagInfo } from '../../../electron/contract/protocol';
+import { useConnection } from '../state/connection';
+import { useResizeWidth } from '../state/useResizeWidth';
+
+export const CELL = 150;
+
+interface Props {
+  items: GridItem[];
+  total: number;
+  tags: Map<number, TagInfo>;
+  selected: Set<number>;
+  focus: number;
+  safeView: boolean;
+  onNeed(index: number): void;
+  onClick(index: number, event: { shiftKey: boolean; ctrlKey: boolean; metaKey: boolean }): void;
+  onOpen(index: number): void;
+  onColumns(columns: number): void;
+}
+
+export function ReviewGrid({
+  items,
+  total,
+  tags,
+  selected,
+  focus,
+  safeView,
+  onNeed,
+  onClick,
+  onOpen,
+  onColumns,
+}: Props) {
+  const { mediaUrl } = useConnection();
+  const scroller = useRef<HTMLDivElement>(null);
+  const width = useResizeWidth(scroller);
+  const columns = Math.max(1, Math.floor((width - 16) / CELL));
+  const rows = Math.ceil(total / columns);
+  const virtualizer = useVirtualizer({
+    count: rows,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => CELL,
+    overscan: 3,
+  });
+  const visible = virtualizer.getVirtualItems();
+  const lastVisible = visible.length ? (visible[visible.length - 1].index + 1) * columns : 0;
+
+  useEffect(() => {
+    onColumns(columns);
+  }, [columns, onColumns]);
+  useEffect(() => {
+    onNeed(lastVisible);
+  }, [lastVisible, onNeed]);
+  useEffect(() => {
+    if (focus >= 0) virtualizer.scrollToIndex(Math.floor(focus / columns));
+  }, [focus, columns, virtualizer]);
+
+  return (
+    <div
+      ref={scroller}
+      className={`grid-scroller${safeView ? ' safe-view' : ''}`}
+      role="grid"
+      aria-label="Images"
+      aria-rowcount={rows}
+      aria-multiselectable="true"
+    >
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+        {visible.map((row) => (
+          <div
+            key={row.key}
+            role="row"
+            aria-rowindex={row.index + 1}
+            className="grid-row"
+            style={{ transform: `translateY(${row.start}px)`, height: CELL }}
+          >
+            {Array.from({ length: columns }, (_, c) => row.index * columns + c)
+              .filter((index) => index < items.length)
+              .map((index) => {
+                const item = items[index];
+                const prediction = item.prediction;
+                const wrong =
+                  prediction &&
+                  prediction.trueClass !== null &&
+                  prediction.trueClass !== prediction.predClass;
+                return (
+                  <div
+                    key={item.id}
+                    role="gridcell"
+                    aria-label={item.relPath}
+                    aria-selected={selected.has(item.id)}
+                    className={`cell${selected.has(item.id) ? ' selected' : ''}${index === focus ? ' focused' : ''}${item.reviewed ? ' reviewed' : ''}`}
+                    title={item.relPath}
+                    onClick={(e) => onClick(index, e)}
+                    onDoubleClick={() => onOpen(index)}
+                  >
+                    <img
+                      src={mediaUrl('thumb', item.datasetId, item.relPath)}
+                      alt=""
+                      loading="lazy"
+                      draggable={false}
+                    />
+                    <div className="badges">
+                      <span className="badge label" title="label">
+                        {prediction?.trueClass ?? item.label ?? '—'}
+                      </span>
+                      {prediction && (
+                        <span className={`badge pred${wrong ? ' wrong' : ''}`} title="prediction and score">
+                          {prediction.predClass} {prediction.score.toFixed(2)}
+                        </span>
+                      )}
+                    </div>
+                    <div className="chips">
+                      {item.tagIds.map((id) => {
+                        const tag = tags.get(id);
+                        return tag ? (
+                          <span key={id} className="chip" style={{ background: tag.colour }} title={tag.name}>
+                            {tag.name}
+                          </span>
+                        ) : null;
+                      })}
+                      {item.status !== 'ok' && <span className="chip status">{item.status}</span>}
+                    </div>
+                  </div>
+                );
+              })}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}

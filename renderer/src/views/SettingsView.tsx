@@ -1,0 +1,94 @@
+// Settings: the reviewer's name and execution provider (kept by the service), the default method,
+// threshold, colour map and safe view (kept per machine).
+import { useEffect, useState } from 'react';
+import type { Result } from '../../../electron/contract/protocol';
+import { useConnection } from '../state/connection';
+import { useViewSettings, type Method } from '../state/settings';
+
+export function SettingsView() {
+  const { client } = useConnection();
+  const [view, updateView] = useViewSettings();
+  const [service, setService] = useState<Result<'settings.get'> | null>(null);
+  const [saved, setSaved] = useState('');
+
+  useEffect(() => {
+    void client.call('settings.get', {}).then(setService);
+  }, [client]);
+
+  const save = (patch: Partial<Result<'settings.get'>>) =>
+    void client.call('settings.set', patch).then((s) => {
+      setService(s);
+      setSaved('Saved.');
+    });
+
+  return (
+    <div className="settings card">
+      <h2>Settings</h2>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={view.safeView}
+          onChange={(e) => updateView({ safeView: e.target.checked })}
+        />
+        Safe view: blur thumbnails until hovered or opened
+      </label>
+      <label>
+        Default method
+        <select
+          aria-label="Default method"
+          value={view.method}
+          onChange={(e) => updateView({ method: e.target.value as Method })}
+        >
+          <option value="attn-grad-product">attn-grad-product (the article)</option>
+          <option value="rollout">rollout</option>
+          <option value="grad-rollout">grad-rollout</option>
+          <option value="last-attn">last-attn</option>
+        </select>
+      </label>
+      <label>
+        Default score threshold
+        <input
+          aria-label="Default score threshold"
+          type="number"
+          min={0}
+          max={1}
+          step={0.05}
+          value={view.threshold}
+          onChange={(e) => updateView({ threshold: Number(e.target.value) })}
+        />
+      </label>
+      {service && (
+        <>
+          <label>
+            Reviewer name
+            <input
+              aria-label="Reviewer name"
+              defaultValue={service.reviewer}
+              onBlur={(e) => e.target.value.trim() && save({ reviewer: e.target.value.trim() })}
+            />
+          </label>
+          <label>
+            Execution provider
+            <select
+              aria-label="Execution provider"
+              value={service.provider}
+              onChange={(e) => save({ provider: e.target.value as Result<'settings.get'>['provider'] })}
+            >
+              <option value="auto">auto (cuda → webgpu → cpu)</option>
+              <option value="cuda">cuda</option>
+              <option value="webgpu">webgpu</option>
+              <option value="cpu">cpu</option>
+            </select>
+          </label>
+          <p className="muted">
+            Last run used: <strong>{service.lastProvider ?? 'nothing yet'}</strong>
+            {service.providerMessages.length > 0 && ` — ${service.providerMessages.join('; ')}`}
+          </p>
+        </>
+      )}
+      <p className="muted" aria-live="polite">
+        {saved}
+      </p>
+    </div>
+  );
+}
