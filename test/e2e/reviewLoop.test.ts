@@ -172,6 +172,8 @@ test(
       await page.getByRole('tab', { name: 'Stats' }).click();
       await page.getByRole('region', { name: 'Confusion matrix' }).waitFor();
       await screenshot(page, 'stats');
+      await page.getByRole('region', { name: 'Confusion matrix' }).scrollIntoViewIfNeeded();
+      await screenshot(page, 'stats-confusion-matrix');
     } catch (error) {
       await screenshot(page, 'review-loop-failure');
       console.log('# page errors:', errors.join(' | '));

@@ -66,8 +66,9 @@ export function ImageView({ item, position }: Props) {
 
   useEffect(() => {
     let live = true;
-    void client
-      .call('images.get', { imageId: item.id, runId: runId ?? undefined })
+    // The next image shows only once the previous one's tag and review writes are saved.
+    void writesSettled()
+      .then(() => client.call('images.get', { imageId: item.id, runId: runId ?? undefined }))
       .then((d) => live && setDetail(d));
     return () => {
       live = false;

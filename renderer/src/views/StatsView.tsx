@@ -64,7 +64,7 @@ export function StatsView({ onOpenCell }: Props) {
               <XAxis dataKey="name" stroke="#9aa3b2" />
               <YAxis allowDecimals={false} stroke="#9aa3b2" />
               <Tooltip contentStyle={{ background: '#1d2027', border: '1px solid #2c313b' }} />
-              <Bar dataKey="images" fill="#5aa9ff" isAnimationActive={false} />
+              <Bar dataKey="images" fill="#5aa9ff" maxBarSize={80} isAnimationActive={false} />
             </BarChart>
           </ResponsiveContainer>
         )}
@@ -84,6 +84,7 @@ export function StatsView({ onOpenCell }: Props) {
                   key={t.tagId}
                   dataKey={t.name}
                   stackId="tags"
+                  maxBarSize={80}
                   fill={colour.get(t.name) ?? '#888'}
                   isAnimationActive={false}
                 />
