@@ -5,35 +5,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { ImageQuery } from '../../electron/contract/query';
 import { ensureThumbnail } from '../../electron/workstation/media/thumbnails';
 import { queryPage } from '../../electron/workstation/query/queryImages';
 import { encodeFloat16 } from '../../electron/workstation/store/float16';
 import { applyTag, createTag } from '../../electron/workstation/tags/tagStore';
 import { Workstation } from '../../electron/workstation/workstation';
+import { generateImages } from './benchData';
 
 const IMAGES = Number(process.env.VSW_BENCH_IMAGES ?? 100_000);
 const PREDICTIONS = Number(process.env.VSW_BENCH_PREDICTIONS ?? 1_000_000);
-
-async function generateImages(root: string, n: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      const k = next++;
-      const file = path.join(root, `class${k % 10}`, `${String(k).padStart(6, '0')}.png`);
-      if (k % 1000 === 0) fs.mkdirSync(path.dirname(file), { recursive: true });
-      const raw = Buffer.alloc(16 * 16);
-      for (let i = 0; i < raw.length; i++) raw[i] = (k * 31 + i * 7) & 255;
-      raw.writeUInt32LE(k, 0); // unique content
-      await sharp(raw, { raw: { width: 16, height: 16, channels: 1 } })
-        .png()
-        .toFile(file);
-    }
-  };
-  for (let c = 0; c < 10; c++) fs.mkdirSync(path.join(root, `class${c}`), { recursive: true });
-  await Promise.all(Array.from({ length: 8 }, worker));
-}
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);

@@ -94,6 +94,10 @@ test(
         assert.doesNotMatch(name, /^Shirt\//, 'a false positive of Shirt is not labelled Shirt');
       }
       await screenshot(page, 'review-grid-false-positives');
+      await page.getByRole('checkbox', { name: 'Heatmaps in grid' }).check();
+      await grid.getByRole('img', { name: /^Heatmap of / }).nth(2).waitFor();
+      await screenshot(page, 'review-grid-heatmaps');
+      await page.getByRole('checkbox', { name: 'Heatmaps in grid' }).uncheck();
 
       // 4. Open one image: the heatmap is drawn and is not one flat colour.
       await cells.first().click();

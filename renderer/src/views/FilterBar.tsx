@@ -2,6 +2,7 @@
 import { forwardRef } from 'react';
 import type { Facets } from '../../../electron/contract/query';
 import type { FilterState } from '../state/filters';
+import { useViewSettings } from '../state/settings';
 import { useWorkspace } from '../state/workspace';
 
 interface Props {
@@ -18,6 +19,7 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
   textRef,
 ) {
   const { run, classes, tags } = useWorkspace();
+  const [settings, updateSettings] = useViewSettings();
   const trueCount = new Map(facets?.trueClass.map((c) => [c.label ?? '', c.count]));
   const predCount = new Map(facets?.predClass.map((c) => [c.label, c.count]));
   const tagCount = new Map(facets?.tags.map((t) => [t.tagId, t.count]));
@@ -215,6 +217,16 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           {filters.direction === 'asc' ? '↑' : '↓'}
         </button>
         <button onClick={onReset}>Reset</button>
+        <label className="check">
+          <input
+            type="checkbox"
+            aria-label="Heatmaps in grid"
+            checked={settings.overlayInGrid}
+            disabled={noRun}
+            onChange={(e) => updateSettings({ overlayInGrid: e.target.checked })}
+          />
+          Heatmaps
+        </label>
         <output className="total" aria-label="Matching images">
           {facets ? `${facets.total.toLocaleString()} images` : '…'}
         </output>

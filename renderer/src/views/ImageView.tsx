@@ -33,7 +33,14 @@ function targetLabel(target: string, detail: Detail | null): string | undefined 
   return target;
 }
 
-export function useSaliency(item: GridItem, method: Method, label: string | undefined, runId: number | null) {
+/** A map from the service's cache (computed there on a miss). label: a class, null for the
+ *  run's top-1, undefined to wait (the label is not known yet). */
+export function useSaliency(
+  item: GridItem,
+  method: Method,
+  label: string | null | undefined,
+  runId: number | null,
+) {
   const { client } = useConnection();
   const [result, setResult] = useState<{ key: string; saliency?: Saliency; error?: string } | null>(null);
   const key = `${item.id}|${method}|${label}|${runId}`;
@@ -41,7 +48,7 @@ export function useSaliency(item: GridItem, method: Method, label: string | unde
     if (runId === null || label === undefined) return;
     let live = true;
     client
-      .call('saliency.get', { imageId: item.id, runId, method, target: label })
+      .call('saliency.get', { imageId: item.id, runId, method, target: label ?? undefined })
       .then((saliency) => live && setResult({ key, saliency }))
       .catch((e: Error) => live && setResult({ key, error: e.message }));
     return () => {

@@ -7,6 +7,7 @@ import type { GridItem } from '../../../electron/contract/query';
 import type { TagInfo } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
 import { useResizeWidth } from '../state/useResizeWidth';
+import { GridHeatmap } from './GridHeatmap';
 
 export const CELL = 150;
 
@@ -17,6 +18,8 @@ interface Props {
   selected: Set<number>;
   focus: number;
   safeView: boolean;
+  /** The run whose top-1 heatmaps are drawn over the thumbnails; null: none. */
+  heatmapRunId: number | null;
   onNeed(index: number): void;
   onClick(index: number, event: { shiftKey: boolean; ctrlKey: boolean; metaKey: boolean }): void;
   onOpen(index: number): void;
@@ -30,6 +33,7 @@ export function ReviewGrid({
   selected,
   focus,
   safeView,
+  heatmapRunId,
   onNeed,
   onClick,
   onOpen,
@@ -97,12 +101,15 @@ export function ReviewGrid({
                     onClick={(e) => onClick(index, e)}
                     onDoubleClick={() => onOpen(index)}
                   >
-                    <img
-                      src={mediaUrl('thumb', item.datasetId, item.relPath)}
-                      alt=""
-                      loading="lazy"
-                      draggable={false}
-                    />
+                    <div className="thumb">
+                      <img
+                        src={mediaUrl('thumb', item.datasetId, item.relPath)}
+                        alt=""
+                        loading="lazy"
+                        draggable={false}
+                      />
+                      {heatmapRunId !== null && <GridHeatmap item={item} runId={heatmapRunId} size={100} />}
+                    </div>
                     <div className="badges">
                       <span className="badge label" title="label">
                         {prediction?.trueClass ?? item.label ?? '—'}

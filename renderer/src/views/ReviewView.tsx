@@ -195,6 +195,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
               selected={selected}
               focus={focus}
               safeView={settings.safeView}
+              heatmapRunId={settings.overlayInGrid && run ? run.id : null}
               onNeed={pages.need}
               onColumns={(c) => (columns.current = c)}
               onOpen={(index) => {

@@ -1,0 +1,226 @@
+// Reviewer-UI benchmark in Chromium against serve mode (run by `npm run bench`, never by tests):
+// scrolling the grid over 100,000 images (95th-percentile frame time), switching method, opacity
+// and colour map on a cached map, opening an image with a cached map, and the tag-and-advance
+// round trip. Prints a table and one JSON object. Scale with VSW_BENCH_UI_IMAGES.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM } from '../helpers/browser';
+import { generateImages } from './benchData';
+
+const root = path.resolve(__dirname, '..', '..');
+const IMAGES = Number(process.env.VSW_BENCH_UI_IMAGES ?? 100_000);
+const demo = path.join(root, 'models', 'demo', 'fashion-mnist');
+const model = process.env.VSW_BENCH_MODEL ?? path.join(root, 'models', 'fashion-vit');
+const vsw = path.join(root, 'bin', 'vsw.js');
+
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+const median = (values: number[]) => percentile(values, 50);
+
+function run(args: string[], dataDir: string): string {
+  const r = spawnSync(process.execPath, [vsw, ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`vsw ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function serve(dataDir: string): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [vsw, 'serve', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += String(d);
+      const m = /Serving at (\S+)/.exec(out);
+      if (m) resolve({ url: m[1], stop: () => child.kill() });
+    });
+  });
+}
+
+/** Milliseconds from running `act` in the page until `ready` holds, checked every animation frame. */
+async function timeInPage(page: Page, act: string, ready: string): Promise<number> {
+  return page.evaluate(
+    ([actSource, readySource]) =>
+      new Promise<number>((resolve, reject) => {
+        const isReady = new Function(`return (${readySource})`) as () => boolean;
+        const start = performance.now();
+        new Function(actSource)();
+        const check = () => {
+          if (isReady()) resolve(performance.now() - start);
+          else if (performance.now() - start > 10_000) reject(new Error(`not ready: ${readySource}`));
+          else requestAnimationFrame(check);
+        };
+        check();
+      }),
+    [act, ready],
+  );
+}
+
+const key = (k: string) =>
+  `window.dispatchEvent(new KeyboardEvent('keydown', { key: ${JSON.stringify(k)}, bubbles: true }))`;
+const heatmapSignature = `(() => { const c = document.querySelector('canvas[aria-label="Heatmap"]'); if (!c) return ''; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = 0; for (let i = 0; i < d.length; i += 97) s = (s * 31 + d[i]) % 1000003; return s + ':' + c.style.opacity; })()`;
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(CHROMIUM)) {
+    console.log(`skipped: Chromium not found at ${CHROMIUM}`);
+    return;
+  }
+  if (!fs.existsSync(path.join(model, 'model.onnx'))) {
+    console.log(`skipped: the bundled model is missing (${model})`);
+    return;
+  }
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'vsw-ui-bench-'));
+  const dataDir = path.join(scratch, 'data');
+  const results: Record<string, number | string> = {
+    images: IMAGES,
+    cpus: os.cpus().length,
+    machine: os.cpus()[0]?.model ?? '',
+  };
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+  let server: { url: string; stop(): void } | null = null;
+  try {
+    const many = path.join(scratch, 'many');
+    await generateImages(many, IMAGES);
+    run(['import', many, '--dataset', 'many'], dataDir);
+    run(['import', demo, '--dataset', 'demo'], dataDir);
+    run(['predict', '--dataset', 'demo', '--model', model], dataDir);
+    server = await serve(dataDir);
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(server.url);
+
+    // Scrolling the grid over all the images.
+    await page.getByRole('combobox', { name: 'Dataset' }).selectOption({ label: 'many' });
+    await page.getByRole('tab', { name: 'Review' }).click();
+    await page.getByRole('grid', { name: 'Images' }).getByRole('gridcell').first().waitFor();
+    const frames = await page.evaluate(
+      () =>
+        new Promise<number[]>((resolve) => {
+          const grid = document.querySelector('[role=grid]') as HTMLElement;
+          const deltas: number[] = [];
+          let last = performance.now();
+          let n = 0;
+          const step = () => {
+            const now = performance.now();
+            deltas.push(now - last);
+            last = now;
+            grid.scrollTop += 600; // a fast flick: four rows per frame
+            if (++n < 400) requestAnimationFrame(step);
+            else resolve(deltas.slice(1));
+          };
+          requestAnimationFrame(step);
+        }),
+    );
+    results.scrollFrameP95Ms = percentile(frames, 95);
+    results.scrollFrameMedianMs = median(frames);
+
+    // The image view on the demo run, with cached maps.
+    await page.getByRole('combobox', { name: 'Dataset' }).selectOption({ label: 'demo' });
+    await page.getByRole('grid', { name: 'Images' }).getByRole('gridcell').first().click();
+    await page.keyboard.press('Enter');
+    const methods = ['rollout', 'grad-rollout', 'last-attn', 'attn-grad-product'];
+    for (const m of methods) {
+      await page.getByRole('combobox', { name: 'Method' }).selectOption(m); // computes and caches each map once
+      await page.waitForFunction(() =>
+        document.querySelector('[aria-live=polite]')?.textContent?.includes('explaining'),
+      );
+      await page.waitForTimeout(200);
+    }
+    const switchTimes: Record<string, number[]> = { method: [], opacity: [], colourMap: [] };
+    for (let i = 0; i < 8; i++) {
+      const method = methods[i % methods.length];
+      const before = await page.evaluate(heatmapSignature);
+      switchTimes.method.push(
+        await timeInPage(
+          page,
+          `const s = document.querySelector('select[aria-label="Method"]'); const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set; set.call(s, ${JSON.stringify(method)}); s.dispatchEvent(new Event('change', { bubbles: true }));`,
+          `${heatmapSignature} !== ${JSON.stringify(before)} || document.querySelector('select[aria-label="Method"]').value === ${JSON.stringify(method)} && ${heatmapSignature} !== ''`,
+        ),
+      );
+      const colour = ['jet', 'viridis', 'inferno', 'turbo'][i % 4];
+      switchTimes.colourMap.push(
+        await timeInPage(
+          page,
+          `const s = document.querySelector('select[aria-label="Colour map"]'); const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set; set.call(s, ${JSON.stringify(colour)}); s.dispatchEvent(new Event('change', { bubbles: true }));`,
+          `${heatmapSignature} !== ${JSON.stringify(await page.evaluate(heatmapSignature))}`,
+        ),
+      );
+      const opacity = String(0.3 + (i % 5) * 0.1);
+      switchTimes.opacity.push(
+        await timeInPage(
+          page,
+          `const s = document.querySelector('input[aria-label="Heatmap opacity"]'); const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set; set.call(s, ${JSON.stringify(opacity)}); s.dispatchEvent(new Event('input', { bubbles: true }));`,
+          `document.querySelector('canvas[aria-label="Heatmap"]')?.style.opacity === ${JSON.stringify(opacity)}`,
+        ),
+      );
+    }
+    results.switchMethodMedianMs = median(switchTimes.method);
+    results.switchColourMapMedianMs = median(switchTimes.colourMap);
+    results.switchOpacityMedianMs = median(switchTimes.opacity);
+
+    // Opening an image whose map is cached: Esc back to the grid, Enter again.
+    const opens: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Escape');
+      await page.getByRole('grid', { name: 'Images' }).waitFor();
+      opens.push(await timeInPage(page, key('Enter'), `${heatmapSignature} !== ''`));
+    }
+    results.openCachedImageMedianMs = median(opens);
+
+    // Tag-and-advance: hotkey 1 then j, until the tag is saved (status line) and the next image is focused.
+    await page.keyboard.press('Escape');
+    await page.getByRole('textbox', { name: 'New tag' }).fill('bench pattern');
+    await page.getByRole('button', { name: 'Add tag' }).click();
+    await page.getByRole('checkbox', { name: 'bench pattern' }).waitFor();
+    await page.getByRole('grid', { name: 'Images' }).getByRole('gridcell').first().click();
+    const rounds: number[] = [];
+    // Saved = the tag's count in the tags panel (re-read from the service after the write) went up.
+    const tagCount = `Number(document.querySelector('input[aria-label="bench pattern"]').closest('li').querySelector('.muted').textContent)`;
+    const focusedName = `document.querySelector('[role=gridcell].focused')?.getAttribute('aria-label')`;
+    for (let i = 0; i < 20; i++) {
+      const count = (await page.evaluate(tagCount)) as number;
+      const focused = (await page.evaluate(focusedName)) as string;
+      rounds.push(
+        await timeInPage(
+          page,
+          `${key('1')}; ${key('j')};`,
+          `${tagCount} === ${count + 1} && ${focusedName} !== ${JSON.stringify(focused)}`,
+        ),
+      );
+    }
+    results.tagAndAdvanceMedianMs = median(rounds);
+    results.tagAndAdvanceP95Ms = percentile(rounds, 95);
+  } finally {
+    server?.stop();
+    await browser.close();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  const rows: [string, string, string][] = [
+    [
+      'grid scroll, 95th-percentile frame',
+      `${(results.scrollFrameP95Ms as number).toFixed(1)} ms`,
+      '< 20 ms',
+    ],
+    ['switch method (cached map)', `${(results.switchMethodMedianMs as number).toFixed(1)} ms`, '< 16 ms'],
+    ['switch colour map', `${(results.switchColourMapMedianMs as number).toFixed(1)} ms`, '< 16 ms'],
+    ['switch opacity', `${(results.switchOpacityMedianMs as number).toFixed(1)} ms`, '< 16 ms'],
+    ['open image, cached map', `${(results.openCachedImageMedianMs as number).toFixed(1)} ms`, '< 100 ms'],
+    ['tag-and-advance round trip', `${(results.tagAndAdvanceMedianMs as number).toFixed(1)} ms`, '< 100 ms'],
+  ];
+  console.log(`\nUI bench (${IMAGES.toLocaleString()} images, ${results.machine}, ${results.cpus} cores)`);
+  for (const [what, value, target] of rows)
+    console.log(`  ${what.padEnd(38)} ${value.padStart(10)}   target ${target}`);
+  console.log(JSON.stringify(results));
+}
+
+void main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
