@@ -70,39 +70,21 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
             onChange={(e) => onChange({ threshold: Math.min(1, Math.max(0, Number(e.target.value) || 0)) })}
           />
         </label>
-        <label>
-          True class
-          <select
-            aria-label="True class"
-            value={filters.trueClass}
-            onChange={(e) => onChange({ trueClass: e.target.value })}
-          >
-            <option value="">Any</option>
-            {classes.map((c) => (
-              <option key={c} value={c}>
-                {c}
-                {count(trueCount.get(c))}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Predicted class
-          <select
-            aria-label="Predicted class"
-            value={filters.predClass}
-            disabled={noRun}
-            onChange={(e) => onChange({ predClass: e.target.value })}
-          >
-            <option value="">Any</option>
-            {classes.map((c) => (
-              <option key={c} value={c}>
-                {c}
-                {count(predCount.get(c))}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ClassSelect
+          label="True class"
+          value={filters.trueClass}
+          classes={classes}
+          counts={trueCount}
+          onChange={(trueClass) => onChange({ trueClass })}
+        />
+        <ClassSelect
+          label="Predicted class"
+          value={filters.predClass}
+          classes={classes}
+          counts={predCount}
+          disabled={noRun}
+          onChange={(predClass) => onChange({ predClass })}
+        />
         <label>
           Score
           <span className="range">
@@ -234,3 +216,33 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
     </section>
   );
 });
+
+/** A labelled class picker with "Any" and each class's count under the current filter. */
+function ClassSelect(props: {
+  label: string;
+  value: string;
+  classes: string[];
+  counts: Map<string, number>;
+  disabled?: boolean;
+  onChange(value: string): void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select
+        aria-label={props.label}
+        value={props.value}
+        disabled={props.disabled}
+        onChange={(e) => props.onChange(e.target.value)}
+      >
+        <option value="">Any</option>
+        {props.classes.map((c) => (
+          <option key={c} value={c}>
+            {c}
+            {count(props.counts.get(c))}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

@@ -7,19 +7,6 @@ import { useConnection } from '../state/connection';
 import { useWorkspace } from '../state/workspace';
 import { enqueueWrite } from '../state/writeQueue';
 
-const PALETTE = [
-  '#e6194b',
-  '#3cb44b',
-  '#4363d8',
-  '#f58231',
-  '#911eb4',
-  '#42d4f4',
-  '#f032e6',
-  '#bfef45',
-  '#fabed4',
-  '#469990',
-];
-
 interface Props {
   selectedItems: GridItem[];
   focused: GridItem | null;
@@ -50,12 +37,8 @@ export function TagPanel({ selectedItems, focused, onToggleTag, onChanged }: Pro
     const used = new Set(tags.map((t) => t.hotkey));
     const hotkey = [1, 2, 3, 4, 5, 6, 7, 8, 9].find((k) => !used.has(k)) ?? null;
     void act(() =>
-      client.call('tags.create', {
-        datasetId: dataset.id,
-        name: name.trim(),
-        hotkey,
-        colour: PALETTE[tags.length % PALETTE.length],
-      }),
+      // the service picks the next palette colour
+      client.call('tags.create', { datasetId: dataset.id, name: name.trim(), hotkey }),
     ).then(() => setName(''));
   };
 
