@@ -45,7 +45,7 @@ export function parseNonNegativeInteger(name: string) {
   });
 }
 
-export function addModelOptions(command: Command): Command {
+function addModelOptions(command: Command): Command {
   return command
     .requiredOption(
       '--model <path>',
@@ -86,7 +86,7 @@ export function addModelOptions(command: Command): Command {
     .option('--cache-dir <dir>', 'where built explain graphs are kept (default: the data folder cache)');
 }
 
-export function addMethodOptions(command: Command): Command {
+function addMethodOptions(command: Command): Command {
   return command
     .option(
       '--epsilon <E>',
@@ -139,7 +139,7 @@ export function parseMethods(text: string): MethodName[] {
   return names as MethodName[];
 }
 
-export async function openModel(
+async function openModel(
   flags: ModelFlags,
   logLine: (m: string) => void,
 ): Promise<{ loaded: LoadedModel; session: ExplainSession }> {
@@ -175,6 +175,36 @@ const USAGE_CODES = new Set([
   'bad-colormap',
 ]);
 
-export function asUsageError(error: unknown): unknown {
+function asUsageError(error: unknown): unknown {
   return error instanceof EngineError && USAGE_CODES.has(error.code) ? new UsageError(error.message) : error;
+}
+
+/**
+ * Finishes an engine command: adds the model and method options and runs `run` as its action,
+ * with the engine's bad-input errors reported as usage errors.
+ */
+export function engineAction<F extends ModelFlags & MethodFlags>(
+  command: Command,
+  run: (flags: F) => Promise<void>,
+): void {
+  addMethodOptions(addModelOptions(command)).action(async (flags: F) => {
+    try {
+      await run(flags);
+    } catch (e) {
+      throw asUsageError(e);
+    }
+  });
+}
+
+/** Opens the model (its messages go to stderr), hands it to `use`, and closes it whatever happens. */
+export async function withModel<T>(
+  flags: ModelFlags,
+  use: (loaded: LoadedModel, session: ExplainSession) => Promise<T>,
+): Promise<T> {
+  const { loaded, session } = await openModel(flags, (m) => process.stderr.write(`vsw: ${m}\n`));
+  try {
+    return await use(loaded, session);
+  } finally {
+    await session.close();
+  }
 }

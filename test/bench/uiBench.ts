@@ -94,6 +94,8 @@ async function main(): Promise<void> {
     run(['predict', '--dataset', 'demo', '--model', model], dataDir);
     server = await serve(dataDir);
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // tsx compiles the functions passed to page.evaluate with esbuild's name helper; give the page one.
+    await page.addInitScript({ content: 'window.__name = (f) => f;' });
     await page.goto(server.url);
 
     // Scrolling the grid over all the images.
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
           `${heatmapSignature} !== ${JSON.stringify(await page.evaluate(heatmapSignature))}`,
         ),
       );
-      const opacity = String(0.3 + (i % 5) * 0.1);
+      const opacity = ['0.3', '0.4', '0.5', '0.6', '0.7'][i % 5];
       switchTimes.opacity.push(
         await timeInPage(
           page,

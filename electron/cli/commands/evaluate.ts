@@ -14,13 +14,11 @@ import { resolvePreprocessing } from '../../engine/inputLoader';
 import { loadModelPixels, preprocessImage } from '../../engine/preprocess';
 import { UsageError } from '../errors';
 import {
-  addMethodOptions,
-  addModelOptions,
-  asUsageError,
+  engineAction,
   methodOptionsFrom,
-  openModel,
   parseMethods,
   parseNonNegativeInteger,
+  withModel,
   type MethodFlags,
   type ModelFlags,
 } from '../engineOptions';
@@ -73,13 +71,7 @@ export function register(program: Command): void {
       },
     )
     .option('--seed <n>', 'seed of the random floor maps', parseNonNegativeInteger('--seed'), 0);
-  addMethodOptions(addModelOptions(command)).action(async (flags: EvaluateFlags) => {
-    try {
-      await runEvaluate(flags);
-    } catch (e) {
-      throw asUsageError(e);
-    }
-  });
+  engineAction(command, runEvaluate);
 }
 
 async function runEvaluate(flags: EvaluateFlags): Promise<void> {
@@ -90,9 +82,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
     throw new UsageError(`--input ${flags.input} is not a folder of images.`);
   const files = await scanEvaluationFolder(flags.input, flags.n);
   if (files.length === 0) throw new UsageError(`--input ${flags.input} holds no images.`);
-  const log = (m: string) => process.stderr.write(`vsw: ${m}\n`);
-  const { loaded, session } = await openModel(flags, log);
-  try {
+  await withModel(flags, async (loaded, session) => {
     const info = session.info;
     const spec = resolvePreprocessing(loaded.card, flags, info);
     const items: EvaluationItem[] = files.map((f) => ({
@@ -132,9 +122,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
     await fs.mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
     await fs.writeFile(flags.out, JSON.stringify(full, null, 1));
     process.stdout.write(summaryTable(report));
-  } finally {
-    await session.close();
-  }
+  });
 }
 
 function summaryTable(report: FaithfulnessReport): string {

@@ -11,12 +11,10 @@ import type { MethodName } from '../../engine/methods';
 import type { PreprocessingSpec } from '../../engine/modelCard';
 import { UsageError } from '../errors';
 import {
-  addMethodOptions,
-  addModelOptions,
-  asUsageError,
+  engineAction,
   methodOptionsFrom,
-  openModel,
   parseMethods,
+  withModel,
   type MethodFlags,
   type ModelFlags,
 } from '../engineOptions';
@@ -63,13 +61,7 @@ export function register(program: Command): void {
       },
       0.5,
     );
-  addMethodOptions(addModelOptions(command)).action(async (flags: ExplainFlags) => {
-    try {
-      await runExplain(flags);
-    } catch (e) {
-      throw asUsageError(e);
-    }
-  });
+  engineAction(command, runExplain);
 }
 
 function outKindOf(out: string): OutKind {
@@ -100,9 +92,7 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
   if (!folderInput && !isImageFile(files[0]) && !isNpyFile(files[0]))
     throw new UsageError(`--input ${flags.input} is neither an image nor a .npy tensor.`);
 
-  const log = (m: string) => process.stderr.write(`vsw: ${m}\n`);
-  const { loaded, session } = await openModel(flags, log);
-  try {
+  await withModel(flags, async (loaded, session) => {
     const info = session.info;
     const needsSpec = files.some((f) => !isNpyFile(f));
     const spec: PreprocessingSpec | null = needsSpec ? resolvePreprocessing(loaded.card, flags, info) : null;
@@ -166,7 +156,5 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
       );
       if (failures.length > 0) throw new Error(`${failures.length} input(s) failed:\n${failures.join('\n')}`);
     }
-  } finally {
-    await session.close();
-  }
+  });
 }

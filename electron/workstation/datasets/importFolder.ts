@@ -139,46 +139,19 @@ export async function recordFiles(
       const label = file.label;
       const before = existing.get(file.relPath);
       if (!before) {
-        const info = insert.run(
-          datasetId,
-          rootId,
-          file.relPath,
-          probed.hash,
-          probed.sizeBytes,
-          probed.mtimeMs,
-          probed.width,
-          probed.height,
-          probed.format,
-          label,
-          now,
-        );
+        const info = insert.run(datasetId, rootId, file.relPath, ...probedColumns(probed), label, now);
         ids.set(file.relPath, Number(info.lastInsertRowid));
         report.added++;
         continue;
       }
       ids.set(file.relPath, before.id);
       if (before.content_hash !== probed.hash) {
-        update.run(
-          probed.hash,
-          probed.sizeBytes,
-          probed.mtimeMs,
-          probed.width,
-          probed.height,
-          probed.format,
-          label,
-          'changed',
-          before.id,
-        );
+        update.run(...probedColumns(probed), label, 'changed', before.id);
         report.changed++;
       } else {
         if (before.status !== 'ok' || before.mtime_ms !== probed.mtimeMs) {
           update.run(
-            probed.hash,
-            probed.sizeBytes,
-            probed.mtimeMs,
-            probed.width,
-            probed.height,
-            probed.format,
+            ...probedColumns(probed),
             label,
             before.status === 'changed' ? 'changed' : 'ok',
             before.id,
@@ -211,6 +184,11 @@ export async function recordFiles(
   flush();
   onProgress?.(files.length, files.length);
   return ids;
+}
+
+/** The probed columns, in the order both the INSERT and the UPDATE in recordFiles list them. */
+function probedColumns(probed: ProbedImage) {
+  return [probed.hash, probed.sizeBytes, probed.mtimeMs, probed.width, probed.height, probed.format] as const;
 }
 
 /** Marks the root's recorded images that `gone` says vanished as missing (tags kept). */

@@ -66,6 +66,9 @@ function freezePlan(host: JobHost, jobId: number, params: ExportJobParams): void
   host.db.transaction(() => ids.forEach((id, seq) => insert.run(jobId, seq, id)))();
 }
 
+/** Fields of a planned image that loadPlan's query returns under the same name. */
+type ColumnsAsIs = 'seq' | 'label' | 'width' | 'height' | 'note' | 'split' | 'top1' | 'score';
+
 function loadPlan(host: JobHost, jobId: number, runId: number | undefined): PlannedImage[] {
   const rows = host.db
     .prepare(
@@ -76,38 +79,23 @@ function loadPlan(host: JobHost, jobId: number, runId: number | undefined): Plan
        LEFT JOIN predictions p ON p.run_id = ? AND p.image_id = i.id
        WHERE e.job_id = ? ORDER BY e.seq`,
     )
-    .all(runId ?? -1, jobId) as {
-    seq: number;
+    .all(runId ?? -1, jobId) as (Pick<PlannedImage, ColumnsAsIs> & {
     image_id: number;
     done: number;
     root: string;
     rel_path: string;
     content_hash: string;
-    label: string | null;
-    width: number;
-    height: number;
-    note: string | null;
-    split: string;
-    top1: number | null;
-    score: number | null;
     tag_ids: string | null;
-  }[];
-  return rows.map((r) => ({
-    seq: r.seq,
-    imageId: r.image_id,
-    done: r.done === 1,
-    absPath: path.join(r.root, r.rel_path),
-    relPath: r.rel_path,
-    hash: r.content_hash,
-    label: r.label,
-    width: r.width,
-    height: r.height,
-    note: r.note,
-    split: r.split,
-    top1: r.top1,
-    score: r.score,
-    tagIds: r.tag_ids
-      ? r.tag_ids
+  })[];
+  return rows.map(({ image_id, done, root, rel_path, content_hash, tag_ids, ...asIs }) => ({
+    ...asIs,
+    imageId: image_id,
+    done: done === 1,
+    absPath: path.join(root, rel_path),
+    relPath: rel_path,
+    hash: content_hash,
+    tagIds: tag_ids
+      ? tag_ids
           .split(',')
           .map(Number)
           .sort((a, b) => a - b)

@@ -4,6 +4,7 @@ import type { Facets, GridItem, ImageQuery, QueryPage } from '../../contract/que
 import { WorkstationError } from '../datasets/importFolder';
 import type { Db } from '../store/openDatabase';
 import { buildQuery } from './buildQuery';
+import { countSelection, tagCounts } from './selectionCounts';
 
 interface GridRow {
   id: number;
@@ -121,28 +122,10 @@ export function gridItem(db: Db, imageId: number, runId?: number): GridItem {
 }
 
 export function queryFacets(db: Db, query: ImageQuery): Facets {
-  const q = buildQuery(db, query);
-  const selected = `SELECT i.id AS id, i.label AS label, i.reviewed_at AS reviewed_at, i.verdict AS verdict,
-      i.split AS split, i.status AS status, p.top1 AS top1, p.true_idx AS true_idx
-    ${q.from} WHERE ${q.where.join(' AND ')}`;
-  const run = q.run;
-  const all = <T>(sql: string, ...extra: unknown[]) =>
-    db.prepare(`WITH sel AS (${selected}) ${sql}`).all(...q.params, ...extra) as T[];
-  const one = (sql: string) =>
-    db
-      .prepare(`WITH sel AS (${selected}) ${sql}`)
-      .pluck()
-      .get(...q.params) as number;
+  const sel = countSelection(db, query);
+  const { run, all, one } = sel;
   const total = one('SELECT COUNT(*) FROM sel');
-  const tags = all<{ tagId: number; name: string; count: number }>(
-    `SELECT t.id AS tagId, t.name AS name,
-       (SELECT COUNT(*) FROM image_tags it JOIN sel ON sel.id = it.image_id WHERE it.tag_id = t.id) AS count
-     FROM tags t WHERE t.dataset_id = ? ORDER BY t.name`,
-    query.datasetId,
-  );
-  const untagged = one(
-    'SELECT COUNT(*) FROM sel WHERE NOT EXISTS (SELECT 1 FROM image_tags it WHERE it.image_id = sel.id)',
-  );
+  const { tags, untagged } = tagCounts(sel, query.datasetId);
   const trueClass = run
     ? all<{ idx: number | null; count: number }>(
         'SELECT true_idx AS idx, COUNT(*) AS count FROM sel GROUP BY true_idx ORDER BY true_idx',

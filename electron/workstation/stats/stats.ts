@@ -2,31 +2,14 @@
 // confusion matrix with per-class precision and recall, and review progress.
 import type { Stats } from '../../contract/protocol';
 import type { ImageQuery } from '../../contract/query';
-import { buildQuery } from '../query/buildQuery';
+import { countSelection, tagCounts } from '../query/selectionCounts';
 import type { Db } from '../store/openDatabase';
 
 export function computeStats(db: Db, query: ImageQuery): Stats {
-  const q = buildQuery(db, query);
-  const selected = `SELECT i.id AS id, i.label AS label, i.reviewed_at AS reviewed_at, i.verdict AS verdict,
-      p.top1 AS top1, p.true_idx AS true_idx ${q.from} WHERE ${q.where.join(' AND ')}`;
-  const all = <T>(sql: string, ...extra: unknown[]) =>
-    db.prepare(`WITH sel AS (${selected}) ${sql}`).all(...q.params, ...extra) as T[];
-  const one = (sql: string) =>
-    db
-      .prepare(`WITH sel AS (${selected}) ${sql}`)
-      .pluck()
-      .get(...q.params) as number;
-  const run = q.run;
+  const sel = countSelection(db, query);
+  const { run, all, one } = sel;
   const images = one('SELECT COUNT(*) FROM sel');
-  const tags = all<{ tagId: number; name: string; count: number }>(
-    `SELECT t.id AS tagId, t.name AS name,
-       (SELECT COUNT(*) FROM image_tags it JOIN sel ON sel.id = it.image_id WHERE it.tag_id = t.id) AS count
-     FROM tags t WHERE t.dataset_id = ? ORDER BY t.name`,
-    query.datasetId,
-  );
-  const untagged = one(
-    'SELECT COUNT(*) FROM sel WHERE NOT EXISTS (SELECT 1 FROM image_tags it WHERE it.image_id = sel.id)',
-  );
+  const { tags, untagged } = tagCounts(sel, query.datasetId);
   let classes: Stats['classes'];
   let confusion: Stats['confusion'] = null;
   let tagByPredClass: Stats['tagByPredClass'] = [];

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { WorkstationError } from '../datasets/importFolder';
 import type { Db } from '../store/openDatabase';
 import { reviewerId } from '../store/reviewers';
-import { TAG_PALETTE } from './tagStore';
+import { insertTag } from './tagStore';
 
 const TagEvent = z.object({
   contentHash: z.string(),
@@ -114,19 +114,12 @@ export function importTags(db: Db, datasetId: number, file: TagExchangeFile): Ta
       const createTag = (name: string) => {
         const spec = file.tags.find((t) => t.name === name);
         const hotkey = spec?.hotkey && !hotkeyTaken.get(datasetId, spec.hotkey) ? spec.hotkey : null;
-        const id = Number(
-          db
-            .prepare(
-              'INSERT INTO tags (dataset_id, name, colour, hotkey, description, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-            )
-            .run(
-              datasetId,
-              name,
-              spec?.colour ?? TAG_PALETTE[tagIds.size % TAG_PALETTE.length],
-              hotkey,
-              spec?.description ?? '',
-              new Date().toISOString(),
-            ).lastInsertRowid,
+        const id = insertTag(
+          db,
+          datasetId,
+          name,
+          { colour: spec?.colour, hotkey, description: spec?.description },
+          tagIds.size,
         );
         tagIds.set(name, id);
         report.tagsCreated.push(name);

@@ -91,6 +91,33 @@ export interface TagFields {
   description?: string;
 }
 
+/**
+ * Writes a new tag row, unchecked (callers check name and hotkey); with no colour given it takes
+ * the palette's next one after the dataset's `existing` tags. Returns the tag's id.
+ */
+export function insertTag(
+  db: Db,
+  datasetId: number,
+  name: string,
+  fields: TagFields,
+  existing: number,
+): number {
+  return Number(
+    db
+      .prepare(
+        'INSERT INTO tags (dataset_id, name, colour, hotkey, description, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        datasetId,
+        name,
+        fields.colour ?? TAG_PALETTE[existing % TAG_PALETTE.length],
+        fields.hotkey ?? null,
+        fields.description ?? '',
+        new Date().toISOString(),
+      ).lastInsertRowid,
+  );
+}
+
 export function createTag(
   db: Db,
   datasetId: number,
@@ -105,20 +132,7 @@ export function createTag(
       checkName(db, datasetId, name);
       checkHotkey(db, datasetId, fields.hotkey);
       const n = db.prepare('SELECT COUNT(*) FROM tags WHERE dataset_id = ?').pluck().get(datasetId) as number;
-      const id = Number(
-        db
-          .prepare(
-            'INSERT INTO tags (dataset_id, name, colour, hotkey, description, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-          )
-          .run(
-            datasetId,
-            name,
-            fields.colour ?? TAG_PALETTE[n % TAG_PALETTE.length],
-            fields.hotkey ?? null,
-            fields.description ?? '',
-            new Date().toISOString(),
-          ).lastInsertRowid,
-      );
+      const id = insertTag(db, datasetId, name, fields, n);
       recordAudit(db, datasetId, reviewerId, `created tag "${name}"`, { action: 'tags.create', tagId: id });
       return tagInfo(db, id);
     })

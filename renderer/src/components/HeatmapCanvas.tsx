@@ -1,7 +1,7 @@
 // Draws a token-level saliency map over the part of the image the model saw: bilinear upsampling
 // of the values, then the colour map, at the chosen opacity — all in the renderer, so changing
 // the colour map or the opacity never recomputes the saliency. Reports the value under the cursor.
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 
 export interface TokenMap {
   grid: [number, number];
@@ -41,24 +41,35 @@ export function HeatmapCanvas({ map, lut, opacity, width, height, label = 'Heatm
   const w = Math.max(1, Math.round(width));
   const h = Math.max(1, Math.round(height));
 
-  useEffect(() => {
-    const canvas = ref.current;
-    const context = canvas?.getContext('2d');
-    if (!canvas || !context) return;
-    const image = context.createImageData(w, h);
+  // Upsampling depends only on the map and the size; the colour map is a cheap lookup after it,
+  // and the opacity is a style, so neither recomputes the bilinear values.
+  const { values, grid } = map;
+  const upsampled = useMemo(() => {
+    const out = new Float32Array(w * h);
+    const source = { grid, values };
     for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const value = sampleBilinear(map, (x + 0.5) / w, (y + 0.5) / h);
-        const index = Math.min(255, Math.max(0, Math.round(value * 255))) * 3;
-        const o = (y * w + x) * 4;
-        image.data[o] = lut[index];
-        image.data[o + 1] = lut[index + 1];
-        image.data[o + 2] = lut[index + 2];
-        image.data[o + 3] = 255;
-      }
+      for (let x = 0; x < w; x++) out[y * w + x] = sampleBilinear(source, (x + 0.5) / w, (y + 0.5) / h);
+    }
+    return out;
+    // grid is compared by its numbers: callers may pass a new array with the same shape
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [values, grid[0], grid[1], w, h]);
+
+  useEffect(() => {
+    const context = ref.current?.getContext('2d');
+    if (!context) return;
+    const image = context.createImageData(w, h);
+    const data = image.data;
+    for (let i = 0; i < upsampled.length; i++) {
+      const index = Math.min(255, Math.max(0, Math.round(upsampled[i] * 255))) * 3;
+      const o = i * 4;
+      data[o] = lut[index];
+      data[o + 1] = lut[index + 1];
+      data[o + 2] = lut[index + 2];
+      data[o + 3] = 255;
     }
     context.putImageData(image, 0, 0);
-  }, [map, lut, w, h]);
+  }, [upsampled, lut, w, h]);
 
   return (
     <canvas

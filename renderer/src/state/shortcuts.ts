@@ -34,8 +34,8 @@ const SLIDER_KEYS = new Set([
 
 /** True when the key belongs to the focused control rather than to the app. */
 export function keyBelongsToFocus(event: KeyboardEvent): boolean {
-  const target = event.target as HTMLElement | null;
-  if (!target || target === document.body) return false;
+  const target = event.target;
+  if (!(target instanceof HTMLElement) || target === document.body) return false;
   const tag = target.tagName;
   if (tag === 'TEXTAREA' || target.isContentEditable) return true;
   if (tag === 'INPUT') {

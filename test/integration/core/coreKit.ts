@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { testModelCard } from '../../helpers/modelCards';
 import { repoRoot } from '../../helpers/serveProcess';
 
 export const VSW = path.join(repoRoot, 'bin', 'vsw.js');
@@ -33,6 +34,23 @@ export function vswOk(...args: string[]): string {
   const r = vsw(...args);
   if (r.code !== 0) throw new Error(`vsw ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** `vsw predict` of the demo dataset with a model on the CPU, `batch` images per run. */
+export function predictDemoArgs(dataDir: string, modelDir: string, batch: number): string[] {
+  return [
+    'predict',
+    '--dataset',
+    'demo',
+    '--model',
+    modelDir,
+    '--batch',
+    String(batch),
+    '--provider',
+    'cpu',
+    '--data-dir',
+    dataDir,
+  ];
 }
 
 export function spawnVsw(...args: string[]): ChildProcess {
@@ -64,23 +82,9 @@ export function predictModel(scratch: string): { dir: string; labels: string[]; 
   const labels = FASHION_LABELS.slice(0, 5);
   fs.writeFileSync(
     path.join(dir, 'model.json'),
-    JSON.stringify({
-      schemaVersion: 1,
-      name: 'tiny-registers',
-      file: 'model.onnx',
-      labels,
-      input: { name: 'input', channels: 1, height: 28, width: 28 },
-      preprocessing: {
-        resize: { height: 28, width: 28, mode: 'exact' },
-        crop: null,
-        colour: 'grayscale',
-        scale: 1 / 255,
-        mean: [0.5],
-        std: [0.5],
-      },
-      tokens: { prefix: 5, grid: [4, 4] },
-      output: { activation: 'softmax' },
-    }),
+    JSON.stringify(
+      testModelCard({ name: 'tiny-registers', labels, channels: 1, side: 28, prefix: 5, grid: [4, 4] }),
+    ),
   );
   return { dir, labels, bundled: false };
 }

@@ -7,7 +7,17 @@ import { test } from 'node:test';
 import { applyTag, tagByName } from '../../../electron/workstation/tags/tagStore';
 import { Workstation } from '../../../electron/workstation/workstation';
 import { tempDir } from '../../helpers/tempDir';
-import { DEMO, integrityOk, lastLine, peek, predictModel, spawnVsw, vswOk, waitFor } from './coreKit';
+import {
+  DEMO,
+  integrityOk,
+  lastLine,
+  peek,
+  predictDemoArgs,
+  predictModel,
+  spawnVsw,
+  vswOk,
+  waitFor,
+} from './coreKit';
 
 function killed(child: ReturnType<typeof spawnVsw>): Promise<NodeJS.Signals | null> {
   return new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
@@ -18,19 +28,7 @@ test('SIGKILL during predict: re-running the command resumes the same run with n
   const dataDir = path.join(scratch, 'data');
   const model = predictModel(scratch);
   vswOk('import', DEMO, '--dataset', 'demo', '--data-dir', dataDir);
-  const args = [
-    'predict',
-    '--dataset',
-    'demo',
-    '--model',
-    model.dir,
-    '--batch',
-    '8',
-    '--provider',
-    'cpu',
-    '--data-dir',
-    dataDir,
-  ];
+  const args = predictDemoArgs(dataDir, model.dir, 8);
   const child = spawnVsw(...args);
   const exit = killed(child);
   const count = () => {

@@ -12,7 +12,7 @@ import { decodeFloat16 } from '../../../electron/workstation/store/float16';
 import { applyTag, createTag } from '../../../electron/workstation/tags/tagStore';
 import { Workstation } from '../../../electron/workstation/workstation';
 import { tempDir } from '../../helpers/tempDir';
-import { DEMO, integrityOk, lastLine, predictModel, vswOk } from './coreKit';
+import { DEMO, integrityOk, lastLine, predictDemoArgs, predictModel, vswOk } from './coreKit';
 
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -30,19 +30,7 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
     report: { added: number };
   };
   assert.equal(imported.report.added, 2000);
-  const out = vswOk(
-    'predict',
-    '--dataset',
-    'demo',
-    '--model',
-    model.dir,
-    '--batch',
-    '64',
-    '--provider',
-    'cpu',
-    '--data-dir',
-    dataDir,
-  );
+  const out = vswOk(...predictDemoArgs(dataDir, model.dir, 64));
   const runId = Number(lastLine(out));
   assert.ok(Number.isInteger(runId) && runId > 0, `the last line is the run id, got: ${lastLine(out)}`);
 

@@ -32,13 +32,19 @@ describe('imagesPerRun', () => {
         for (let k = 0; k < a.perImage[i].length; k++) {
           const ga = a.perImage[i][k].gradient!;
           const gb = b.perImage[i][k].gradient!;
-          assert.ok(ga.every((v, j) => Math.abs(v - gb[j]) < 1e-6), `image ${i} block ${k}`);
+          assert.ok(
+            ga.every((v, j) => Math.abs(v - gb[j]) < 1e-6),
+            `image ${i} block ${k}`,
+          );
         }
       const ma = await whole.saliency(xs, BATCH, 'top1', 'attn-grad-product');
       const mb = await split.saliency(xs, BATCH, 'top1', 'attn-grad-product');
       assert.deepEqual(mb.targets, ma.targets);
       for (let i = 0; i < BATCH; i++)
-        assert.ok(ma.maps[i].every((v, j) => Math.abs(v - mb.maps[i][j]) < 1e-6), `map ${i}`);
+        assert.ok(
+          ma.maps[i].every((v, j) => Math.abs(v - mb.maps[i][j]) < 1e-6),
+          `map ${i}`,
+        );
     } finally {
       await whole.close();
       await split.close();

@@ -2,32 +2,17 @@
 // on the cued demo folder (images/ + masks/), mask localisation; usage errors exit 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { cliScratch, ROOT } from './cliKit';
 
-const ROOT = path.join(__dirname, '..', '..', '..');
-const work = mkdtempSync(path.join(os.tmpdir(), 'vsw-evaluate-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-
-function vsw(...args: string[]) {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'electron', 'cli', 'vsw.ts'), ...args],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, VSW_DATA_DIR: path.join(work, 'data') },
-    },
-  );
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const { work, vsw, vswOnCpu } = cliScratch('vsw-evaluate-');
 
 test('evaluate writes per-method AUCs with confidence intervals, the random floor and localisation', () => {
   const out = path.join(work, 'report.json');
   const model = path.join(ROOT, 'test', 'fixtures', 'hf-separate-qkv', 'model.onnx');
-  const r = vsw(
+  const r = vswOnCpu(
+    out,
     'evaluate',
     '--model',
     model,
@@ -45,10 +30,6 @@ test('evaluate writes per-method AUCs with confidence intervals, the random floo
     '24x24',
     '--baseline',
     'blur',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
   );
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(readFileSync(out, 'utf8'));

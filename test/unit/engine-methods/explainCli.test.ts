@@ -2,37 +2,13 @@
 // folder outputs, and exit codes 2 (usage) and 1 (failure) with the reason on stderr.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { cliScratch, ROOT } from './cliKit';
 
-const ROOT = path.join(__dirname, '..', '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'timm-fused-qkv');
-const work = mkdtempSync(path.join(os.tmpdir(), 'vsw-explain-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-
-function vsw(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'electron', 'cli', 'vsw.ts'), ...args],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, VSW_DATA_DIR: path.join(work, 'data') },
-    },
-  );
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const { work, vsw, vswOnCpu } = cliScratch('vsw-explain-');
 
 interface Reference {
   logits: number[];
@@ -53,7 +29,8 @@ const ref = JSON.parse(readFileSync(path.join(FIXTURE, 'reference.json'), 'utf8'
 
 test('explain .npy → JSON with exactly the contract fields; all four maps and the dumped attention match PyTorch', () => {
   const out = path.join(work, 'one.json');
-  const r = vsw(
+  const r = vswOnCpu(
+    out,
     'explain',
     '--model',
     path.join(FIXTURE, 'model.onnx'),
@@ -64,10 +41,6 @@ test('explain .npy → JSON with exactly the contract fields; all four maps and 
     '--target',
     'top2',
     '--dump-blocks',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
   );
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(readFileSync(out, 'utf8'));
@@ -128,21 +101,19 @@ test('explain image → PNG overlays per method; a bare .onnx needs --mean/--std
   await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 90, g: 160, b: 30 } } })
     .png()
     .toFile(img);
-  const bare = vsw(
+  const bare = vswOnCpu(
+    path.join(work, 'pic.png.json'),
     'explain',
     '--model',
     path.join(FIXTURE, 'model.onnx'),
     '--input',
     img,
-    '--provider',
-    'cpu',
-    '--out',
-    path.join(work, 'pic.png.json'),
   );
   assert.equal(bare.code, 2);
   assert.match(bare.stderr, /needs --mean, --std and --size/);
   const out = path.join(work, 'pic-out.png');
-  const r = vsw(
+  const r = vswOnCpu(
+    out,
     'explain',
     '--model',
     path.join(FIXTURE, 'model.onnx'),
@@ -156,10 +127,6 @@ test('explain image → PNG overlays per method; a bare .onnx needs --mean/--std
     '32x32',
     '--method',
     'rollout,last-attn',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
   );
   assert.equal(r.code, 0, r.stderr);
   for (const m of ['rollout', 'last-attn']) {
@@ -177,7 +144,8 @@ test('explain folder → per-image JSON and PNG at the relative path', async () 
     .png()
     .toFile(path.join(input, 'b.png'));
   const out = path.join(work, 'folder-out');
-  const r = vsw(
+  const r = vswOnCpu(
+    out,
     'explain',
     '--model',
     path.join(FIXTURE, 'model.onnx'),
@@ -191,24 +159,17 @@ test('explain folder → per-image JSON and PNG at the relative path', async () 
     '32x32',
     '--method',
     'last-attn',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
   );
   assert.equal(r.code, 0, r.stderr);
   for (const f of ['cats/a.json', 'cats/a.last-attn.png', 'b.json', 'b.last-attn.png'])
     assert.ok(existsSync(path.join(out, f)), f);
-  const bad = vsw(
+  const bad = vswOnCpu(
+    path.join(work, 'x.json'),
     'explain',
     '--model',
     path.join(FIXTURE, 'model.onnx'),
     '--input',
     input,
-    '--provider',
-    'cpu',
-    '--out',
-    path.join(work, 'x.json'),
   );
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--out must be a folder/);
@@ -217,7 +178,8 @@ test('explain folder → per-image JSON and PNG at the relative path', async () 
 test('usage errors exit 2, failures exit 1, with the reason on stderr', () => {
   const model = path.join(FIXTURE, 'model.onnx');
   const npy = path.join(FIXTURE, 'input.npy');
-  const range = vsw(
+  const range = vswOnCpu(
+    path.join(work, 'r.json'),
     'explain',
     '--model',
     model,
@@ -225,10 +187,6 @@ test('usage errors exit 2, failures exit 1, with the reason on stderr', () => {
     npy,
     '--target',
     '99',
-    '--provider',
-    'cpu',
-    '--out',
-    path.join(work, 'r.json'),
   );
   assert.equal(range.code, 2);
   assert.match(range.stderr, /Target class 99 is out of range: the model has 5 classes/);
@@ -250,31 +208,11 @@ test('usage errors exit 2, failures exit 1, with the reason on stderr', () => {
   assert.match(method.stderr, /--method must be one of/);
   const corrupt = path.join(work, 'corrupt.onnx');
   writeFileSync(corrupt, Buffer.from('this is not a protobuf model at all'));
-  const c = vsw(
-    'explain',
-    '--model',
-    corrupt,
-    '--input',
-    npy,
-    '--provider',
-    'cpu',
-    '--out',
-    path.join(work, 'c.json'),
-  );
+  const c = vswOnCpu(path.join(work, 'c.json'), 'explain', '--model', corrupt, '--input', npy);
   assert.equal(c.code, 1);
   assert.ok(c.stderr.trim().length > 0);
   const other = path.join(ROOT, 'test', 'fixtures', 'hf-separate-qkv', 'model.onnx');
-  const shape = vsw(
-    'explain',
-    '--model',
-    other,
-    '--input',
-    npy,
-    '--provider',
-    'cpu',
-    '--out',
-    path.join(work, 's.json'),
-  );
+  const shape = vswOnCpu(path.join(work, 's.json'), 'explain', '--model', other, '--input', npy);
   assert.equal(shape.code, 1);
   assert.match(
     shape.stderr,

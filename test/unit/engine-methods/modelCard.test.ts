@@ -7,25 +7,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadModel, parseModelCard, preprocessingFromFlags } from '../../../electron/engine/modelCard';
 import { EngineError } from '../../../electron/engine/errors';
+import { testModelCard } from '../../helpers/modelCards';
 
 const ONNX = path.join(__dirname, '..', '..', 'fixtures', 'timm-fused-qkv', 'model.onnx');
-const card = {
-  schemaVersion: 1,
+const card = testModelCard({
   name: 'tiny',
-  file: 'model.onnx',
   labels: ['a', 'b', 'c', 'd', 'e'],
-  input: { name: 'input', channels: 3, height: 32, width: 32 },
-  preprocessing: {
-    resize: { height: 32, width: 32, mode: 'exact' },
-    crop: null,
-    colour: 'rgb',
-    scale: 1 / 255,
-    mean: [0.5, 0.5, 0.5],
-    std: [0.5, 0.5, 0.5],
-  },
-  tokens: { prefix: 1, grid: [4, 4], patchSize: [8, 8] },
-  output: { activation: 'softmax' },
-};
+  channels: 3,
+  side: 32,
+  prefix: 1,
+  grid: [4, 4],
+  patchSize: [8, 8],
+});
 
 function tempDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'vsw-card-'));
