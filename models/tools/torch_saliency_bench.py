@@ -80,14 +80,16 @@ def main():
     model.patch_embed.weight.requires_grad_(True)
     for _ in range(args.warmup):
         saliency(model, x)
-    n, t0 = 0, time.perf_counter()
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
     while True:
         saliency(model, x)
         n += 1
         el = time.perf_counter() - t0
         if (args.iterations and n >= args.iterations) or (not args.iterations and el >= args.seconds):
             break
+    cpu = time.process_time() - c0  # CPU time: steadier than wall time on a shared machine
     print(json.dumps({"imagesPerSecond": round(n * args.batch / el, 2), "batch": args.batch,
+                      "cpuSecondsPerImage": round(cpu / (n * args.batch), 5),
                       "threads": args.threads, "model": args.model, "iterations": n,
                       "secondsPerIteration": round(el / n, 4), "torch": torch.__version__}))
 

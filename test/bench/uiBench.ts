@@ -102,24 +102,31 @@ async function main(): Promise<void> {
     await page.getByRole('combobox', { name: 'Dataset' }).selectOption({ label: 'many' });
     await page.getByRole('tab', { name: 'Review' }).click();
     await page.getByRole('grid', { name: 'Images' }).getByRole('gridcell').first().waitFor();
-    const frames = await page.evaluate(
-      () =>
-        new Promise<number[]>((resolve) => {
-          const grid = document.querySelector('[role=grid]') as HTMLElement;
-          const deltas: number[] = [];
-          let last = performance.now();
-          let n = 0;
-          const step = () => {
-            const now = performance.now();
-            deltas.push(now - last);
-            last = now;
-            grid.scrollTop += 600; // a fast flick: four rows per frame
-            if (++n < 400) requestAnimationFrame(step);
-            else resolve(deltas.slice(1));
-          };
-          requestAnimationFrame(step);
-        }),
-    );
+    // A fast flick over the whole grid, four rows per frame: the first pass makes the thumbnails
+    // (cold cache, the service busy with sharp), the second is the reviewer coming back (warm).
+    const flick = () =>
+      page.evaluate(
+        () =>
+          new Promise<number[]>((resolve) => {
+            const grid = document.querySelector('[role=grid]') as HTMLElement;
+            grid.scrollTop = 0;
+            const deltas: number[] = [];
+            let last = performance.now();
+            let n = 0;
+            const step = () => {
+              const now = performance.now();
+              deltas.push(now - last);
+              last = now;
+              grid.scrollTop += 600;
+              if (++n < 400) requestAnimationFrame(step);
+              else resolve(deltas.slice(1));
+            };
+            requestAnimationFrame(step);
+          }),
+      );
+    const cold = await flick();
+    results.scrollColdFrameP95Ms = percentile(cold, 95);
+    const frames = await flick();
     results.scrollFrameP95Ms = percentile(frames, 95);
     results.scrollFrameMedianMs = median(frames);
 
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
         await timeInPage(
           page,
           `const s = document.querySelector('select[aria-label="Method"]'); const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set; set.call(s, ${JSON.stringify(method)}); s.dispatchEvent(new Event('change', { bubbles: true }));`,
-          `${heatmapSignature} !== ${JSON.stringify(before)} || document.querySelector('select[aria-label="Method"]').value === ${JSON.stringify(method)} && ${heatmapSignature} !== ''`,
+          `${heatmapSignature} !== ${JSON.stringify(before)}`,
         ),
       );
       const colour = ['jet', 'viridis', 'inferno', 'turbo'][i % 4];

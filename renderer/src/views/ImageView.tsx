@@ -24,8 +24,10 @@ interface Props {
   position: string;
 }
 
-/** top-1 / top-2 / a label → the label to explain. */
-function targetLabel(target: string, detail: Detail | null): string | undefined {
+/** top-1 / top-2 / a label → the label to explain: null asks the service for the run's top-1
+ *  straight away (no need to wait for the probabilities), undefined waits for them. */
+function targetLabel(target: string, detail: Detail | null): string | null | undefined {
+  if (target === 'top1') return null;
   if (!detail?.probabilities) return undefined;
   const ranked = [...detail.probabilities].sort((a, b) => b.p - a.p);
   if (target === 'top1') return ranked[0]?.label;
@@ -233,15 +235,15 @@ export function ImageView({ item, position }: Props) {
               ))}
             </tbody>
           </table>
-          {runId !== null && label !== undefined && (
+          {runId !== null && saliency?.saliency && (
             <>
               <BlockStrip
                 imageId={item.id}
                 runId={runId}
-                target={label}
+                target={saliency.saliency.target}
                 lut={luts?.[settings.colourMap] ?? null}
               />
-              <FaithfulnessTable imageId={item.id} runId={runId} target={label} />
+              <FaithfulnessTable imageId={item.id} runId={runId} target={saliency.saliency.target} />
             </>
           )}
         </div>
@@ -294,7 +296,7 @@ function ComparePanel({
   item: GridItem;
   method: Method;
   title: string;
-  label: string | undefined;
+  label: string | null | undefined;
   runId: number | null;
 }) {
   const { mediaUrl } = useConnection();
@@ -318,7 +320,8 @@ function ComparePanel({
         )}
       </div>
       <figcaption>
-        {title} {label && `· ${label}`} {saliency?.error && <span className="error">{saliency.error}</span>}
+        {title} {saliency?.saliency && `· ${saliency.saliency.target}`}{' '}
+        {saliency?.error && <span className="error">{saliency.error}</span>}
       </figcaption>
     </figure>
   );
