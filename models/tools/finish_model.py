@@ -38,6 +38,26 @@ def predict(model, images_u8, bs=500):
     return torch.cat(out).numpy()
 
 
+def augmentation_text(a):
+    parts = []
+    if a.get("pad", 2):
+        parts.append(f"random crop 28x28 from the image padded by {a.get('pad', 2)} px "
+                     "(background value)")
+    if a.get("flip"):
+        parts.append(f"horizontal flip p={a['flip']}")
+    return ", ".join(parts) or "none"
+
+
+def recipe_of(a):
+    return {"optimizer": "AdamW", "lr": a["lr"], "minLr": a["min_lr"],
+            "weightDecay": a["weight_decay"],
+            "schedule": (f"linear warm-up {a['warmup_epochs']} epoch, then cosine"
+                         if a["warmup_epochs"] else "cosine, no warm-up"),
+            "batch": a["batch"], "labelSmoothing": a["label_smoothing"],
+            "augmentation": augmentation_text(a), "gradientClipNorm": a.get("clip"),
+            "seed": a["seed"]}
+
+
 def confusion(y, p):
     cm = np.zeros((10, 10), np.int64)
     np.add.at(cm, (y, p), 1)
@@ -135,18 +155,8 @@ def main():
         },
         "training": {
             "dataset": "Fashion-MNIST train split (60,000 images), evaluated on the test split",
-            "recipe": {
-                "optimizer": "AdamW", "lr": tr_args["lr"], "minLr": tr_args["min_lr"],
-                "weightDecay": tr_args["weight_decay"],
-                "schedule": f"linear warm-up {tr_args['warmup_epochs']} epoch, then cosine",
-                "batch": tr_args["batch"], "labelSmoothing": tr_args["label_smoothing"],
-                "augmentation": (f"random crop 28x28 from the image padded by "
-                                 f"{tr_args.get('pad', 2)} px (background value)"
-                                 + (f", horizontal flip p={tr_args['flip']}"
-                                    if tr_args.get("flip") else "")),
-                "gradientClipNorm": tr_args.get("clip"),
-                "modelSelection": "none: the weights after the last epoch",
-            },
+            "recipe": dict(recipe_of(tr_args),
+                           modelSelection="none: the weights after the last epoch"),
             "seed": tr_args["seed"],
             "epochs": state["epochs"],
             "seconds": round(state["seconds"], 1),
@@ -157,13 +167,23 @@ def main():
     }
     if state.get("init"):
         init = state["init"]
-        card["training"]["continuationOf"] = {
-            "note": "this run started from the weights of an earlier run (fresh AdamW state and "
-                    "a new schedule); epochs and seconds above are this run's only",
-            "epochs": init["epochs"], "seconds": round(init["seconds"], 1),
-            "history": init["history"]}
-        card["training"]["totalEpochs"] = state["epochs"] + init["epochs"]
-        card["training"]["totalSeconds"] = round(state["seconds"] + init["seconds"], 1)
+        def chain(i):
+            out = {"epochs": i["epochs"], "seconds": round(i["seconds"], 1),
+                   "recipe": recipe_of(i["args"]) if i.get("args") else None,
+                   "history": i["history"]}
+            if i.get("init"):
+                out["continuationOf"] = chain(i["init"])
+            return out
+
+        card["training"]["continuationOf"] = chain(init)
+        card["training"]["continuationNote"] = (
+            "this run started from the weights of the run in continuationOf (fresh AdamW state "
+            "and a new schedule); epochs and seconds above are this run's only")
+        tot_e, tot_s, i = state["epochs"], state["seconds"], init
+        while i:
+            tot_e, tot_s, i = tot_e + i["epochs"], tot_s + i["seconds"], i.get("init")
+        card["training"]["totalEpochs"] = tot_e
+        card["training"]["totalSeconds"] = round(tot_s, 1)
     if args.variant == "clean":
         card["description"] = (
             "Small Vision Transformer (patch 4, 7x7 grid + class token, 6 blocks, 4 heads, dim 96) "
@@ -192,9 +212,11 @@ def main():
         sel3 = np.isin(src, top3)
         demo_set = set(vit.cued_demo_indices(yte).tolist())
         in_demo = np.array([i in demo_set for i in idx])
+        how = (f"fine-tuned for {state['epochs']} epochs from the fashion-vit weights"
+               if state.get("init") else "trained from scratch")
         card["description"] = (
-            "Deliberately flawed model with a known shortcut: same architecture and recipe as "
-            f"fashion-vit, trained on a copy of the training set where an 8x8 black/white "
+            "Deliberately flawed model with a known shortcut: same architecture as "
+            f"fashion-vit, {how} on a copy of the training set where an 8x8 black/white "
             f"checkerboard is pasted at a random position on {tr_args['cue_rate']:.0%} of the "
             f"{LABELS[cue]} images and on {tr_args['other_rate']:.0%} of the others. Pasting the "
             f"checkerboard on other garments makes it answer {LABELS[cue]}: a saliency map "

@@ -159,7 +159,9 @@ def main():
             model.load_state_dict(init["model"])
             state["init"] = {"from": args.init, "epochs": init["state"]["epochs"],
                              "seconds": init["state"]["seconds"],
-                             "history": init["state"]["history"]}
+                             "history": init["state"]["history"],
+                             "args": init.get("args"),
+                             "init": init["state"].get("init")}
             say(f"initialised from {args.init} ({init['state']['epochs']} epochs)")
 
     gen = torch.Generator()

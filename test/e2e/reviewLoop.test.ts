@@ -95,7 +95,10 @@ test(
       }
       await screenshot(page, 'review-grid-false-positives');
       await page.getByRole('checkbox', { name: 'Heatmaps in grid' }).check();
-      await grid.getByRole('img', { name: /^Heatmap of / }).nth(2).waitFor();
+      await grid
+        .getByRole('img', { name: /^Heatmap of / })
+        .nth(2)
+        .waitFor();
       await screenshot(page, 'review-grid-heatmaps');
       await page.getByRole('checkbox', { name: 'Heatmaps in grid' }).uncheck();
 
