@@ -2,7 +2,7 @@
 // reviewer scrolls, and each cell shows the label, prediction, score and tag chips. Selection
 // follows the usual desktop rules (click, shift-click for a range, ctrl-click to toggle).
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import type { GridItem } from '../../../electron/contract/query';
 import type { TagInfo } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
@@ -83,60 +83,88 @@ export function ReviewGrid({
           >
             {Array.from({ length: columns }, (_, c) => row.index * columns + c)
               .filter((index) => index < items.length)
-              .map((index) => {
-                const item = items[index];
-                const prediction = item.prediction;
-                const wrong =
-                  prediction &&
-                  prediction.trueClass !== null &&
-                  prediction.trueClass !== prediction.predClass;
-                return (
-                  <div
-                    key={item.id}
-                    role="gridcell"
-                    aria-label={item.relPath}
-                    aria-selected={selected.has(item.id)}
-                    className={`cell${selected.has(item.id) ? ' selected' : ''}${index === focus ? ' focused' : ''}${item.reviewed ? ' reviewed' : ''}`}
-                    title={item.relPath}
-                    onClick={(e) => onClick(index, e)}
-                    onDoubleClick={() => onOpen(index)}
-                  >
-                    <div className="thumb">
-                      <img
-                        src={mediaUrl('thumb', item.datasetId, item.relPath)}
-                        alt=""
-                        loading="lazy"
-                        draggable={false}
-                      />
-                      {heatmapRunId !== null && <GridHeatmap item={item} runId={heatmapRunId} size={100} />}
-                    </div>
-                    <div className="badges">
-                      <span className="badge label" title="label">
-                        {prediction?.trueClass ?? item.label ?? '—'}
-                      </span>
-                      {prediction && (
-                        <span className={`badge pred${wrong ? ' wrong' : ''}`} title="prediction and score">
-                          {prediction.predClass} {prediction.score.toFixed(2)}
-                        </span>
-                      )}
-                    </div>
-                    <div className="chips">
-                      {item.tagIds.map((id) => {
-                        const tag = tags.get(id);
-                        return tag ? (
-                          <span key={id} className="chip" style={{ background: tag.colour }} title={tag.name}>
-                            {tag.name}
-                          </span>
-                        ) : null;
-                      })}
-                      {item.status !== 'ok' && <span className="chip status">{item.status}</span>}
-                    </div>
-                  </div>
-                );
-              })}
+              .map((index) => (
+                <GridCell
+                  key={items[index].id}
+                  item={items[index]}
+                  index={index}
+                  selected={selected.has(items[index].id)}
+                  focused={index === focus}
+                  tags={tags}
+                  heatmapRunId={heatmapRunId}
+                  thumbUrl={mediaUrl('thumb', items[index].datasetId, items[index].relPath)}
+                  onClick={onClick}
+                  onOpen={onOpen}
+                />
+              ))}
           </div>
         ))}
       </div>
     </div>
   );
 }
+
+interface CellProps {
+  item: GridItem;
+  index: number;
+  selected: boolean;
+  focused: boolean;
+  tags: Map<number, TagInfo>;
+  heatmapRunId: number | null;
+  thumbUrl: string;
+  onClick: Props['onClick'];
+  onOpen: Props['onOpen'];
+}
+
+/** One thumbnail with its badges and chips; memoised so scrolling renders only the new rows. */
+const GridCell = memo(function GridCell({
+  item,
+  index,
+  selected,
+  focused,
+  tags,
+  heatmapRunId,
+  thumbUrl,
+  onClick,
+  onOpen,
+}: CellProps) {
+  const prediction = item.prediction;
+  const wrong = prediction && prediction.trueClass !== null && prediction.trueClass !== prediction.predClass;
+  return (
+    <div
+      role="gridcell"
+      aria-label={item.relPath}
+      aria-selected={selected}
+      className={`cell${selected ? ' selected' : ''}${focused ? ' focused' : ''}${item.reviewed ? ' reviewed' : ''}`}
+      title={item.relPath}
+      onClick={(e) => onClick(index, e)}
+      onDoubleClick={() => onOpen(index)}
+    >
+      <div className="thumb">
+        <img src={thumbUrl} alt="" loading="lazy" decoding="async" draggable={false} />
+        {heatmapRunId !== null && <GridHeatmap item={item} runId={heatmapRunId} size={100} />}
+      </div>
+      <div className="badges">
+        <span className="badge label" title="label">
+          {prediction?.trueClass ?? item.label ?? '—'}
+        </span>
+        {prediction && (
+          <span className={`badge pred${wrong ? ' wrong' : ''}`} title="prediction and score">
+            {prediction.predClass} {prediction.score.toFixed(2)}
+          </span>
+        )}
+      </div>
+      <div className="chips">
+        {item.tagIds.map((id) => {
+          const tag = tags.get(id);
+          return tag ? (
+            <span key={id} className="chip" style={{ background: tag.colour }} title={tag.name}>
+              {tag.name}
+            </span>
+          ) : null;
+        })}
+        {item.status !== 'ok' && <span className="chip status">{item.status}</span>}
+      </div>
+    </div>
+  );
+});
