@@ -54,7 +54,7 @@ export class SaliencyStore {
     if (!pending) {
       pending = ExplainSession.open(model.path, {
         provider: this.provider,
-        cacheDir: path.join(this.cacheDir, 'graphs'),
+        cacheDir: path.join(this.cacheDir, 'explain-graphs'),
         grid: card.tokens?.grid,
         prefixTokens: card.tokens?.prefix,
         attentionNodes: card.attention?.nodes,

@@ -50,7 +50,12 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
     if (!dataset) return;
     setRunError(null);
     try {
-      const { runId } = await client.call('jobs.predict', { datasetId: dataset.id, model: model.trim() });
+      const { provider } = await client.call('settings.get', {}); // the execution provider chosen in Settings
+      const { runId } = await client.call('jobs.predict', {
+        datasetId: dataset.id,
+        model: model.trim(),
+        provider,
+      });
       selectRun(runId);
     } catch (e) {
       setRunError((e as Error).message);
