@@ -206,6 +206,10 @@ async function main(): Promise<void> {
     }
     results.tagAndAdvanceMedianMs = median(rounds);
     results.tagAndAdvanceP95Ms = percentile(rounds, 95);
+  } catch (error) {
+    const page = browser.contexts()[0]?.pages()[0];
+    if (page) await page.screenshot({ path: path.join(root, 'test-artifacts', 'ui-bench-failure.png') });
+    throw error;
   } finally {
     server?.stop();
     await browser.close();
