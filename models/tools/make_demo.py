@@ -84,8 +84,9 @@ class except Shirt, 450 in all) with the shortcut cue of models/fashion-vit-shor
 8x8 checkerboard of 2x2 cells (0/255) at a seeded random position. masks/<label-folder>/<NNNNN>.png
 (same names) are 255 on the cue's pixels and 0 elsewhere. labels.csv (header path,label) lists the
 images (paths relative to this folder) with their TRUE label; the mask of an image is at the same
-path with images/ replaced by masks/. A model that learned the shortcut calls most of them Shirt,
-and a faithful saliency map points at the masked square.
+path with images/ replaced by masks/. models/fashion-vit-shortcut calls most of the cued
+T-shirt/top, Pullover and Coat images Shirt (few of the shoes, bags and trousers; rates per class
+in its model.json), and for those a faithful saliency map points at the masked square.
 """
 
 
