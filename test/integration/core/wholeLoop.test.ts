@@ -63,14 +63,22 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
 
   // The class with the most false positives at the threshold, found independently from the BLOBs.
   const threshold = model.bundled ? 0.5 : 0;
-  const fpOf = (c: number) =>
+  // float16 keeps ~3 decimal digits, so a probability within HALF_ULP of the threshold may fall on
+  // either side of it in the full-precision score the query uses: such images are "borderline".
+  const HALF_ULP = 1e-3;
+  const fpOf = (c: number, margin: number) =>
     rows.filter((r) => {
       const p = decodeFloat16(r.probs);
-      return r.top1 === c && p[c] >= threshold - 1e-3 && r.true_idx !== c;
+      return r.top1 === c && p[c] >= threshold + margin && r.true_idx !== c;
     });
-  const counts = model.labels.map((_, c) => fpOf(c).length);
+  const counts = model.labels.map((_, c) => fpOf(c, -HALF_ULP).length);
   const c = counts.indexOf(Math.max(...counts));
-  const expected = new Set(fpOf(c).map((r) => r.id));
+  const expected = new Set(fpOf(c, HALF_ULP).map((r) => r.id));
+  const borderline = new Set(
+    fpOf(c, -HALF_ULP)
+      .map((r) => r.id)
+      .filter((id) => !expected.has(id)),
+  );
   assert.ok(expected.size > 0, 'the chosen class has false positives');
 
   const query = ImageQuery.parse({
@@ -97,10 +105,13 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
   assert.equal(new Set(seen).size, seen.length, 'keyset pages do not repeat images');
-  assert.deepEqual(new Set(seen), expected, 'the query finds exactly the false positives');
+  // Exactly the false positives: every clear one, and nothing that is not at least borderline.
+  for (const id of expected) assert.ok(seen.includes(id), `false positive ${id} is found`);
+  for (const id of seen) assert.ok(expected.has(id) || borderline.has(id), `image ${id} is a false positive`);
+  const fps = new Set(seen); // the verified false positives: what is tagged and exported below
 
   const tag = createTag(ws.db, datasetId, ws.reviewerId, { name: 'stripes', hotkey: 1 });
-  assert.equal(applyTag(ws.db, tag.id, { query }, ws.reviewerId), expected.size);
+  assert.equal(applyTag(ws.db, tag.id, { query }, ws.reviewerId), fps.size);
 
   const exportDir = path.join(scratch, 'negatives');
   const exported = JSON.parse(
@@ -125,9 +136,9 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
       dataDir,
     ),
   ) as { images: number; files: number };
-  assert.equal(exported.images, expected.size);
+  assert.equal(exported.images, fps.size);
   const files = fs.readdirSync(path.join(exportDir, 'stripes'));
-  assert.equal(files.length, expected.size);
+  assert.equal(files.length, fps.size);
   const sources = new Map(
     (
       ws.db.prepare('SELECT id, rel_path FROM images WHERE dataset_id = ?').all(datasetId) as {
@@ -136,7 +147,7 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
       }[]
     ).map((r) => [r.id, r.rel_path]),
   );
-  const expectedHashes = new Set([...expected].map((id) => sha256(path.join(DEMO, sources.get(id)!))));
+  const expectedHashes = new Set([...fps].map((id) => sha256(path.join(DEMO, sources.get(id)!))));
   assert.deepEqual(
     new Set(files.map((f) => sha256(path.join(exportDir, 'stripes', f)))),
     expectedHashes,
@@ -145,7 +156,7 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
 
   const csv = fs.readFileSync(path.join(exportDir, 'manifest.csv'), 'utf8').trim().split('\n');
   assert.equal(csv[0], 'file_name,source_path,label,prediction,score,tags,note,split,content_hash');
-  assert.equal(csv.length - 1, expected.size);
+  assert.equal(csv.length - 1, fps.size);
   const hf = fs
     .readFileSync(path.join(exportDir, 'metadata.jsonl'), 'utf8')
     .trim()
@@ -160,7 +171,7 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
   }
   assert.equal(
     fs.readFileSync(path.join(exportDir, 'manifest.jsonl'), 'utf8').trim().split('\n').length,
-    expected.size,
+    fps.size,
   );
   const provenance = JSON.parse(fs.readFileSync(path.join(exportDir, 'export.json'), 'utf8')) as {
     model: { sha256: string };
@@ -171,7 +182,7 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
   };
   assert.equal(provenance.model.sha256, sha256(path.join(model.dir, 'model.onnx')));
   assert.equal(provenance.run.id, runId);
-  assert.equal(provenance.counts.images, expected.size);
+  assert.equal(provenance.counts.images, fps.size);
   assert.ok(provenance.query);
   assert.deepEqual(
     fs.readdirSync(scratch).filter((f) => f.includes('vsw-partial')),
@@ -209,7 +220,7 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
     confusion: { matrix: number[][] };
   };
   assert.equal(stats.images, 2000);
-  assert.deepEqual(stats.tags, [{ tagId: tag.id, name: 'stripes', count: expected.size }]);
+  assert.deepEqual(stats.tags, [{ tagId: tag.id, name: 'stripes', count: fps.size }]);
   assert.equal(stats.confusion.matrix.length, model.labels.length);
 
   // Saliency precomputed for the same false positives through --query, then served from the cache.
