@@ -43,6 +43,8 @@ export interface EvaluationItem {
   /** Shown in the report (e.g. the path relative to the dataset). */
   id: string;
   label?: string;
+  /** The class to score and explain; default: the model's top-1 on the unperturbed image. */
+  target?: number;
   /** Preprocessed 1×C×H×W tensor and, optionally, the H×W mask of the region that decides the class (1 inside). */
   load(): Promise<{ tensor: Float32Array; mask?: Uint8Array }>;
 }
@@ -249,7 +251,7 @@ export async function evaluateFaithfulness(
       );
     const logits = await session.predict(tensor, 1);
     const probs = activate(logits.subarray(0, session.info.numClasses));
-    const target = probs.indexOf(Math.max(...probs));
+    const target = item.target ?? probs.indexOf(Math.max(...probs));
     const { perImage: blocks } = await session.explain(tensor, 1, [target]);
     resolved ??= resolveMethodOptions(options.methodOptions, blocks[0].length);
     const pixelMaps = new Map<ScoredMap, Float32Array>();

@@ -50,9 +50,9 @@ export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
       const file = fileOf(imageId, runId);
       return blockContributions(await ws.saliency.runModel(runId), file.absPath, target, file.top1);
     },
-    'evaluate.image': async ({ imageId, runId, methods }) => {
+    'evaluate.image': async ({ imageId, runId, target, methods }) => {
       const file = fileOf(imageId, runId);
-      return evaluateImage(await ws.saliency.runModel(runId), file.absPath, methods);
+      return evaluateImage(await ws.saliency.runModel(runId), file.absPath, target, file.top1, methods);
     },
     'heatmap.colormaps': () => {
       const tables = Object.fromEntries(

@@ -53,17 +53,21 @@ export async function blockContributions(
   return { target: model.labels[target], grid, blocks };
 }
 
-/** Deletion and insertion AUCs of each method's map for one image (and a random map as the floor). */
+/** Deletion and insertion AUCs of each method's map of one class for one image (and a random map as the floor). */
 export async function evaluateImage(
   model: RunModel,
   absPath: string,
+  label: string | undefined,
+  top1: number | null,
   methods: MethodName[] = [...METHOD_NAMES],
 ) {
+  const target = targetIndex(model, label, top1);
   const report = await evaluateFaithfulness(
     model.session,
     [
       {
         id: absPath,
+        target,
         load: async () => ({
           tensor: (await preprocessImage(absPath, model.card.preprocessing, model.card.input)).tensor,
         }),
