@@ -118,6 +118,13 @@ test(
       await page.waitForTimeout(300);
       const switched = await heatmapColours(page);
       assert.notEqual(switched.signature, first.signature, 'another method and target draw another map');
+      // Faithfulness of every map for the shown (top-2) class, with the random floor.
+      const faithfulness = page.getByRole('region', { name: 'Faithfulness' });
+      await faithfulness.getByRole('button', { name: /Score the maps/ }).click();
+      await faithfulness.getByRole('table').waitFor({ timeout: 60_000 });
+      const scoredRows = await faithfulness.getByRole('row').allInnerTexts();
+      assert.equal(scoredRows.length, 6, 'a header and one row per method plus the random map');
+      assert.ok(scoredRows.some((r) => r.startsWith('random')));
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('methods');
       await page
         .getByRole('group', { name: 'Compare' })
