@@ -15,6 +15,7 @@ import {
   type TargetSource,
 } from './graph/explainGraph';
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
+import { pruneHeadTokens } from './graph/headTokenPruning';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
 import {
   type BlockAttention,
@@ -150,7 +151,8 @@ export class ExplainSession {
     } else {
       const started = Date.now();
       ({ analysis, info } = await analyseModel(model, options));
-      const graph = buildExplainGraph(model, analysis, info, true);
+      const { model: tail, info: tailInfo } = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
+      const graph = buildExplainGraph(tail, analysis, tailInfo, true);
       const target = cache.file('explain.onnx');
       if (target) {
         writeModelFile(graph.model, target);
@@ -182,7 +184,10 @@ export class ExplainSession {
       attentionNodes: analysis.attentionNodes,
       opset: analysis.opset,
     };
-    return new ExplainSession(file, model, analysis, info, session, cache, options, publicInfo);
+    // The fused graphs are built from the same pruned model: pruning is cheap to redo, so the
+    // cache keeps the original model's probe information.
+    const pruned = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
+    return new ExplainSession(file, pruned.model, analysis, pruned.info, session, cache, options, publicInfo);
   }
 
   /** Logits [batch × classes] of the original graph. */

@@ -3,12 +3,13 @@
 // ViT and a ViT-S/16-sized random export at 224×224, against PyTorch autograd computing the same
 // maps on the same cores (PyTorch at its best thread count), plus achieved GFLOP/s against a measured MatMul rate.
 //
-//   node --import tsx test/bench/engineBench.ts [--seconds 8] [--threads 1]
+//   node --import tsx test/bench/engineBench.ts [--seconds 8] [--threads N (default: all cores)]
 //
 // Each model runs in its own child process so that its peak RSS is its own. The ViT-S/16 export is
 // generated once into .bench/ (git-ignored) with models/tools/export_vit_s16.py.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ExplainSession } from '../../electron/engine/explainSession';
@@ -28,7 +29,8 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seconds: 8, threads: Number(process.env.VSW_BENCH_THREADS ?? 1) };
+  // Both sides get all of this machine's cores by default (PyTorch then picks its best thread count).
+  const args: Args = { seconds: 8, threads: Number(process.env.VSW_BENCH_THREADS ?? os.cpus().length) };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seconds') args.seconds = Number(argv[++i]);
     else if (argv[i] === '--threads') args.threads = Number(argv[++i]);

@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const benches = { engine: 'engineBench.ts', core: 'coreBench.ts', ui: 'uiBench.ts' };
-const names = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
+// Bench names select benches; everything else (`--threads 2`, `--seconds 4`) goes to each bench.
+const names = process.argv.slice(2).filter((a) => a in benches);
+const passThrough = process.argv.slice(2).filter((a) => !(a in benches));
 let failed = 0;
 for (const [name, file] of Object.entries(benches)) {
   if (names.length && !names.includes(name)) continue;

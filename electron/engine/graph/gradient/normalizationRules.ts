@@ -1,6 +1,7 @@
 // Vector-Jacobian rules of the ops that mix values along an axis: Softmax, LayerNormalization,
 // ReduceSum and ReduceMean (axes as attribute or, from opsets 13/18, as input).
-import { floatAttr, intAttr, intsAttr } from '../nodeAttributes';
+import { intAttr, intsAttr } from '../nodeAttributes';
+import type { NodeProto } from '../../onnx/onnxSchema';
 import { normaliseAxis, unsupported, type VjpRule } from './vjpContext';
 
 const softmax: VjpRule = (a) => {
@@ -30,27 +31,33 @@ const layerNorm: VjpRule = (a) => {
   const dims = ctx.dims(x);
   const axis = normaliseAxis(intAttr(node, 'axis', -1), dims.length);
   const axes = Array.from({ length: dims.length - axis }, (_, i) => axis + i);
-  const count = axes.reduce((p, i) => p * dims[i], 1);
-  const epsilon = floatAttr(node, 'epsilon', 1e-5);
-  // Recompute mean and 1/σ (cheap next to the matrix products; keeps ORT's fused forward kernel).
-  const mean = e.op('Mul', [e.reduce('ReduceSum', x, axes, true), e.float(1 / count)]);
-  const centred = e.op('Sub', [x, mean]);
-  const variance = e.op('Mul', [
-    e.reduce('ReduceSum', e.op('Mul', [centred, centred]), axes, true),
-    e.float(1 / count),
-  ]);
-  const invStd = e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [variance, e.float(epsilon)])])]);
-  const xhat = e.op('Mul', [centred, invStd]);
+  // The forward kernel already computes each row's mean and 1/σ: expose them as its optional
+  // outputs (replacing the node in the graph copy, never the caller's model) instead of redoing
+  // two reductions per LayerNorm in the backward.
+  const { mean, invStd } = layerNormStatistics(ctx.editor.graph.node ?? [], node, e.uniqueName.bind(e));
+  const xhat = e.op('Mul', [e.op('Sub', [x, mean]), invStd]);
   // dX = (1/σ)·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)), ĝ = G ⊙ scale
   const gh = scale ? e.op('Mul', [g, scale]) : g;
-  const meanG = e.op('Mul', [e.reduce('ReduceSum', gh, axes, true), e.float(1 / count)]);
-  const meanGX = e.op('Mul', [
-    e.reduce('ReduceSum', e.op('Mul', [gh, xhat]), axes, true),
-    e.float(1 / count),
-  ]);
+  const meanG = e.reduce('ReduceMean', gh, axes, true);
+  const meanGX = e.reduce('ReduceMean', e.op('Mul', [gh, xhat]), axes, true);
   const inner = e.op('Sub', [e.op('Sub', [gh, meanG]), e.op('Mul', [xhat, meanGX])]);
   return [e.op('Mul', [inner, invStd])];
 };
+
+/** The LayerNormalization's Mean and InvStdDev outputs, added to its node where the export left them off. */
+function layerNormStatistics(
+  nodes: NodeProto[],
+  node: NodeProto,
+  uniqueName: (base: string) => string,
+): { mean: string; invStd: string } {
+  const outputs = [...(node.output ?? [])];
+  if (!outputs[1]) outputs[1] = uniqueName('layernorm_mean');
+  if (!outputs[2]) outputs[2] = uniqueName('layernorm_inv_std');
+  const index = nodes.indexOf(node);
+  if (index >= 0 && (outputs[1] !== node.output?.[1] || outputs[2] !== node.output?.[2]))
+    nodes[index] = { ...node, output: outputs };
+  return { mean: outputs[1], invStd: outputs[2] };
+}
 
 /** ReduceSum / ReduceMean: spread the gradient back over the reduced axes. */
 function reduction(mean: boolean): VjpRule {
