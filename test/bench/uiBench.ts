@@ -150,7 +150,7 @@ async function main(): Promise<void> {
         await timeInPage(
           page,
           `const s = document.querySelector('select[aria-label="Method"]'); const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set; set.call(s, ${JSON.stringify(method)}); s.dispatchEvent(new Event('change', { bubbles: true }));`,
-          `${heatmapSignature} !== ${JSON.stringify(before)}`,
+          `(${heatmapSignature}) !== ${JSON.stringify(before)} && (${heatmapSignature}) !== ''`,
         ),
       );
       const colour = ['jet', 'viridis', 'inferno', 'turbo'][i % 4];
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
         await timeInPage(
           page,
           `const s = document.querySelector('select[aria-label="Colour map"]'); const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set; set.call(s, ${JSON.stringify(colour)}); s.dispatchEvent(new Event('change', { bubbles: true }));`,
-          `${heatmapSignature} !== ${JSON.stringify(await page.evaluate(heatmapSignature))}`,
+          `(${heatmapSignature}) !== ${JSON.stringify(await page.evaluate(heatmapSignature))} && (${heatmapSignature}) !== ''`,
         ),
       );
       const opacity = ['0.3', '0.4', '0.5', '0.6', '0.7'][i % 5];
@@ -174,17 +174,29 @@ async function main(): Promise<void> {
     results.switchColourMapMedianMs = median(switchTimes.colourMap);
     results.switchOpacityMedianMs = median(switchTimes.opacity);
 
-    // Opening an image whose map is cached: Esc back to the grid, Enter again.
+    // Opening an image whose map the service has cached (not this window: the page is reloaded
+    // first): compute the maps of six images once, reload, then open each with Enter.
+    const OPENED = 6;
+    const cell = (i: number) => page.getByRole('grid', { name: 'Images' }).getByRole('gridcell').nth(i);
+    for (let i = 1; i <= OPENED; i++) {
+      await page.keyboard.press('Escape');
+      await cell(i).click();
+      await page.keyboard.press('Enter');
+      await timeInPage(page, '', `(${heatmapSignature}) !== ''`);
+    }
+    await page.reload();
+    await page.getByRole('combobox', { name: 'Dataset' }).selectOption({ label: 'demo' });
+    await page.getByRole('tab', { name: 'Review' }).click();
     const opens: number[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 1; i <= OPENED; i++) {
+      await cell(i).click();
+      opens.push(await timeInPage(page, key('Enter'), `(${heatmapSignature}) !== ''`));
       await page.keyboard.press('Escape');
       await page.getByRole('grid', { name: 'Images' }).waitFor();
-      opens.push(await timeInPage(page, key('Enter'), `${heatmapSignature} !== ''`));
     }
     results.openCachedImageMedianMs = median(opens);
 
     // Tag-and-advance: hotkey 1 then j, until the tag is saved (status line) and the next image is focused.
-    await page.keyboard.press('Escape');
     await page.getByRole('textbox', { name: 'New tag' }).fill('bench pattern');
     await page.getByRole('button', { name: 'Add tag' }).click();
     await page.getByRole('checkbox', { name: 'bench pattern' }).waitFor();
@@ -215,21 +227,24 @@ async function main(): Promise<void> {
     await browser.close();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
-  const rows: [string, string, string][] = [
-    [
-      'grid scroll, 95th-percentile frame',
-      `${(results.scrollFrameP95Ms as number).toFixed(1)} ms`,
-      '< 20 ms',
-    ],
-    ['switch method (cached map)', `${(results.switchMethodMedianMs as number).toFixed(1)} ms`, '< 16 ms'],
-    ['switch colour map', `${(results.switchColourMapMedianMs as number).toFixed(1)} ms`, '< 16 ms'],
-    ['switch opacity', `${(results.switchOpacityMedianMs as number).toFixed(1)} ms`, '< 16 ms'],
-    ['open image, cached map', `${(results.openCachedImageMedianMs as number).toFixed(1)} ms`, '< 100 ms'],
-    ['tag-and-advance round trip', `${(results.tagAndAdvanceMedianMs as number).toFixed(1)} ms`, '< 100 ms'],
+  const rows: [string, keyof typeof results, number][] = [
+    ['grid scroll, p95 frame, cold thumbnails', 'scrollColdFrameP95Ms', 20],
+    ['grid scroll, p95 frame', 'scrollFrameP95Ms', 20],
+    ['switch method (cached map)', 'switchMethodMedianMs', 16],
+    ['switch colour map', 'switchColourMapMedianMs', 16],
+    ['switch opacity', 'switchOpacityMedianMs', 16],
+    ['open image, map cached by the service', 'openCachedImageMedianMs', 100],
+    ['tag-and-advance round trip (median)', 'tagAndAdvanceMedianMs', 100],
+    ['tag-and-advance round trip (p95)', 'tagAndAdvanceP95Ms', 100],
   ];
   console.log(`\nUI bench (${IMAGES.toLocaleString()} images, ${results.machine}, ${results.cpus} cores)`);
-  for (const [what, value, target] of rows)
-    console.log(`  ${what.padEnd(38)} ${value.padStart(10)}   target ${target}`);
+  for (const [what, key, target] of rows) {
+    const value = results[key] as number;
+    const verdict = value < target ? 'met' : 'NOT met';
+    console.log(
+      `  ${what.padEnd(40)} ${value.toFixed(1).padStart(7)} ms   target < ${target} ms  ${verdict}`,
+    );
+  }
   console.log(JSON.stringify(results));
 }
 

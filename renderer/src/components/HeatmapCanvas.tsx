@@ -1,7 +1,7 @@
 // Draws a token-level saliency map over the part of the image the model saw: bilinear upsampling
 // of the values, then the colour map, at the chosen opacity — all in the renderer, so changing
 // the colour map or the opacity never recomputes the saliency. Reports the value under the cursor.
-import { useEffect, useMemo, useRef } from 'react';
+import { useLayoutEffect, useMemo, useRef } from 'react';
 
 export interface TokenMap {
   grid: [number, number];
@@ -25,6 +25,18 @@ export function sampleBilinear(map: TokenMap, u: number, v: number): number {
   );
 }
 
+/** 256 × RGB → 256 opaque pixels as the canvas stores them (RGBA bytes, little-endian words). */
+function packLut(lut: number[]): Uint32Array {
+  const bytes = new Uint8ClampedArray(256 * 4);
+  for (let i = 0; i < 256; i++) {
+    bytes[i * 4] = lut[i * 3];
+    bytes[i * 4 + 1] = lut[i * 3 + 1];
+    bytes[i * 4 + 2] = lut[i * 3 + 2];
+    bytes[i * 4 + 3] = 255;
+  }
+  return new Uint32Array(bytes.buffer);
+}
+
 interface Props {
   map: TokenMap;
   lut: number[]; // 256 × RGB
@@ -36,40 +48,65 @@ interface Props {
   onHover?(value: number | null, cell: [number, number] | null): void;
 }
 
+/** The canvas's own resolution at most this on its long side; CSS scales it up smoothly. A
+ *  bilinear map of a 14×14 grid looks the same, and a new map costs a quarter of the pixels. */
+const MAX_BACKING = 256;
+
+/** Per output position along one axis: the two grid cells it blends and the second one's weight. */
+function axisWeights(size: number, cells: number): { lo: Int32Array; hi: Int32Array; f: Float32Array } {
+  const lo = new Int32Array(size);
+  const hi = new Int32Array(size);
+  const f = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const x = Math.min(Math.max(((i + 0.5) / size) * cells - 0.5, 0), cells - 1);
+    lo[i] = Math.floor(x);
+    hi[i] = Math.min(lo[i] + 1, cells - 1);
+    f[i] = x - lo[i];
+  }
+  return { lo, hi, f };
+}
+
 export function HeatmapCanvas({ map, lut, opacity, width, height, label = 'Heatmap', onHover }: Props) {
   const ref = useRef<HTMLCanvasElement>(null);
-  const w = Math.max(1, Math.round(width));
-  const h = Math.max(1, Math.round(height));
+  const scale = Math.min(1, MAX_BACKING / Math.max(width, height, 1));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
 
-  // Upsampling depends only on the map and the size; the colour map is a cheap lookup after it,
-  // and the opacity is a style, so neither recomputes the bilinear values.
+  // Upsampling depends only on the map and the size, and ends in colour-map indices; a new colour
+  // map is one 32-bit lookup per pixel, and the opacity is a style, so neither redoes the bilinear
+  // values.
   const { values, grid } = map;
-  const upsampled = useMemo(() => {
-    const out = new Float32Array(w * h);
-    const source = { grid, values };
+  const indices = useMemo(() => {
+    const [rows, cols] = grid;
+    const xs = axisWeights(w, cols);
+    const ys = axisWeights(h, rows);
+    const out = new Uint8Array(w * h);
     for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) out[y * w + x] = sampleBilinear(source, (x + 0.5) / w, (y + 0.5) / h);
+      const top = ys.lo[y] * cols;
+      const bottom = ys.hi[y] * cols;
+      const fy = ys.f[y];
+      for (let x = 0; x < w; x++) {
+        const fx = xs.f[x];
+        const upper = values[top + xs.lo[x]] * (1 - fx) + values[top + xs.hi[x]] * fx;
+        const lower = values[bottom + xs.lo[x]] * (1 - fx) + values[bottom + xs.hi[x]] * fx;
+        out[y * w + x] = Math.min(255, Math.max(0, Math.round((upper * (1 - fy) + lower * fy) * 255)));
+      }
     }
     return out;
     // grid is compared by its numbers: callers may pass a new array with the same shape
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [values, grid[0], grid[1], w, h]);
+  const rgba = useMemo(() => packLut(lut), [lut]);
 
-  useEffect(() => {
+  // Drawn before the browser paints, so the new map shows in the same frame as the change.
+  useLayoutEffect(() => {
     const context = ref.current?.getContext('2d');
     if (!context) return;
     const image = context.createImageData(w, h);
-    const data = image.data;
-    for (let i = 0; i < upsampled.length; i++) {
-      const index = Math.min(255, Math.max(0, Math.round(upsampled[i] * 255))) * 3;
-      const o = i * 4;
-      data[o] = lut[index];
-      data[o + 1] = lut[index + 1];
-      data[o + 2] = lut[index + 2];
-      data[o + 3] = 255;
-    }
+    const pixels = new Uint32Array(image.data.buffer);
+    for (let i = 0; i < indices.length; i++) pixels[i] = rgba[indices[i]];
     context.putImageData(image, 0, 0);
-  }, [upsampled, lut, w, h]);
+  }, [indices, rgba, w, h]);
 
   return (
     <canvas

@@ -25,7 +25,11 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
   const [complete, setComplete] = useState(false);
   const [facets, setFacets] = useState<Facets | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [generation, setGeneration] = useState(0);
+  const requests = useRef(0);
+  const loaded = useRef(0);
+  useEffect(() => {
+    loaded.current = items.length;
+  }, [items.length]);
   const state = useRef({ cursor: undefined as string | undefined, loading: false, wanted: 0, key: '' });
   const key = JSON.stringify(query);
 
@@ -50,8 +54,8 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
   }, [client, key]);
 
   useEffect(() => {
-    state.current = { cursor: undefined, loading: false, wanted: 0, key: `${key}#${generation}` };
-    // A new query (or a refresh) starts from an empty page list; the fetch below fills it.
+    state.current = { cursor: undefined, loading: false, wanted: 0, key: `${key}#${++requests.current}` };
+    // A new query starts from an empty page list; the fetch below fills it.
     // eslint-disable-next-line react-hooks/set-state-in-effect
     setItems([]);
     setComplete(false);
@@ -63,7 +67,7 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
       .then(setFacets)
       .catch((e: Error) => setError(e.message));
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [client, key, generation]);
+  }, [client, key]);
 
   useEffect(() => {
     if (
@@ -83,7 +87,39 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
     },
     [items.length, loadMore],
   );
-  const refresh = useCallback(() => setGeneration((g) => g + 1), []);
+  // Re-reads the loaded range page by page and swaps it in whole, so the grid never empties
+  // and the reviewer's place is kept; loads still in flight from before are dropped.
+  const refresh = useCallback(() => {
+    if (!query) return;
+    const s = state.current;
+    const requestKey = `${key}#${++requests.current}`;
+    s.key = requestKey;
+    s.loading = true;
+    const wanted = Math.max(loaded.current, 1);
+    void (async () => {
+      const fresh: GridItem[] = [];
+      let cursor: string | null | undefined = undefined;
+      do {
+        const page: { items: GridItem[]; nextCursor: string | null } = await client.call('images.query', {
+          query,
+          after: cursor ?? undefined,
+          limit: PAGE,
+        });
+        if (state.current.key !== requestKey) return;
+        fresh.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor !== null && fresh.length < wanted);
+      s.cursor = cursor ?? (null as unknown as undefined);
+      s.loading = false;
+      setComplete(cursor === null);
+      setItems(fresh);
+    })().catch((e: Error) => setError(e.message));
+    client
+      .call('images.facets', { query })
+      .then(setFacets)
+      .catch((e: Error) => setError(e.message));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, key]);
   const patch = useCallback(
     (id: number, change: (item: GridItem) => GridItem) =>
       setItems((prev) => prev.map((item) => (item.id === id ? change(item) : item))),

@@ -35,8 +35,19 @@ function targetLabel(target: string, detail: Detail | null): string | null | und
   return target;
 }
 
-/** A map from the service's cache (computed there on a miss). label: a class, null for the
- *  run's top-1, undefined to wait (the label is not known yet). */
+/** Maps already fetched in this window, newest last: switching back to one is synchronous. */
+const fetchedMaps = new Map<string, Saliency>();
+const FETCHED_LIMIT = 500;
+
+function remember(key: string, saliency: Saliency): void {
+  fetchedMaps.delete(key);
+  fetchedMaps.set(key, saliency);
+  if (fetchedMaps.size > FETCHED_LIMIT) fetchedMaps.delete(fetchedMaps.keys().next().value!);
+}
+
+/** A map from the service's cache (computed there on a miss), or from this window's own cache
+ *  of maps it has shown. label: a class, null for the run's top-1, undefined to wait (the label
+ *  is not known yet). */
 export function useSaliency(
   item: GridItem,
   method: Method,
@@ -46,17 +57,22 @@ export function useSaliency(
   const { client } = useConnection();
   const [result, setResult] = useState<{ key: string; saliency?: Saliency; error?: string } | null>(null);
   const key = `${item.id}|${method}|${label}|${runId}`;
+  const known = fetchedMaps.get(key);
   useEffect(() => {
-    if (runId === null || label === undefined) return;
+    if (runId === null || label === undefined || fetchedMaps.has(key)) return;
     let live = true;
     client
       .call('saliency.get', { imageId: item.id, runId, method, target: label ?? undefined })
-      .then((saliency) => live && setResult({ key, saliency }))
+      .then((saliency) => {
+        remember(key, saliency);
+        if (live) setResult({ key, saliency });
+      })
       .catch((e: Error) => live && setResult({ key, error: e.message }));
     return () => {
       live = false;
     };
   }, [client, item.id, method, label, runId, key]);
+  if (known) return { key, saliency: known };
   return result?.key === key ? result : null;
 }
 
@@ -203,7 +219,7 @@ export function ImageView({ item, position }: Props) {
             </div>
           </div>
         ) : (
-          <ComparePanels item={item} compare={compare} detail={detail} runId={runId} />
+          <ComparePanels item={item} compare={compare} target={target} detail={detail} runId={runId} />
         )}
         <div className="image-side">
           {runId === null && (
@@ -255,18 +271,21 @@ export function ImageView({ item, position }: Props) {
 function ComparePanels({
   item,
   compare,
+  target,
   detail,
   runId,
 }: {
   item: GridItem;
   compare: 'methods' | 'targets';
+  /** The target selector's choice: the methods side by side all explain it. */
+  target: string;
   detail: Detail | null;
   runId: number | null;
 }) {
   const [settings] = useViewSettings();
   const panels: { method: Method; target: string; title: string }[] =
     compare === 'methods'
-      ? SALIENCY_METHODS.map((m) => ({ method: m, target: 'top1', title: m }))
+      ? SALIENCY_METHODS.map((m) => ({ method: m, target, title: m }))
       : [
           { method: settings.method, target: 'top1', title: 'top-1' },
           { method: settings.method, target: 'top2', title: 'top-2' },

@@ -1,8 +1,10 @@
 // The virtualised review grid: only the rows on screen are in the DOM, pages are fetched as the
 // reviewer scrolls, and each cell shows the label, prediction, score and tag chips. Selection
 // follows the usual desktop rules (click, shift-click for a range, ctrl-click to toggle).
+// During a fast flick (faster than anyone can look at thumbnails) cells are drawn as bare tiles
+// and filled in once the scroll slows or stops, so that every frame of the flick stays cheap.
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useRef } from 'react';
+import { memo, useEffect, useRef, useState, type RefObject } from 'react';
 import type { GridItem } from '../../../electron/contract/query';
 import type { TagInfo } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
@@ -10,6 +12,10 @@ import { useResizeWidth } from '../state/useResizeWidth';
 import { GridHeatmap } from './GridHeatmap';
 
 export const CELL = 150;
+/** Scrolling faster than this (px per ms, about 27 rows a second) shows bare tiles. */
+const FAST_SCROLL = 4;
+/** Thumbnails come back this long after the last fast scroll step. */
+const SETTLE_MS = 120;
 
 interface Props {
   items: GridItem[];
@@ -50,6 +56,7 @@ export function ReviewGrid({
     estimateSize: () => CELL,
     overscan: 3,
   });
+  const flicking = useFastScroll(scroller);
   const visible = virtualizer.getVirtualItems();
   const lastVisible = visible.length ? (visible[visible.length - 1].index + 1) * columns : 0;
 
@@ -92,6 +99,7 @@ export function ReviewGrid({
                   focused={index === focus}
                   tags={tags}
                   heatmapRunId={heatmapRunId}
+                  bare={flicking}
                   thumbUrl={mediaUrl('thumb', items[index].datasetId, items[index].relPath)}
                   onClick={onClick}
                   onOpen={onOpen}
@@ -104,6 +112,34 @@ export function ReviewGrid({
   );
 }
 
+/** True while the element scrolls faster than FAST_SCROLL, until SETTLE_MS after it slows. */
+function useFastScroll(scroller: RefObject<HTMLDivElement | null>): boolean {
+  const [fast, setFast] = useState(false);
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    let lastTop = el.scrollTop;
+    let lastTime = performance.now();
+    let settle: ReturnType<typeof setTimeout> | undefined;
+    const onScroll = () => {
+      const now = performance.now();
+      const speed = Math.abs(el.scrollTop - lastTop) / Math.max(1, now - lastTime);
+      lastTop = el.scrollTop;
+      lastTime = now;
+      if (speed < FAST_SCROLL) return;
+      setFast(true);
+      clearTimeout(settle);
+      settle = setTimeout(() => setFast(false), SETTLE_MS);
+    };
+    el.addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      el.removeEventListener('scroll', onScroll);
+      clearTimeout(settle);
+    };
+  }, [scroller]);
+  return fast;
+}
+
 interface CellProps {
   item: GridItem;
   index: number;
@@ -111,6 +147,8 @@ interface CellProps {
   focused: boolean;
   tags: Map<number, TagInfo>;
   heatmapRunId: number | null;
+  /** A bare tile (name and state only) while the grid is flicked past. */
+  bare: boolean;
   thumbUrl: string;
   onClick: Props['onClick'];
   onOpen: Props['onOpen'];
@@ -124,18 +162,22 @@ const GridCell = memo(function GridCell({
   focused,
   tags,
   heatmapRunId,
+  bare,
   thumbUrl,
   onClick,
   onOpen,
 }: CellProps) {
   const prediction = item.prediction;
   const wrong = prediction && prediction.trueClass !== null && prediction.trueClass !== prediction.predClass;
+  const className = `cell${selected ? ' selected' : ''}${focused ? ' focused' : ''}${item.reviewed ? ' reviewed' : ''}`;
+  if (bare)
+    return <div role="gridcell" aria-label={item.relPath} aria-selected={selected} className={className} />;
   return (
     <div
       role="gridcell"
       aria-label={item.relPath}
       aria-selected={selected}
-      className={`cell${selected ? ' selected' : ''}${focused ? ' focused' : ''}${item.reviewed ? ' reviewed' : ''}`}
+      className={className}
       title={item.relPath}
       onClick={(e) => onClick(index, e)}
       onDoubleClick={() => onOpen(index)}

@@ -39,7 +39,10 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
   const [exporting, setExporting] = useState(false);
   const columns = useRef(1);
   const textFilter = useRef<HTMLInputElement>(null);
-  const tagById = useMemo(() => new Map(tags.map((t) => [t.id, t])), [tags]);
+  // Cells show a tag's name and colour; a new count (every hotkey press) must not redraw the grid.
+  const tagLook = tags.map((t) => `${t.id}\u0000${t.name}\u0000${t.colour}`).join('\u0001');
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const tagById = useMemo(() => new Map(tags.map((t) => [t.id, t])), [tagLook]);
   const total = facets?.total ?? items.length;
 
   // A new query starts from nothing selected.
@@ -97,18 +100,18 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
       void enqueueWrite(() =>
         client.call(remove ? 'tags.remove' : 'tags.apply', { tagId: tag.id, selection }),
       )
-        .then(() => {
+        // The service's tagsChanged event refreshes the counts.
+        .then(() =>
           onStatus(
             `${remove ? 'Removed' : 'Tagged'} “${tag.name}” ${remove ? 'from' : 'on'} ${targets.length} image${targets.length > 1 ? 's' : ''}`,
-          );
-          refreshTags();
-        })
+          ),
+        )
         .catch((e: Error) => {
           onStatus(`Not saved: ${e.message}`);
           refresh();
         });
     },
-    [client, selectedItems, focused, patch, refresh, refreshTags, onStatus],
+    [client, selectedItems, focused, patch, refresh, onStatus],
   );
 
   const markReviewed = useCallback(() => {
