@@ -131,6 +131,21 @@ test(
         .getByRole('img', { name: 'Heatmap' })
         .nth(3)
         .waitFor();
+      // Every method side by side explains the class the target selector names (top-2 here).
+      const targetText = await page
+        .getByRole('combobox', { name: 'Target class' })
+        .locator('option:checked')
+        .innerText();
+      const top2 = /\((.+)\)/.exec(targetText)?.[1] ?? '';
+      assert.ok(top2, `the target selector names the top-2 class (${targetText})`);
+      const captions = page.getByRole('group', { name: 'Compare' }).locator('figcaption');
+      await page.waitForFunction((label) => {
+        let naming = 0;
+        for (const c of document.querySelectorAll('[aria-label="Compare"] figcaption'))
+          if (c.textContent?.includes(label)) naming++;
+        return naming === 4;
+      }, top2);
+      assert.equal(await captions.count(), 4);
       await screenshot(page, 'image-view-compare');
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('none');
 
