@@ -46,7 +46,13 @@ describe('head-token pruning', () => {
       assert.equal(pruned.tokensKept, kept);
       assert.ok(pruned.opsPruned >= 10, `only ${pruned.opsPruned} ops moved below the slice`);
       const npy = await readNpy(path.join(dir, 'input.npy'));
-      const feeds = { [analysis.inputName]: new ort.Tensor('float32', Float32Array.from(npy.data as ArrayLike<number>), npy.shape) };
+      const feeds = {
+        [analysis.inputName]: new ort.Tensor(
+          'float32',
+          Float32Array.from(npy.data as ArrayLike<number>),
+          npy.shape,
+        ),
+      };
       const outputs = [analysis.logitsName, ...analysis.attentionTensors];
       const before = await runModel(withOutputs(model, analysis.attentionTensors), feeds);
       const after = await runModel(withOutputs(pruned.model, analysis.attentionTensors), feeds);
