@@ -107,6 +107,12 @@ test(
       await page.keyboard.press('Enter');
       const first = await heatmapColours(page);
       assert.ok(first.distinct > 20, `the heatmap has many colours (got ${first.distinct})`);
+      // The screenshot shows the whole view: scores listed and the photo under the map loaded.
+      await page.getByRole('table', { name: 'Top-5 scores' }).getByRole('row').first().waitFor();
+      await page.waitForFunction(() => {
+        const photo = document.querySelector<HTMLImageElement>('.zoom-content img');
+        return !!photo && photo.complete && photo.naturalWidth > 0;
+      });
       await screenshot(page, 'image-view-single');
 
       // 5. Switch method and target: the drawing changes.

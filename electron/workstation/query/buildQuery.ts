@@ -165,7 +165,9 @@ export function buildQuery(db: Db, query: ImageQuery): BuiltQuery {
   }
 
   let from: string;
-  if (!run) from = 'FROM images i LEFT JOIN predictions p ON 0';
+  // No run: prediction columns read as NULL. The join is a primary-key probe that never matches
+  // (run ids are positive); a constant-false ON made SQLite scan every prediction per image.
+  if (!run) from = 'FROM images i LEFT JOIN predictions p ON p.run_id = -1 AND p.image_id = i.id';
   else if (predictionFilter) {
     // Drive the scan from the run's predictions (their indexes serve class, score and sort).
     from = 'FROM predictions p CROSS JOIN images i ON i.id = p.image_id';
