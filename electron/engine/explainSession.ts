@@ -141,7 +141,8 @@ export class ExplainSession {
     let info: TensorInfoMap;
     const cachedMeta = cache.read('analysis.json');
     const cachedGraph = cache.read('explain.onnx');
-    let explainSource: string | Uint8Array;
+    let explainSource: string | Uint8Array | undefined;
+    const started = Date.now();
     if (cachedMeta && cachedGraph) {
       const meta = JSON.parse(fs.readFileSync(cachedMeta, 'utf8')) as CachedAnalysis;
       analysis = meta.analysis;
@@ -149,10 +150,13 @@ export class ExplainSession {
       explainSource = cachedGraph;
       log(`explain graph reused from the cache (${cachedGraph})`);
     } else {
-      const started = Date.now();
       ({ analysis, info } = await analyseModel(model, options));
-      const { model: tail, info: tailInfo } = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
-      const graph = buildExplainGraph(tail, analysis, tailInfo, true);
+    }
+    // The explain and fused graphs are built from the pruned model. Pruning is cheap to redo, so
+    // the cache keeps the original model's probe information.
+    const pruned = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
+    if (!explainSource) {
+      const graph = buildExplainGraph(pruned.model, analysis, pruned.info, true);
       const target = cache.file('explain.onnx');
       if (target) {
         writeModelFile(graph.model, target);
@@ -184,9 +188,6 @@ export class ExplainSession {
       attentionNodes: analysis.attentionNodes,
       opset: analysis.opset,
     };
-    // The fused graphs are built from the same pruned model: pruning is cheap to redo, so the
-    // cache keeps the original model's probe information.
-    const pruned = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
     return new ExplainSession(file, pruned.model, analysis, pruned.info, session, cache, options, publicInfo);
   }
 

@@ -6,9 +6,10 @@
 // through token-wise ops until it meets one that mixes tokens or reshapes (the attention's head
 // merge, the residual stream's other readers), so ONNX Runtime computes those ops for k rows.
 // Logits and every attention are unchanged; the rewrite is exact.
-import { tensorIntegers } from '../onnx/tensorData';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/onnxSchema';
 import { cloneForEditing } from './explainGraph';
+import { normaliseAxis } from './gradient/vjpContext';
+import { graphConstants, knownIntegers } from './graphConstants';
 import { GraphEditor } from './graphEditor';
 import { intAttr, intsAttr } from './nodeAttributes';
 import type { TensorInfoMap } from './shapeProbe';
@@ -54,13 +55,15 @@ class HeadTokenPruner {
   private readonly copy: ModelProto;
   private readonly editor: GraphEditor;
   private readonly info: TensorInfoMap;
-  private readonly constants = new Map<string, TensorProto>();
+  private readonly constants: Map<string, TensorProto>;
   private readonly position = new Map<NodeProto, number>();
   private readonly producer = new Map<string, NodeProto>();
   private readonly consumers = new Map<string, Set<NodeProto>>();
   private readonly graphOutputs: Set<string>;
   /** The Slice nodes this pass made, by the tensor they slice. */
   private readonly slices = new Map<string, NodeProto>();
+  /** Sliced tensors whose producer the Slice could not move above. */
+  private readonly stopped = new Set<string>();
   private rows = 0;
   private pruned = 0;
   private nextOffset = 0;
@@ -76,13 +79,8 @@ class HeadTokenPruner {
     this.info = new Map(info);
     const g = this.copy.graph!;
     this.graphOutputs = new Set((g.output ?? []).map((o) => o.name ?? ''));
-    for (const t of g.initializer ?? []) this.constants.set(t.name ?? '', t);
-    (g.node ?? []).forEach((n, i) => {
-      const value =
-        n.opType === 'Constant' ? (n.attribute ?? []).find((a) => a.name === 'value')?.t : undefined;
-      if (value && n.output?.[0]) this.constants.set(n.output[0], value);
-      this.add(n, i);
-    });
+    this.constants = graphConstants(g);
+    (g.node ?? []).forEach((n, i) => this.add(n, i));
   }
 
   run(): PrunedModel {
@@ -122,10 +120,9 @@ class HeadTokenPruner {
   /** Rows [0, k) of the token axis that a Gather or Slice reads, or undefined for anything else. */
   private rowsRead(n: NodeProto): number | undefined {
     const rank = this.dims(n.input![0])!.length;
-    const norm = (v: number, size: number) => (v < 0 ? v + size : v);
     if (n.opType === 'Gather') {
-      if (norm(intAttr(n, 'axis', 0), rank) !== TOKEN_AXIS) return undefined;
-      const idx = this.ints(n.input![1])?.map((v) => norm(v, this.tokens));
+      if (normaliseAxis(intAttr(n, 'axis', 0), rank) !== TOKEN_AXIS) return undefined;
+      const idx = this.ints(n.input![1])?.map((v) => normaliseAxis(v, this.tokens));
       if (!idx?.length || idx.some((v) => v < 0 || v >= this.tokens)) return undefined;
       return Math.max(...idx) + 1;
     }
@@ -135,11 +132,11 @@ class HeadTokenPruner {
       const ends = this.ints(e);
       const axes = ax ? this.ints(ax) : starts?.map((_, i) => i);
       const steps = st ? this.ints(st) : undefined;
-      if (!starts || !ends || !axes || axes.length !== 1 || norm(axes[0], rank) !== TOKEN_AXIS)
+      if (!starts || !ends || !axes || axes.length !== 1 || normaliseAxis(axes[0], rank) !== TOKEN_AXIS)
         return undefined;
       if (steps && steps[0] !== 1) return undefined;
-      const end = Math.min(norm(ends[0], this.tokens), this.tokens);
-      return norm(starts[0], this.tokens) >= 0 && end > 0 ? end : undefined;
+      const end = Math.min(normaliseAxis(ends[0], this.tokens), this.tokens);
+      return normaliseAxis(starts[0], this.tokens) >= 0 && end > 0 ? end : undefined;
     }
     return undefined;
   }
@@ -158,8 +155,6 @@ class HeadTokenPruner {
     }
     return best;
   }
-
-  private readonly stopped = new Set<string>();
 
   /** Moves the Slice of `t` above t's producer where that op works token by token. */
   private pushUp(t: string): void {
@@ -202,16 +197,14 @@ class HeadTokenPruner {
     }
     if (op === 'LayerNormalization') {
       const axis = intAttr(p, 'axis', -1);
-      return (axis < 0 ? axis + out.length : axis) > TOKEN_AXIS && this.isTokenTensor(ins[0])
-        ? [0]
-        : undefined;
+      return normaliseAxis(axis, out.length) > TOKEN_AXIS && this.isTokenTensor(ins[0]) ? [0] : undefined;
     }
     if (op === 'MatMul')
       return this.isTokenTensor(ins[0]) && this.dims(ins[1])?.length === 2 ? [0] : undefined;
     if (op === 'ReduceMean' || op === 'ReduceSum') {
       const axes = ins[1] ? this.ints(ins[1]) : intsAttr(p, 'axes');
       if (!axes?.length || !this.isTokenTensor(ins[0])) return undefined;
-      return axes.every((a) => (a < 0 ? a + out.length : a) > TOKEN_AXIS) ? [0] : undefined;
+      return axes.every((a) => normaliseAxis(a, out.length) > TOKEN_AXIS) ? [0] : undefined;
     }
     return undefined;
   }
@@ -248,8 +241,7 @@ class HeadTokenPruner {
   }
 
   private ints(name: string): number[] | undefined {
-    const c = this.constants.get(name);
-    return c ? tensorIntegers(c) : this.info.get(name)?.ints;
+    return knownIntegers(name, this.constants, this.info);
   }
 
   private add(n: NodeProto, at: number): void {

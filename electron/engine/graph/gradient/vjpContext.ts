@@ -2,7 +2,8 @@
 // the probe, constant integer inputs, and undoing broadcasting.
 import { EngineError } from '../../errors';
 import type { NodeProto, TensorProto } from '../../onnx/onnxSchema';
-import { tensorIntegers, tensorValues } from '../../onnx/tensorData';
+import { tensorValues } from '../../onnx/tensorData';
+import { graphConstants, knownIntegers } from '../graphConstants';
 import type { GraphEditor } from '../graphEditor';
 import type { TensorInfoMap } from '../shapeProbe';
 
@@ -26,19 +27,14 @@ export interface VjpArgs {
 export type VjpRule = (args: VjpArgs) => (Contribution | undefined)[];
 
 export class GradientContext {
-  private readonly constants = new Map<string, TensorProto>();
+  private readonly constants: Map<string, TensorProto>;
   private readonly shapeNodes = new Map<string, string>();
 
   constructor(
     readonly editor: GraphEditor,
     readonly info: TensorInfoMap,
   ) {
-    for (const t of editor.graph.initializer ?? []) this.constants.set(t.name ?? '', t);
-    for (const n of editor.graph.node ?? []) {
-      const value =
-        n.opType === 'Constant' ? (n.attribute ?? []).find((a) => a.name === 'value')?.t : undefined;
-      if (value && n.output?.[0]) this.constants.set(n.output[0], value);
-    }
+    this.constants = graphConstants(editor.graph);
   }
 
   /** Static shape of a tensor (batch as probed). */
@@ -59,10 +55,8 @@ export class GradientContext {
 
   /** Values of an integer input that is a constant or fixed by the probe run (axes, bounds, indices). */
   ints(name: string, node: NodeProto): number[] {
-    const c = this.constants.get(name);
-    if (c) return tensorIntegers(c);
-    const probed = this.info.get(name)?.ints;
-    if (probed) return probed;
+    const known = knownIntegers(name, this.constants, this.info);
+    if (known) return known;
     throw new EngineError(
       `Node ${describe(node)} takes '${name}' as a constant, but its value is not known before running the model; the gradient builder cannot differentiate through it.`,
       'unsupported-op',
