@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { EngineError } from './errors';
 import { activate, type ExplainingSession } from './explainReport';
-import { upsampleBilinear } from './heatmap/upsample';
+import { upsampleBilinear } from '../contract/bilinear';
 import { listInputFiles } from './imageFiles';
 import {
   computeMap,

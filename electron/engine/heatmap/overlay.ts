@@ -6,7 +6,7 @@ import { EngineError } from '../errors';
 import { minMaxNormalise } from '../methods/common';
 import type { PreprocessGeometry } from '../preprocess';
 import { colormapTable, type ColormapName } from './colormaps';
-import { upsampleBilinear } from './upsample';
+import { upsampleBilinear } from '../../contract/bilinear';
 
 export interface OverlayOptions {
   colormap: ColormapName;

@@ -2,27 +2,11 @@
 // of the values, then the colour map, at the chosen opacity — all in the renderer, so changing
 // the colour map or the opacity never recomputes the saliency. Reports the value under the cursor.
 import { useLayoutEffect, useMemo, useRef } from 'react';
+import { sampleBilinear, upsampleBilinear } from '../../../electron/contract/bilinear';
 
 export interface TokenMap {
   grid: [number, number];
   values: number[];
-}
-
-/** Bilinear sample of a row-major grid at fractional cell coordinates (cell centres at i + 0.5). */
-export function sampleBilinear(map: TokenMap, u: number, v: number): number {
-  const [rows, cols] = map.grid;
-  const x = Math.min(Math.max(u * cols - 0.5, 0), cols - 1);
-  const y = Math.min(Math.max(v * rows - 0.5, 0), rows - 1);
-  const x0 = Math.floor(x);
-  const y0 = Math.floor(y);
-  const x1 = Math.min(x0 + 1, cols - 1);
-  const y1 = Math.min(y0 + 1, rows - 1);
-  const fx = x - x0;
-  const fy = y - y0;
-  const at = (r: number, c: number) => map.values[r * cols + c];
-  return (
-    (at(y0, x0) * (1 - fx) + at(y0, x1) * fx) * (1 - fy) + (at(y1, x0) * (1 - fx) + at(y1, x1) * fx) * fy
-  );
 }
 
 /** 256 × RGB → 256 opaque pixels as the canvas stores them (RGBA bytes, little-endian words). */
@@ -52,20 +36,6 @@ interface Props {
  *  bilinear map of a 14×14 grid looks the same, and a new map costs a quarter of the pixels. */
 const MAX_BACKING = 256;
 
-/** Per output position along one axis: the two grid cells it blends and the second one's weight. */
-function axisWeights(size: number, cells: number): { lo: Int32Array; hi: Int32Array; f: Float32Array } {
-  const lo = new Int32Array(size);
-  const hi = new Int32Array(size);
-  const f = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const x = Math.min(Math.max(((i + 0.5) / size) * cells - 0.5, 0), cells - 1);
-    lo[i] = Math.floor(x);
-    hi[i] = Math.min(lo[i] + 1, cells - 1);
-    f[i] = x - lo[i];
-  }
-  return { lo, hi, f };
-}
-
 export function HeatmapCanvas({ map, lut, opacity, width, height, label = 'Heatmap', onHover }: Props) {
   const ref = useRef<HTMLCanvasElement>(null);
   const scale = Math.min(1, MAX_BACKING / Math.max(width, height, 1));
@@ -77,21 +47,9 @@ export function HeatmapCanvas({ map, lut, opacity, width, height, label = 'Heatm
   // values.
   const { values, grid } = map;
   const indices = useMemo(() => {
-    const [rows, cols] = grid;
-    const xs = axisWeights(w, cols);
-    const ys = axisWeights(h, rows);
-    const out = new Uint8Array(w * h);
-    for (let y = 0; y < h; y++) {
-      const top = ys.lo[y] * cols;
-      const bottom = ys.hi[y] * cols;
-      const fy = ys.f[y];
-      for (let x = 0; x < w; x++) {
-        const fx = xs.f[x];
-        const upper = values[top + xs.lo[x]] * (1 - fx) + values[top + xs.hi[x]] * fx;
-        const lower = values[bottom + xs.lo[x]] * (1 - fx) + values[bottom + xs.hi[x]] * fx;
-        out[y * w + x] = Math.min(255, Math.max(0, Math.round((upper * (1 - fy) + lower * fy) * 255)));
-      }
-    }
+    const up = upsampleBilinear(values, grid[0], grid[1], h, w);
+    const out = new Uint8Array(up.length);
+    for (let i = 0; i < up.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(up[i] * 255)));
     return out;
     // grid is compared by its numbers: callers may pass a new array with the same shape
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -125,7 +83,7 @@ export function HeatmapCanvas({ map, lut, opacity, width, height, label = 'Heatm
           Math.min(map.grid[0] - 1, Math.floor(v * map.grid[0])),
           Math.min(map.grid[1] - 1, Math.floor(u * map.grid[1])),
         ];
-        onHover?.(sampleBilinear(map, u, v), cell);
+        onHover?.(sampleBilinear(map.values, map.grid[0], map.grid[1], u, v), cell);
       }}
       onMouseLeave={() => onHover?.(null, null)}
     />
