@@ -65,6 +65,13 @@ const key = (k: string) =>
   `window.dispatchEvent(new KeyboardEvent('keydown', { key: ${JSON.stringify(k)}, bubbles: true }))`;
 const heatmapSignature = `(() => { const c = document.querySelector('canvas[aria-label="Heatmap"]'); if (!c) return ''; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = 0; for (let i = 0; i < d.length; i += 97) s = (s * 31 + d[i]) % 1000003; return s + ':' + c.style.opacity; })()`;
 
+/** Page script that picks `value` in the select named `label`, as a user's change would. */
+const choose = (label: string, value: string) =>
+  `const s = document.querySelector('select[aria-label=${JSON.stringify(label)}]'); const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set; set.call(s, ${JSON.stringify(value)}); s.dispatchEvent(new Event('change', { bubbles: true }));`;
+/** Page condition: a heatmap is drawn, and it is not the one whose signature was `before`. */
+const redrawnSince = (before: string) =>
+  `(${heatmapSignature}) !== ${JSON.stringify(before)} && (${heatmapSignature}) !== ''`;
+
 async function main(): Promise<void> {
   if (!fs.existsSync(CHROMIUM)) {
     console.log(`skipped: Chromium not found at ${CHROMIUM}`);
@@ -151,20 +158,14 @@ async function main(): Promise<void> {
     const switchTimes: Record<string, number[]> = { method: [], opacity: [], colourMap: [] };
     for (let i = 0; i < 8; i++) {
       const method = methods[i % methods.length];
-      const before = await page.evaluate(heatmapSignature);
-      switchTimes.method.push(
-        await timeInPage(
-          page,
-          `const s = document.querySelector('select[aria-label="Method"]'); const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set; set.call(s, ${JSON.stringify(method)}); s.dispatchEvent(new Event('change', { bubbles: true }));`,
-          `(${heatmapSignature}) !== ${JSON.stringify(before)} && (${heatmapSignature}) !== ''`,
-        ),
-      );
+      const before = (await page.evaluate(heatmapSignature)) as string;
+      switchTimes.method.push(await timeInPage(page, choose('Method', method), redrawnSince(before)));
       const colour = ['jet', 'viridis', 'inferno', 'turbo'][i % 4];
       switchTimes.colourMap.push(
         await timeInPage(
           page,
-          `const s = document.querySelector('select[aria-label="Colour map"]'); const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set; set.call(s, ${JSON.stringify(colour)}); s.dispatchEvent(new Event('change', { bubbles: true }));`,
-          `(${heatmapSignature}) !== ${JSON.stringify(await page.evaluate(heatmapSignature))} && (${heatmapSignature}) !== ''`,
+          choose('Colour map', colour),
+          redrawnSince((await page.evaluate(heatmapSignature)) as string),
         ),
       );
       const opacity = ['0.3', '0.4', '0.5', '0.6', '0.7'][i % 5];

@@ -53,6 +53,15 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, key]);
 
+  const loadFacets = useCallback(() => {
+    if (!query) return;
+    client
+      .call('images.facets', { query })
+      .then(setFacets)
+      .catch((e: Error) => setError(e.message));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, key]);
+
   useEffect(() => {
     state.current = { cursor: undefined, loading: false, wanted: 0, key: `${key}#${++requests.current}` };
     // A new query starts from an empty page list; the fetch below fills it.
@@ -62,10 +71,7 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
     setError(null);
     if (!query) return;
     loadMore();
-    client
-      .call('images.facets', { query })
-      .then(setFacets)
-      .catch((e: Error) => setError(e.message));
+    loadFacets();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, key]);
 
@@ -95,7 +101,7 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
     const requestKey = `${key}#${++requests.current}`;
     s.key = requestKey;
     s.loading = true;
-    const wanted = Math.max(loaded.current, 1);
+    const count = Math.max(loaded.current, 1);
     void (async () => {
       const fresh: GridItem[] = [];
       let cursor: string | null | undefined = undefined;
@@ -108,16 +114,13 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
         if (state.current.key !== requestKey) return;
         fresh.push(...page.items);
         cursor = page.nextCursor;
-      } while (cursor !== null && fresh.length < wanted);
+      } while (cursor !== null && fresh.length < count);
       s.cursor = cursor ?? (null as unknown as undefined);
       s.loading = false;
       setComplete(cursor === null);
       setItems(fresh);
     })().catch((e: Error) => setError(e.message));
-    client
-      .call('images.facets', { query })
-      .then(setFacets)
-      .catch((e: Error) => setError(e.message));
+    loadFacets();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, key]);
   const patch = useCallback(

@@ -169,44 +169,45 @@ const GridCell = memo(function GridCell({
 }: CellProps) {
   const prediction = item.prediction;
   const wrong = prediction && prediction.trueClass !== null && prediction.trueClass !== prediction.predClass;
-  const className = `cell${selected ? ' selected' : ''}${focused ? ' focused' : ''}${item.reviewed ? ' reviewed' : ''}`;
-  if (bare)
-    return <div role="gridcell" aria-label={item.relPath} aria-selected={selected} className={className} />;
   return (
     <div
       role="gridcell"
       aria-label={item.relPath}
       aria-selected={selected}
-      className={className}
+      className={`cell${selected ? ' selected' : ''}${focused ? ' focused' : ''}${item.reviewed ? ' reviewed' : ''}`}
       title={item.relPath}
       onClick={(e) => onClick(index, e)}
       onDoubleClick={() => onOpen(index)}
     >
-      <div className="thumb">
-        <img src={thumbUrl} alt="" loading="lazy" decoding="async" draggable={false} />
-        {heatmapRunId !== null && <GridHeatmap item={item} runId={heatmapRunId} size={100} />}
-      </div>
-      <div className="badges">
-        <span className="badge label" title="label">
-          {prediction?.trueClass ?? item.label ?? '—'}
-        </span>
-        {prediction && (
-          <span className={`badge pred${wrong ? ' wrong' : ''}`} title="prediction and score">
-            {prediction.predClass} {prediction.score.toFixed(2)}
-          </span>
-        )}
-      </div>
-      <div className="chips">
-        {item.tagIds.map((id) => {
-          const tag = tags.get(id);
-          return tag ? (
-            <span key={id} className="chip" style={{ background: tag.colour }} title={tag.name}>
-              {tag.name}
+      {!bare && (
+        <>
+          <div className="thumb">
+            <img src={thumbUrl} alt="" loading="lazy" decoding="async" draggable={false} />
+            {heatmapRunId !== null && <GridHeatmap item={item} runId={heatmapRunId} size={100} />}
+          </div>
+          <div className="badges">
+            <span className="badge label" title="label">
+              {prediction?.trueClass ?? item.label ?? '—'}
             </span>
-          ) : null;
-        })}
-        {item.status !== 'ok' && <span className="chip status">{item.status}</span>}
-      </div>
+            {prediction && (
+              <span className={`badge pred${wrong ? ' wrong' : ''}`} title="prediction and score">
+                {prediction.predClass} {prediction.score.toFixed(2)}
+              </span>
+            )}
+          </div>
+          <div className="chips">
+            {item.tagIds.map((id) => {
+              const tag = tags.get(id);
+              return tag ? (
+                <span key={id} className="chip" style={{ background: tag.colour }} title={tag.name}>
+                  {tag.name}
+                </span>
+              ) : null;
+            })}
+            {item.status !== 'ok' && <span className="chip status">{item.status}</span>}
+          </div>
+        </>
+      )}
     </div>
   );
 });
