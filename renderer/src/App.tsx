@@ -2,6 +2,7 @@
 // pickers, the jobs panel, a status line for saved actions, and the ? shortcut list.
 import { useState } from 'react';
 import { JobsPanel } from './components/JobsPanel';
+import { LabelledSelect } from './components/LabelledSelect';
 import { ShortcutHelp } from './components/ShortcutHelp';
 import { EMPTY_FILTERS, type FilterState } from './state/filters';
 import { useViewSettings } from './state/settings';
@@ -54,35 +55,31 @@ function Shell() {
             </button>
           ))}
         </nav>
-        <label className="picker">
-          Dataset
-          <select
-            aria-label="Dataset"
-            value={dataset?.id ?? ''}
-            onChange={(e) => selectDataset(Number(e.target.value))}
-          >
-            {datasets.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="picker">
-          Run
-          <select
-            aria-label="Run"
-            value={run?.id ?? ''}
-            onChange={(e) => selectRun(e.target.value ? Number(e.target.value) : null)}
-          >
-            <option value="">none</option>
-            {runs.map((r) => (
-              <option key={r.id} value={r.id}>
-                #{r.id} {r.modelName ?? r.name} ({r.status})
-              </option>
-            ))}
-          </select>
-        </label>
+        <LabelledSelect
+          className="picker"
+          caption="Dataset"
+          value={String(dataset?.id ?? '')}
+          onChange={(id) => selectDataset(Number(id))}
+        >
+          {datasets.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+        </LabelledSelect>
+        <LabelledSelect
+          className="picker"
+          caption="Run"
+          value={String(run?.id ?? '')}
+          onChange={(id) => selectRun(id ? Number(id) : null)}
+        >
+          <option value="">none</option>
+          {runs.map((r) => (
+            <option key={r.id} value={r.id}>
+              #{r.id} {r.modelName ?? r.name} ({r.status})
+            </option>
+          ))}
+        </LabelledSelect>
         <button className="help-button" aria-label="Keyboard shortcuts" onClick={() => setHelp(true)}>
           ?
         </button>

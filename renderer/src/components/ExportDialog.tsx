@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { ImageQueryInput } from '../../../electron/contract/query';
 import type { JobInfo } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
+import { LabelledSelect } from './LabelledSelect';
 import { useWorkspace } from '../state/workspace';
 
 interface Props {
@@ -76,19 +77,12 @@ export function ExportDialog({ query, selectedIds, onClose }: Props) {
     <dialog ref={ref} className="dialog export" aria-label="Export" onCancel={onClose} onClose={onClose}>
       <h2>Export the tagged negatives</h2>
       <div className="form-grid">
-        <label>
-          Images
-          <select
-            aria-label="Images to export"
-            value={scope}
-            onChange={(e) => setScope(e.target.value as typeof scope)}
-          >
-            <option value="filter">Everything the current filter shows</option>
-            <option value="selection" disabled={selectedIds.length === 0}>
-              The selection ({selectedIds.length})
-            </option>
-          </select>
-        </label>
+        <LabelledSelect caption="Images" name="Images to export" value={scope} onChange={setScope}>
+          <option value="filter">Everything the current filter shows</option>
+          <option value="selection" disabled={selectedIds.length === 0}>
+            The selection ({selectedIds.length})
+          </option>
+        </LabelledSelect>
         <label>
           Only with tags (any)
           <select
@@ -104,38 +98,21 @@ export function ExportDialog({ query, selectedIds, onClose }: Props) {
             ))}
           </select>
         </label>
-        <label>
-          Layout
-          <select
-            aria-label="Layout"
-            value={layout}
-            onChange={(e) => setLayout(e.target.value as typeof layout)}
-          >
-            <option value="imagefolder">ImageFolder tree</option>
-            <option value="flat">Flat files + manifest</option>
-          </select>
-        </label>
+        <LabelledSelect caption="Layout" value={layout} onChange={setLayout}>
+          <option value="imagefolder">ImageFolder tree</option>
+          <option value="flat">Flat files + manifest</option>
+        </LabelledSelect>
         {layout === 'imagefolder' && (
-          <label>
-            Folders
-            <select
-              aria-label="Group"
-              value={group}
-              onChange={(e) => setGroup(e.target.value as typeof group)}
-            >
-              <option value="tag">One folder per tag</option>
-              <option value="negative">One “negative” folder</option>
-            </select>
-          </label>
+          <LabelledSelect caption="Folders" name="Group" value={group} onChange={setGroup}>
+            <option value="tag">One folder per tag</option>
+            <option value="negative">One “negative” folder</option>
+          </LabelledSelect>
         )}
-        <label>
-          Media
-          <select aria-label="Media" value={media} onChange={(e) => setMedia(e.target.value as typeof media)}>
-            <option value="copy">Copy</option>
-            <option value="hardlink">Hard link</option>
-            <option value="symlink">Symbolic link</option>
-          </select>
-        </label>
+        <LabelledSelect caption="Media" value={media} onChange={setMedia}>
+          <option value="copy">Copy</option>
+          <option value="hardlink">Hard link</option>
+          <option value="symlink">Symbolic link</option>
+        </LabelledSelect>
         <fieldset>
           <legend>Manifests</legend>
           {(['csv', 'jsonl', 'hf'] as const).map((m) => (

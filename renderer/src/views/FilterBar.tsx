@@ -1,6 +1,7 @@
 // The review grid's filters, each with the count of images it would keep (the core's facets).
 import { forwardRef } from 'react';
 import type { Facets } from '../../../electron/contract/query';
+import { LabelledSelect } from '../components/LabelledSelect';
 import type { FilterState } from '../state/filters';
 import { useViewSettings } from '../state/settings';
 import { useWorkspace } from '../state/workspace';
@@ -28,35 +29,29 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
   return (
     <section className="filters" aria-label="Filters">
       <div className="filter-row">
-        <label>
-          Error type
-          <select
-            aria-label="Error type"
-            value={filters.errorType}
-            disabled={noRun}
-            onChange={(e) => onChange({ errorType: e.target.value as FilterState['errorType'] })}
-          >
-            <option value="all">All</option>
-            <option value="fp">False positives</option>
-            <option value="fn">False negatives</option>
-          </select>
-        </label>
-        <label>
-          Class
-          <select
-            aria-label="Class"
-            value={filters.errorClass}
-            disabled={noRun}
-            onChange={(e) => onChange({ errorClass: e.target.value })}
-          >
-            <option value="">—</option>
-            {classes.map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        </label>
+        <LabelledSelect
+          caption="Error type"
+          value={filters.errorType}
+          disabled={noRun}
+          onChange={(errorType) => onChange({ errorType })}
+        >
+          <option value="all">All</option>
+          <option value="fp">False positives</option>
+          <option value="fn">False negatives</option>
+        </LabelledSelect>
+        <LabelledSelect
+          caption="Class"
+          value={filters.errorClass}
+          disabled={noRun}
+          onChange={(errorClass) => onChange({ errorClass })}
+        >
+          <option value="">—</option>
+          {classes.map((c) => (
+            <option key={c} value={c}>
+              {c}
+            </option>
+          ))}
+        </LabelledSelect>
         <label>
           Score threshold
           <input
@@ -107,18 +102,16 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
         </label>
       </div>
       <div className="filter-row">
-        <label>
-          Tags
-          <select
-            aria-label="Tag match"
-            value={filters.tagMode}
-            onChange={(e) => onChange({ tagMode: e.target.value as FilterState['tagMode'] })}
-          >
-            <option value="any">any of</option>
-            <option value="all">all of</option>
-            <option value="none">none of</option>
-          </select>
-        </label>
+        <LabelledSelect
+          caption="Tags"
+          name="Tag match"
+          value={filters.tagMode}
+          onChange={(tagMode) => onChange({ tagMode })}
+        >
+          <option value="any">any of</option>
+          <option value="all">all of</option>
+          <option value="none">none of</option>
+        </LabelledSelect>
         <select
           multiple
           aria-label="Tag filter"
@@ -141,32 +134,26 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           />
           Untagged{count(facets?.untagged)}
         </label>
-        <label>
-          Reviewed
-          <select
-            aria-label="Reviewed"
-            value={filters.reviewed}
-            onChange={(e) => onChange({ reviewed: e.target.value as FilterState['reviewed'] })}
-          >
-            <option value="any">Any</option>
-            <option value="yes">Reviewed{count(facets?.reviewed.reviewed)}</option>
-            <option value="no">Not reviewed{count(facets?.reviewed.unreviewed)}</option>
-          </select>
-        </label>
-        <label>
-          Verdict
-          <select
-            aria-label="Verdict"
-            value={filters.verdict}
-            onChange={(e) => onChange({ verdict: e.target.value as FilterState['verdict'] })}
-          >
-            <option value="">Any</option>
-            <option value="model-error">Model error{count(verdictCount.get('model-error'))}</option>
-            <option value="label-wrong">Label wrong{count(verdictCount.get('label-wrong'))}</option>
-            <option value="unsure">Unsure{count(verdictCount.get('unsure'))}</option>
-            <option value="none">No verdict{count(verdictCount.get('none'))}</option>
-          </select>
-        </label>
+        <LabelledSelect
+          caption="Reviewed"
+          value={filters.reviewed}
+          onChange={(reviewed) => onChange({ reviewed })}
+        >
+          <option value="any">Any</option>
+          <option value="yes">Reviewed{count(facets?.reviewed.reviewed)}</option>
+          <option value="no">Not reviewed{count(facets?.reviewed.unreviewed)}</option>
+        </LabelledSelect>
+        <LabelledSelect
+          caption="Verdict"
+          value={filters.verdict}
+          onChange={(verdict) => onChange({ verdict })}
+        >
+          <option value="">Any</option>
+          <option value="model-error">Model error{count(verdictCount.get('model-error'))}</option>
+          <option value="label-wrong">Label wrong{count(verdictCount.get('label-wrong'))}</option>
+          <option value="unsure">Unsure{count(verdictCount.get('unsure'))}</option>
+          <option value="none">No verdict{count(verdictCount.get('none'))}</option>
+        </LabelledSelect>
         <label>
           Text
           <input
@@ -178,20 +165,13 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
             onChange={(e) => onChange({ text: e.target.value })}
           />
         </label>
-        <label>
-          Sort
-          <select
-            aria-label="Sort"
-            value={filters.sort}
-            onChange={(e) => onChange({ sort: e.target.value as FilterState['sort'] })}
-          >
-            <option value="path">Path</option>
-            <option value="score" disabled={noRun}>
-              Score
-            </option>
-            <option value="random">Random (stable)</option>
-          </select>
-        </label>
+        <LabelledSelect caption="Sort" value={filters.sort} onChange={(sort) => onChange({ sort })}>
+          <option value="path">Path</option>
+          <option value="score" disabled={noRun}>
+            Score
+          </option>
+          <option value="random">Random (stable)</option>
+        </LabelledSelect>
         <button
           aria-label="Sort direction"
           onClick={() => onChange({ direction: filters.direction === 'asc' ? 'desc' : 'asc' })}
@@ -227,22 +207,19 @@ function ClassSelect(props: {
   onChange(value: string): void;
 }) {
   return (
-    <label>
-      {props.label}
-      <select
-        aria-label={props.label}
-        value={props.value}
-        disabled={props.disabled}
-        onChange={(e) => props.onChange(e.target.value)}
-      >
-        <option value="">Any</option>
-        {props.classes.map((c) => (
-          <option key={c} value={c}>
-            {c}
-            {count(props.counts.get(c))}
-          </option>
-        ))}
-      </select>
-    </label>
+    <LabelledSelect
+      caption={props.label}
+      value={props.value}
+      disabled={props.disabled}
+      onChange={props.onChange}
+    >
+      <option value="">Any</option>
+      {props.classes.map((c) => (
+        <option key={c} value={c}>
+          {c}
+          {count(props.counts.get(c))}
+        </option>
+      ))}
+    </LabelledSelect>
   );
 }

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'react';
 import type { GridItem } from '../../../electron/contract/query';
 import { SALIENCY_METHODS, type Result } from '../../../electron/contract/protocol';
 import { HeatmapCanvas } from '../components/HeatmapCanvas';
+import { LabelledSelect } from '../components/LabelledSelect';
 import { useConnection } from '../state/connection';
 import { useViewSettings, type ColourMap, type Method } from '../state/settings';
 import { useColourMaps } from '../state/useColourMaps';
@@ -112,44 +113,35 @@ export function ImageView({ item, position }: Props) {
       <header className="image-toolbar">
         <strong title={item.relPath}>{item.relPath}</strong>
         <span className="muted">{position}</span>
-        <label>
-          Method
-          <select
-            aria-label="Method"
-            value={settings.method}
-            onChange={(e) => updateSettings({ method: e.target.value as Method })}
-          >
-            {SALIENCY_METHODS.map((m) => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Target class
-          <select aria-label="Target class" value={target} onChange={(e) => setTarget(e.target.value)}>
-            <option value="top1">top-1{top5[0] ? ` (${top5[0].label})` : ''}</option>
-            <option value="top2">top-2{top5[1] ? ` (${top5[1].label})` : ''}</option>
-            {(run?.labels ?? []).map((l) => (
-              <option key={l} value={l}>
-                {l}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Colour map
-          <select
-            aria-label="Colour map"
-            value={settings.colourMap}
-            onChange={(e) => updateSettings({ colourMap: e.target.value as ColourMap })}
-          >
-            {COLOUR_MAPS.map((c) => (
-              <option key={c}>{c}</option>
-            ))}
-          </select>
-        </label>
+        <LabelledSelect
+          caption="Method"
+          value={settings.method}
+          onChange={(method) => updateSettings({ method })}
+        >
+          {SALIENCY_METHODS.map((m) => (
+            <option key={m} value={m}>
+              {m}
+            </option>
+          ))}
+        </LabelledSelect>
+        <LabelledSelect caption="Target class" value={target} onChange={setTarget}>
+          <option value="top1">top-1{top5[0] ? ` (${top5[0].label})` : ''}</option>
+          <option value="top2">top-2{top5[1] ? ` (${top5[1].label})` : ''}</option>
+          {(run?.labels ?? []).map((l) => (
+            <option key={l} value={l}>
+              {l}
+            </option>
+          ))}
+        </LabelledSelect>
+        <LabelledSelect
+          caption="Colour map"
+          value={settings.colourMap}
+          onChange={(colourMap) => updateSettings({ colourMap })}
+        >
+          {COLOUR_MAPS.map((c) => (
+            <option key={c}>{c}</option>
+          ))}
+        </LabelledSelect>
         <label>
           Opacity
           <input
@@ -162,18 +154,11 @@ export function ImageView({ item, position }: Props) {
             onChange={(e) => updateSettings({ opacity: Number(e.target.value) })}
           />
         </label>
-        <label>
-          Compare
-          <select
-            aria-label="Compare"
-            value={compare}
-            onChange={(e) => setCompare(e.target.value as typeof compare)}
-          >
-            <option value="none">Off</option>
-            <option value="methods">Methods side by side</option>
-            <option value="targets">Top-1 against top-2</option>
-          </select>
-        </label>
+        <LabelledSelect caption="Compare" value={compare} onChange={setCompare}>
+          <option value="none">Off</option>
+          <option value="methods">Methods side by side</option>
+          <option value="targets">Top-1 against top-2</option>
+        </LabelledSelect>
       </header>
       <div className="image-body">
         {compare === 'none' ? (

@@ -2,8 +2,9 @@
 // threshold, colour map and safe view (kept per machine).
 import { useEffect, useState } from 'react';
 import type { Result } from '../../../electron/contract/protocol';
+import { LabelledSelect } from '../components/LabelledSelect';
 import { useConnection } from '../state/connection';
-import { useViewSettings, type Method } from '../state/settings';
+import { useViewSettings } from '../state/settings';
 
 export function SettingsView() {
   const { client } = useConnection();
@@ -32,19 +33,16 @@ export function SettingsView() {
         />
         Safe view: blur thumbnails until hovered or opened
       </label>
-      <label>
-        Default method
-        <select
-          aria-label="Default method"
-          value={view.method}
-          onChange={(e) => updateView({ method: e.target.value as Method })}
-        >
-          <option value="attn-grad-product">attn-grad-product (the article)</option>
-          <option value="rollout">rollout</option>
-          <option value="grad-rollout">grad-rollout</option>
-          <option value="last-attn">last-attn</option>
-        </select>
-      </label>
+      <LabelledSelect
+        caption="Default method"
+        value={view.method}
+        onChange={(method) => updateView({ method })}
+      >
+        <option value="attn-grad-product">attn-grad-product (the article)</option>
+        <option value="rollout">rollout</option>
+        <option value="grad-rollout">grad-rollout</option>
+        <option value="last-attn">last-attn</option>
+      </LabelledSelect>
       <label>
         Default score threshold
         <input
@@ -67,19 +65,16 @@ export function SettingsView() {
               onBlur={(e) => e.target.value.trim() && save({ reviewer: e.target.value.trim() })}
             />
           </label>
-          <label>
-            Execution provider
-            <select
-              aria-label="Execution provider"
-              value={service.provider}
-              onChange={(e) => save({ provider: e.target.value as Result<'settings.get'>['provider'] })}
-            >
-              <option value="auto">auto (cuda → webgpu → cpu)</option>
-              <option value="cuda">cuda</option>
-              <option value="webgpu">webgpu</option>
-              <option value="cpu">cpu</option>
-            </select>
-          </label>
+          <LabelledSelect
+            caption="Execution provider"
+            value={service.provider}
+            onChange={(provider) => save({ provider })}
+          >
+            <option value="auto">auto (cuda → webgpu → cpu)</option>
+            <option value="cuda">cuda</option>
+            <option value="webgpu">webgpu</option>
+            <option value="cpu">cpu</option>
+          </LabelledSelect>
           <p className="muted">
             Last run used: <strong>{service.lastProvider ?? 'nothing yet'}</strong>
             {service.providerMessages.length > 0 && ` — ${service.providerMessages.join('; ')}`}
