@@ -9,6 +9,9 @@ import { cliScratch, ROOT } from './cliKit';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'timm-fused-qkv');
 const { work, vsw, vswOnCpu } = cliScratch('vsw-explain-');
+/** `vsw explain --model <the fixture> --input <input> ...extra`, on the CPU, into `out`. */
+const explain = (out: string, input: string, ...extra: string[]) =>
+  vswOnCpu(out, 'explain', '--model', path.join(FIXTURE, 'model.onnx'), '--input', input, ...extra);
 
 interface Reference {
   logits: number[];
@@ -29,12 +32,8 @@ const ref = JSON.parse(readFileSync(path.join(FIXTURE, 'reference.json'), 'utf8'
 
 test('explain .npy → JSON with exactly the contract fields; all four maps and the dumped attention match PyTorch', () => {
   const out = path.join(work, 'one.json');
-  const r = vswOnCpu(
+  const r = explain(
     out,
-    'explain',
-    '--model',
-    path.join(FIXTURE, 'model.onnx'),
-    '--input',
     path.join(FIXTURE, 'input.npy'),
     '--method',
     'all',
@@ -101,23 +100,12 @@ test('explain image → PNG overlays per method; a bare .onnx needs --mean/--std
   await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 90, g: 160, b: 30 } } })
     .png()
     .toFile(img);
-  const bare = vswOnCpu(
-    path.join(work, 'pic.png.json'),
-    'explain',
-    '--model',
-    path.join(FIXTURE, 'model.onnx'),
-    '--input',
-    img,
-  );
+  const bare = explain(path.join(work, 'pic.png.json'), img);
   assert.equal(bare.code, 2);
   assert.match(bare.stderr, /needs --mean, --std and --size/);
   const out = path.join(work, 'pic-out.png');
-  const r = vswOnCpu(
+  const r = explain(
     out,
-    'explain',
-    '--model',
-    path.join(FIXTURE, 'model.onnx'),
-    '--input',
     img,
     '--mean',
     '0.5,0.5,0.5',
@@ -144,33 +132,11 @@ test('explain folder → per-image JSON and PNG at the relative path', async () 
     .png()
     .toFile(path.join(input, 'b.png'));
   const out = path.join(work, 'folder-out');
-  const r = vswOnCpu(
-    out,
-    'explain',
-    '--model',
-    path.join(FIXTURE, 'model.onnx'),
-    '--input',
-    input,
-    '--mean',
-    '0.5',
-    '--std',
-    '0.5',
-    '--size',
-    '32x32',
-    '--method',
-    'last-attn',
-  );
+  const r = explain(out, input, '--mean', '0.5', '--std', '0.5', '--size', '32x32', '--method', 'last-attn');
   assert.equal(r.code, 0, r.stderr);
   for (const f of ['cats/a.json', 'cats/a.last-attn.png', 'b.json', 'b.last-attn.png'])
     assert.ok(existsSync(path.join(out, f)), f);
-  const bad = vswOnCpu(
-    path.join(work, 'x.json'),
-    'explain',
-    '--model',
-    path.join(FIXTURE, 'model.onnx'),
-    '--input',
-    input,
-  );
+  const bad = explain(path.join(work, 'x.json'), input);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--out must be a folder/);
 });
@@ -178,16 +144,7 @@ test('explain folder → per-image JSON and PNG at the relative path', async () 
 test('usage errors exit 2, failures exit 1, with the reason on stderr', () => {
   const model = path.join(FIXTURE, 'model.onnx');
   const npy = path.join(FIXTURE, 'input.npy');
-  const range = vswOnCpu(
-    path.join(work, 'r.json'),
-    'explain',
-    '--model',
-    model,
-    '--input',
-    npy,
-    '--target',
-    '99',
-  );
+  const range = explain(path.join(work, 'r.json'), npy, '--target', '99');
   assert.equal(range.code, 2);
   assert.match(range.stderr, /Target class 99 is out of range: the model has 5 classes/);
   const missing = vsw('explain', '--input', npy, '--out', path.join(work, 'm.json'));
