@@ -7,6 +7,16 @@ import { computeGeometry, preprocessImage } from '../../../electron/engine/prepr
 import type { PreprocessingSpec } from '../../../electron/engine/modelCard';
 import { EngineError } from '../../../electron/engine/errors';
 
+/** One channel, pixel values as they are: no resize, crop, scaling or normalisation. */
+const RAW_GRAY: PreprocessingSpec = {
+  resize: null,
+  crop: null,
+  colour: 'grayscale',
+  scale: 1,
+  mean: [0],
+  std: [1],
+};
+
 const gray = (width: number, height: number, values: number[]) =>
   sharp(Buffer.from(values), { raw: { width, height, channels: 1 } });
 
@@ -31,15 +41,7 @@ test('a grayscale PNG becomes (v/255 − mean)/std exactly, row-major', async ()
 test('EXIF orientation is applied before anything else', async () => {
   // stored 4 wide × 2 tall: [1 2 3 4 / 5 6 7 8]; orientation 6 shows it rotated 90° clockwise
   const png = await gray(4, 2, [1, 2, 3, 4, 5, 6, 7, 8]).withMetadata({ orientation: 6 }).png().toBuffer();
-  const spec: PreprocessingSpec = {
-    resize: null,
-    crop: null,
-    colour: 'grayscale',
-    scale: 1,
-    mean: [0],
-    std: [1],
-  };
-  const { tensor, geometry } = await preprocessImage(png, spec, { channels: 1, height: 4, width: 2 });
+  const { tensor, geometry } = await preprocessImage(png, RAW_GRAY, { channels: 1, height: 4, width: 2 });
   assert.deepEqual(Array.from(tensor), [5, 1, 6, 2, 7, 3, 8, 4]);
   assert.deepEqual(geometry.original, { width: 2, height: 4 });
 });
@@ -50,15 +52,7 @@ test('colour → grayscale uses luminance; grayscale → rgb replicates with per
   })
     .png()
     .toBuffer();
-  const toGray: PreprocessingSpec = {
-    resize: null,
-    crop: null,
-    colour: 'grayscale',
-    scale: 1,
-    mean: [0],
-    std: [1],
-  };
-  const g = await preprocessImage(solid, toGray, { channels: 1, height: 3, width: 3 });
+  const g = await preprocessImage(solid, RAW_GRAY, { channels: 1, height: 3, width: 3 });
   assert.ok(Math.abs(g.tensor[4] - (0.299 * 200 + 0.587 * 100 + 0.114 * 50)) < 1e-4);
   const rgb: PreprocessingSpec = {
     resize: null,
@@ -109,20 +103,12 @@ test('shorter-side resize then centre crop: geometry and pixels', async () => {
 
 test('an image whose size does not fit the model says so', async () => {
   const png = await gray(30, 30, Array(900).fill(0)).png().toBuffer();
-  const spec: PreprocessingSpec = {
-    resize: null,
-    crop: null,
-    colour: 'grayscale',
-    scale: 1,
-    mean: [0],
-    std: [1],
-  };
   await assert.rejects(
-    preprocessImage(png, spec, { channels: 1, height: 28, width: 28 }),
+    preprocessImage(png, RAW_GRAY, { channels: 1, height: 28, width: 28 }),
     (e: unknown) => e instanceof EngineError && /is 30×30 but the model takes 28×28/.test(e.message),
   );
   await assert.rejects(
-    preprocessImage(Buffer.from('not an image'), spec, { channels: 1, height: 28, width: 28 }),
+    preprocessImage(Buffer.from('not an image'), RAW_GRAY, { channels: 1, height: 28, width: 28 }),
     /Cannot read image/,
   );
 });
