@@ -214,6 +214,103 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'Slice with steps: positive, negative and two axes (the rotary halves of EVA)',
+    opset: 13,
+    dims: [2, 7, 6],
+    build: (e) => {
+      const even = e.op('Slice', ['x', e.ints([0]), e.ints([9999]), e.ints([2]), e.ints([2])]);
+      const odd = e.op('Slice', ['x', e.ints([1]), e.ints([9999]), e.ints([-1]), e.ints([2])]);
+      const back = e.op('Slice', ['x', e.ints([-2]), e.ints([-9999]), e.ints([1]), e.ints([-3])]);
+      const both = e.op('Slice', ['x', e.ints([5, 1]), e.ints([0, 6]), e.ints([1, 2]), e.ints([-2, 3])]);
+      const a = e.op('Mul', [even, e.op('Tanh', [odd])]);
+      return e.op(
+        'Concat',
+        [
+          e.op('Reshape', [a, e.ints([2, -1])]),
+          e.op('Reshape', [e.op('Mul', [back, back]), e.ints([2, -1])]),
+          e.op('Reshape', [both, e.ints([2, -1])]),
+        ],
+        { axis: 1 },
+      );
+    },
+  },
+  {
+    name: 'Pad (constant, with a crop) and Pad with axes (opset 18)',
+    opset: 18,
+    dims: [2, 3, 4],
+    build: (e) => {
+      const p = e.op('Pad', ['x', e.ints([0, 1, -1, 0, 2, 1]), e.float(0.5)]);
+      const q = e.op('Pad', ['x', e.ints([1, 2]), e.float(0), e.ints([-1])]);
+      return e.op(
+        'Concat',
+        [
+          e.op('Reshape', [e.op('Mul', [p, p]), e.ints([2, -1])]),
+          e.op('Reshape', [e.op('Tanh', [q]), e.ints([2, -1])]),
+        ],
+        { axis: 1 },
+      );
+    },
+  },
+  {
+    name: 'AveragePool (strided, and padded without the pads in the count)',
+    opset: 13,
+    dims: [1, 2, 5, 6],
+    build: (e) => {
+      const a = e.op('AveragePool', ['x'], { kernel_shape: [2, 2], strides: [2, 2] });
+      const b = e.op('AveragePool', ['x'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+      return e.op(
+        'Concat',
+        [
+          e.op('Reshape', [e.op('Mul', [a, a]), e.ints([1, -1])]),
+          e.op('Reshape', [e.op('Tanh', [b]), e.ints([1, -1])]),
+        ],
+        { axis: 1 },
+      );
+    },
+  },
+  {
+    name: 'AveragePool counting the pads',
+    opset: 13,
+    dims: [1, 1, 4, 4],
+    build: (e) =>
+      e.op('AveragePool', [e.op('Mul', ['x', 'x'])], {
+        kernel_shape: [3, 3],
+        pads: [1, 1, 1, 1],
+        count_include_pad: 1,
+      }),
+  },
+  {
+    name: 'ReduceMax over one axis (to the argmax) and ReduceMin over two',
+    opset: 13,
+    dims: [2, 5, 3],
+    build: (e) => {
+      // Values kept 0.1 apart by a shuffled ramp, so that the finite difference never crosses a tie.
+      const ramp = [...Array(30).keys()].map((i) => ((i * 17) % 30) / 10);
+      const spread = e.op('Add', [e.op('Mul', ['x', e.float(0.02)]), e.float(ramp, [2, 5, 3])]);
+      const m = e.op('ReduceMax', [spread], { axes: [1], keepdims: 0 });
+      const n = e.op('ReduceMin', [spread], { axes: [0, 2], keepdims: 1 });
+      return e.op('Concat', [e.op('Reshape', [m, e.ints([-1])]), e.op('Reshape', [n, e.ints([-1])])], {
+        axis: 0,
+      });
+    },
+  },
+  {
+    name: 'Col2Im (VOLO fold: 3×3 windows, padding 1, stride 2)',
+    opset: 18,
+    dims: [1, 2 * 9, 9],
+    build: (e) =>
+      e.op('Col2Im', [e.op('Mul', ['x', 'x']), e.ints([6, 6]), e.ints([3, 3])], {
+        pads: [1, 1, 1, 1],
+        strides: [2, 2],
+      }),
+  },
+  {
+    name: 'Sin and Cos',
+    opset: 13,
+    dims: [2, 4],
+    build: (e) => e.op('Mul', [e.op('Sin', ['x']), e.op('Cos', [e.op('Mul', ['x', e.float(1.7)])])]),
+  },
+  {
     name: 'Expand and Where',
     opset: 13,
     dims: [1, 4],

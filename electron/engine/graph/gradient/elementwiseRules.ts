@@ -124,6 +124,12 @@ const gelu = unary((a, g, x) => {
   return geluGradient(e, g, x);
 });
 
+// Rotary embeddings' Sin/Cos are usually constants of position; when they do carry a gradient:
+const sin = unary((a, g, x) => a.ctx.editor.op('Mul', [g, a.ctx.editor.op('Cos', [x])]));
+const cos = unary((a, g, x) =>
+  a.ctx.editor.op('Neg', [a.ctx.editor.op('Mul', [g, a.ctx.editor.op('Sin', [x])])]),
+);
+
 const identity = unary((_a, g) => g);
 const cast = unary((a, g, x) => {
   const type = a.ctx.info.get(x)?.type;
@@ -162,6 +168,8 @@ export const elementwiseRules: Record<string, VjpRule> = {
   Exp: exp,
   Log: log,
   Gelu: gelu,
+  Sin: sin,
+  Cos: cos,
   Identity: identity,
   Dropout: identity,
   Cast: cast,

@@ -8,6 +8,7 @@ import { elementwiseRules } from './elementwiseRules';
 import { findGeluUnits, geluGradient } from './geluPattern';
 import { linearRules } from './linearRules';
 import { normalizationRules } from './normalizationRules';
+import { poolingRules } from './poolingRules';
 import { shapeRules } from './shapeRules';
 import { type Contribution, describe, GradientContext, type VjpRule } from './vjpContext';
 
@@ -16,6 +17,7 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
   ...linearRules,
   ...shapeRules,
   ...normalizationRules,
+  ...poolingRules,
 };
 
 export interface GradientRequest {

@@ -1,8 +1,8 @@
 // Vector-Jacobian rules of the data-movement ops: Transpose, the reshaping family, Concat, Split,
-// Slice, Gather and Expand. Pieces taken out of a tensor return "placed" contributions that the
+// Slice (any step), Pad (constant mode), Gather and Expand. Pieces taken out of a tensor return "placed" contributions that the
 // accumulator joins with one Concat where they tile the axis.
 import { floatTensor } from '../../onnx/tensorData';
-import { intAttr, intsAttr } from '../nodeAttributes';
+import { intAttr, intsAttr, stringAttr } from '../nodeAttributes';
 import { type Contribution, normaliseAxis, unsupported, type VjpArgs, type VjpRule } from './vjpContext';
 
 const transpose: VjpRule = (a) => {
@@ -54,6 +54,59 @@ function clampBounds(start: number, end: number, dim: number): [number, number] 
   return [s, Math.max(e, s)];
 }
 
+/**
+ * A strided cut along one axis, as the ascending positions it reads: `count` elements from `first`,
+ * `stride` apart (a negative step reads them backwards: `reversed`). ONNX's clamping rules.
+ */
+interface StridedCut {
+  axis: number;
+  first: number;
+  stride: number;
+  count: number;
+  reversed: boolean;
+}
+
+function stridedCut(axis: number, start: number, end: number, step: number, dim: number): StridedCut {
+  const at = (v: number): number => (v < 0 ? v + dim : v);
+  if (step > 0) {
+    const s = Math.min(Math.max(at(start), 0), dim);
+    const e = Math.min(Math.max(at(end), 0), dim);
+    const count = Math.max(0, Math.ceil((e - s) / step));
+    return { axis, first: s, stride: step, count, reversed: false };
+  }
+  const s = Math.min(Math.max(at(start), 0), dim - 1);
+  const e = Math.min(Math.max(at(end), -1), dim - 1);
+  const count = Math.max(0, Math.ceil((s - e) / -step));
+  return { axis, first: s - (count - 1) * -step, stride: -step, count, reversed: true };
+}
+
+/**
+ * The gradient of a strided cut: each output element goes back to its position, zeros between.
+ * Interleaves k−1 zeros after every element (Unsqueeze, Pad, Reshape), trims, then pads to place.
+ */
+function scatterStrided(a: VjpArgs, g: string, cut: StridedCut, dims: number[]): string {
+  const e = a.ctx.editor;
+  const rank = dims.length;
+  const { axis, stride: k, count: m } = cut;
+  let t = cut.reversed
+    ? e.op('Slice', [g, e.ints([-1]), e.ints([-(m + 1)]), e.ints([axis]), e.ints([-1])])
+    : g;
+  if (k > 1) {
+    const pads = new Array<number>(2 * (rank + 1)).fill(0);
+    pads[rank + 1 + axis + 1] = k - 1;
+    t = e.op('Pad', [e.unsqueeze(t, [axis + 1]), e.ints(pads)]);
+    // Leading axes are copied (0) so that the batch stays free; trailing ones are static.
+    const shape = [...dims.slice(0, axis).map(() => 0), m * k, ...dims.slice(axis + 1)];
+    t = e.op('Reshape', [t, e.ints(shape)]);
+  }
+  const kept = Math.min(m * k, dims[axis] - cut.first);
+  if (kept < m * k) t = e.slice(t, [0], [kept], [axis]);
+  const pads = new Array<number>(2 * rank).fill(0);
+  pads[axis] = cut.first;
+  pads[rank + axis] = dims[axis] - cut.first - kept;
+  return pads.some((p) => p !== 0) ? e.op('Pad', [t, e.ints(pads)]) : t;
+}
+
 const slice: VjpRule = (a) => {
   const g = a.gradOut(0);
   if (!g || !a.needs(0)) return [];
@@ -66,8 +119,18 @@ const slice: VjpRule = (a) => {
     ? ctx.ints(axesName, node).map((v) => normaliseAxis(v, dims.length))
     : starts.map((_, i) => i);
   const steps = stepsName ? ctx.ints(stepsName, node) : starts.map(() => 1);
-  if (steps.some((s) => s !== 1))
-    throw unsupported(node, 'Slice with a step other than 1 has no gradient rule yet');
+  if (steps.some((s) => s === 0)) throw unsupported(node, 'Slice with step 0 is invalid');
+  if (steps.some((s) => s !== 1)) {
+    // Any step, negative included: undo one axis at a time (each leaves its axis full length).
+    let t = g;
+    const full = [...ctx.dims(node.output![0], node)];
+    axes.forEach((axis, i) => {
+      const cut = stridedCut(axis, starts[i], ends[i], steps[i], dims[axis]);
+      full[axis] = dims[axis];
+      t = scatterStrided(a, t, cut, full);
+    });
+    return [t];
+  }
   const cut = axes
     .map((axis, i) => ({ axis, bounds: clampBounds(starts[i], ends[i], dims[axis]) }))
     .filter((c) => c.bounds[0] !== 0 || c.bounds[1] !== dims[c.axis]);
@@ -80,6 +143,42 @@ const slice: VjpRule = (a) => {
     pads[dims.length + c.axis] = dims[c.axis] - c.bounds[1];
   }
   return [ctx.editor.op('Pad', [g, ctx.editor.ints(pads)])];
+};
+
+/** Constant-mode Pad: the gradient is the output gradient with the padding cut away again. */
+const pad: VjpRule = (a) => {
+  const g = a.gradOut(0);
+  if (!g || !a.needs(0)) return [];
+  const { node, ctx } = a;
+  const mode = stringAttr(node, 'mode', 'constant');
+  if (mode !== 'constant') throw unsupported(node, `Pad in '${mode}' mode has no gradient rule yet`);
+  const [x, padsName, , axesName] = node.input!;
+  const rank = ctx.rank(x);
+  const given = padsName ? ctx.ints(padsName, node) : (intsAttr(node, 'pads') ?? []);
+  const axes = axesName
+    ? ctx.ints(axesName, node).map((v) => normaliseAxis(v, rank))
+    : Array.from({ length: rank }, (_, i) => i);
+  const begin = new Array<number>(rank).fill(0);
+  const end = new Array<number>(rank).fill(0);
+  axes.forEach((axis, i) => {
+    begin[axis] = given[i];
+    end[axis] = given[axes.length + i];
+  });
+  // Cutting is a Slice of the padded gradient; negative pads (crops) become zero padding.
+  const outDims = ctx.dims(node.output![0], node);
+  const e = ctx.editor;
+  let t = g;
+  const sliceAxes = axes.filter((axis) => begin[axis] > 0 || end[axis] > 0);
+  if (sliceAxes.length > 0)
+    t = e.slice(
+      t,
+      sliceAxes.map((axis) => Math.max(begin[axis], 0)),
+      sliceAxes.map((axis) => outDims[axis] - Math.max(end[axis], 0)),
+      sliceAxes,
+    );
+  const back = [...begin.map((b) => Math.max(-b, 0)), ...end.map((v) => Math.max(-v, 0))];
+  if (back.some((v) => v > 0)) t = e.op('Pad', [t, e.ints(back)]);
+  return [t];
 };
 
 const gather: VjpRule = (a) => {
@@ -121,6 +220,7 @@ export const shapeRules: Record<string, VjpRule> = {
   Concat: concat,
   Split: split,
   Slice: slice,
+  Pad: pad,
   Gather: gather,
   Expand: expand,
 };
