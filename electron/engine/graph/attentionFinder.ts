@@ -1,6 +1,7 @@
 // Finds the attention probabilities of a ViT export: Softmax outputs that reach the left operand of
-// a MatMul (the product with V), directly or through Dropout / Identity / Cast, in block
-// (topological) order; or the nodes a model card names.
+// a MatMul (the product with V), directly or through Dropout / Identity / Cast or a NaN guard
+// (`Where(IsNaN(p), 0, p)`, which torch's dynamo exporter writes after scaled_dot_product_attention's
+// softmax), in block (topological) order; or the nodes a model card names.
 import { EngineError } from '../errors';
 import type { GraphProto, NodeProto } from '../onnx/onnxSchema';
 
@@ -34,15 +35,35 @@ function consumersOf(graph: GraphProto): Map<string, NodeProto[]> {
   return map;
 }
 
+function producersOf(graph: GraphProto): Map<string, NodeProto> {
+  const map = new Map<string, NodeProto>();
+  for (const n of graph.node ?? []) for (const o of n.output ?? []) if (o) map.set(o, n);
+  return map;
+}
+
+/** `Where(IsNaN(t), c, t)` or `Where(IsNaN(t), t, c)` read as t: it changes nothing but NaNs. */
+function isNanGuardOf(node: NodeProto, t: string, producers: Map<string, NodeProto>): boolean {
+  if (node.opType !== 'Where') return false;
+  const [cond, a, b] = node.input ?? [];
+  const test = producers.get(cond);
+  const guarded = test?.opType === 'Not' ? producers.get(test.input?.[0] ?? '') : test;
+  return guarded?.opType === 'IsNaN' && guarded.input?.[0] === t && (a === t || b === t);
+}
+
 /** Whether a tensor reaches a MatMul's left operand through pass-through ops only. */
-function feedsMatMulLeft(tensor: string, consumers: Map<string, NodeProto[]>): boolean {
+function feedsMatMulLeft(
+  tensor: string,
+  consumers: Map<string, NodeProto[]>,
+  producers: Map<string, NodeProto>,
+): boolean {
   const queue = [tensor];
   const seen = new Set(queue);
   while (queue.length > 0) {
     const t = queue.shift()!;
     for (const c of consumers.get(t) ?? []) {
       if (c.opType === 'MatMul' && c.input?.[0] === t) return true;
-      if (PASS_THROUGH.has(c.opType ?? '') && c.input?.[0] === t) {
+      const passes = PASS_THROUGH.has(c.opType ?? '') && c.input?.[0] === t;
+      if (passes || isNanGuardOf(c, t, producers)) {
         const o = c.output?.[0];
         if (o && !seen.has(o)) {
           seen.add(o);
@@ -74,8 +95,11 @@ export function findAttention(graph: GraphProto, named?: string[]): AttentionSit
     });
   }
   const consumers = consumersOf(graph);
+  const producers = producersOf(graph);
   const found = nodes
-    .filter((n) => n.opType === 'Softmax' && n.output?.[0] && feedsMatMulLeft(n.output[0], consumers))
+    .filter(
+      (n) => n.opType === 'Softmax' && n.output?.[0] && feedsMatMulLeft(n.output[0], consumers, producers),
+    )
     .map(site);
   if (found.length === 0) {
     const fused = nodes.find((n) => FUSED_ATTENTION.has(n.opType ?? ''));

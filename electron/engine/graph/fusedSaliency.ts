@@ -1,7 +1,7 @@
 // The saliency methods as ONNX ops appended to the explain graph, so that a batch run returns only
 // the maps [batch, patches] instead of every attention matrix and gradient. Each method follows
 // electron/engine/methods exactly (same definitions, same options); class-token rows are sliced
-// out before any arithmetic, and the rollouts propagate the class-token row as a vector.
+// out before any arithmetic, and the rollouts propagate the class-token (or mean) row as a vector.
 import { EngineError } from '../errors';
 import type { MethodName, ResolvedMethodOptions } from '../methods';
 import { DataType, type ModelProto } from '../onnx/onnxSchema';
@@ -72,11 +72,19 @@ class FusedMethods {
     return this.e.slice(t, [0, this.a.prefixTokens], [1, this.a.tokens], [2, 3]);
   }
 
-  /** Mean over heads of [B, H, 1, n] → [B, n]. */
-  private headMeanRow(t: string): string {
+  /**
+   * The block term [B, n] (METHOD.md) of A ⊙ G, or of A alone: mean over heads of the class-token
+   * row, or without a class token the received term, the mean over heads and all queries.
+   */
+  private term(attention: string, gradient?: string): string {
     const e = this.e;
-    const sum = e.reduce('ReduceSum', t, [1, 2], false);
-    return e.op('Mul', [sum, e.float(1 / this.a.heads)]);
+    if (this.a.prefixTokens === 0) {
+      const x = gradient ? e.op('Mul', [attention, gradient]) : attention;
+      return e.reduce('ReduceMean', x, [1, 2], false);
+    }
+    const row = this.clsPatchRow(attention);
+    const x = gradient ? e.op('Mul', [row, this.clsPatchRow(gradient)]) : row;
+    return e.op('Mul', [e.reduce('ReduceSum', x, [1, 2], false), e.float(1 / this.a.heads)]);
   }
 
   /** Mean over heads of [B, H, T, T] → [B, T, T]. */
@@ -84,8 +92,18 @@ class FusedMethods {
     return this.e.op('Mul', [this.e.reduce('ReduceSum', t, [1], false), this.e.float(1 / this.a.heads)]);
   }
 
+  /** The rollouts' starting row [·, 1, T]: e₀ᵀ, or the mean of R's rows without a class token. */
+  private startRow(): string {
+    const T = this.a.tokens;
+    const p = this.a.prefixTokens;
+    return this.e.float(
+      Array.from({ length: T }, (_, i) => (p === 0 ? 1 / T : i === 0 ? 1 : 0)),
+      [1, 1, T],
+    );
+  }
+
   lastAttn(attention: string[]): string {
-    return this.headMeanRow(this.clsPatchRow(attention[attention.length - 1]));
+    return this.term(attention[attention.length - 1]);
   }
 
   rollout(attention: string[]): string {
@@ -99,20 +117,16 @@ class FusedMethods {
       const m = e.op('Add', [this.headMean(attention[b]), identity]);
       return e.op('Div', [m, e.reduce('ReduceSum', m, [2], true)]);
     };
-    // e₀ᵀ·Ā_B⋯Ā_1: start from the class row of the last block and multiply down to the first.
-    let row = e.slice(rowNormalised(attention.length - 1), [0], [1], [1]); // [B, 1, T]
-    for (let b = attention.length - 2; b >= 0; b--) row = e.op('MatMul', [row, rowNormalised(b)]);
+    // e₀ᵀ·Ā_B⋯Ā_1 (or the mean row): multiply from the last block down to the first.
+    let row = this.startRow();
+    for (let b = attention.length - 1; b >= 0; b--) row = e.op('MatMul', [row, rowNormalised(b)]);
     return this.patchesOfRow(row);
   }
 
   gradRollout(attention: string[], gradient: string[]): string {
     const e = this.e;
-    const T = this.a.tokens;
     // R = (I + Ā_B)⋯(I + Ā_1), Ā_b = mean_h max(0, G ⊙ A): propagate e₀ᵀ from the last block.
-    let row = e.float(
-      Array.from({ length: T }, (_, i) => (i === 0 ? 1 : 0)),
-      [1, 1, T],
-    );
+    let row = this.startRow();
     for (let b = attention.length - 1; b >= 0; b--) {
       const weighted = this.headMean(e.op('Relu', [e.op('Mul', [gradient[b], attention[b]])]));
       row = e.op('Add', [row, e.op('MatMul', [row, weighted])]);
@@ -130,7 +144,7 @@ class FusedMethods {
     const e = this.e;
     const logs: string[] = [];
     for (let b = o.blocks[0]; b <= o.blocks[1]; b++) {
-      let s = this.headMeanRow(e.op('Mul', [this.clsPatchRow(attention[b]), this.clsPatchRow(gradient[b])])); // [B, n]
+      let s = this.term(attention[b], gradient[b]); // [B, n]
       if (o.negatives === 'clamp') s = e.op('Relu', [s]);
       const lo = e.reduce('ReduceMin', s, [1], true);
       const range = e.op('Sub', [e.reduce('ReduceMax', s, [1], true), lo]);

@@ -1,6 +1,7 @@
 // Works out the token layout of the attention: heads, tokens, the patch grid (from the
 // patch-embedding Conv's output size, or an override) and the prefix tokens (class, distillation,
-// register tokens) before the patches. Rejects the layouts this engine does not handle yet.
+// register tokens) before the patches; none in global-pool models, whose blocks are then read by
+// the received term. Rejects the layouts this engine does not handle yet.
 import { EngineError } from '../errors';
 import type { GraphProto } from '../onnx/onnxSchema';
 import type { AttentionSite } from './attentionFinder';
@@ -92,12 +93,6 @@ export function inferTokenLayout(
     throw new EngineError(
       `${prefixTokens} prefix tokens + a ${grid[0]}×${grid[1]} grid make ${prefixTokens + patches} tokens, but the attention has ${tokens}; fix --grid / --prefix-tokens.`,
       'bad-layout',
-    );
-  }
-  if (prefixTokens < 1) {
-    throw new EngineError(
-      'The attention has no class token (tokens = patches only, as in Swin or pooled ViTs): models without a class token are not supported yet.',
-      'not-supported-yet',
     );
   }
   return { heads, tokens, grid, prefixTokens, attentionRank: first.length as 3 | 4 };

@@ -72,9 +72,9 @@ export function checkRows(
 }
 
 function checkPrefix(prefixTokens: number, tokens: number): void {
-  if (!Number.isInteger(prefixTokens) || prefixTokens < 1 || prefixTokens >= tokens) {
+  if (!Number.isInteger(prefixTokens) || prefixTokens < 0 || prefixTokens >= tokens) {
     throw new EngineError(
-      `prefixTokens must be an integer in [1, ${tokens - 1}] for ${tokens} tokens; got ${prefixTokens}.`,
+      `prefixTokens must be an integer in [0, ${tokens - 1}] for ${tokens} tokens; got ${prefixTokens}.`,
       'bad-prefix',
     );
   }
@@ -95,6 +95,36 @@ export function clsRowsOf(block: BlockAttention): ClsRows {
     attention: pick(block.attention),
     gradient: block.gradient ? pick(block.gradient) : undefined,
   };
+}
+
+/**
+ * A block's term over the patch tokens (METHOD.md): with a class token (p ≥ 1) its row, mean over
+ * heads of A ⊙ G (or of A alone); without one (p = 0: global-pool models) the received term, the
+ * mean over heads and over every query i of A[k, i, j] ⊙ G[k, i, j].
+ */
+export function blockTerm(block: BlockAttention, prefixTokens: number, withGradient: boolean): Float64Array {
+  const { heads, tokens } = block;
+  const n = tokens - prefixTokens;
+  const a = block.attention;
+  const g = withGradient ? block.gradient! : undefined;
+  const term = new Float64Array(n);
+  const queries = prefixTokens > 0 ? 1 : tokens;
+  for (let h = 0; h < heads; h++)
+    for (let q = 0; q < queries; q++) {
+      const base = (h * tokens + q) * tokens + prefixTokens;
+      if (g) for (let j = 0; j < n; j++) term[j] += a[base + j] * g[base + j];
+      else for (let j = 0; j < n; j++) term[j] += a[base + j];
+    }
+  for (let j = 0; j < n; j++) term[j] /= heads * queries;
+  return term;
+}
+
+/** Where the rollouts start: e₀ (the class token's row of R), or the mean of R's rows when p = 0. */
+export function rolloutStart(tokens: number, prefixTokens: number): Float64Array {
+  const row = new Float64Array(tokens);
+  if (prefixTokens > 0) row[0] = 1;
+  else row.fill(1 / tokens);
+  return row;
 }
 
 /** Mean over heads of a heads × T × T tensor, optionally of f(A, G) elementwise → T × T float64. */

@@ -1,11 +1,11 @@
-// Last-layer attention: the class-token row of the last block over the patch tokens, mean over
-// heads, min-max normalised. The cheapest sanity baseline.
-import { checkBlocks, checkRows, clsRowsOf, minMaxNormalise } from './common';
+// Last-layer attention: the class-token row of the last block over the patch tokens (without a
+// class token, the mean over its queries), mean over heads, min-max normalised. The cheapest sanity baseline.
+import { blockTerm, checkBlocks, checkRows, minMaxNormalise } from './common';
 import type { BlockAttention, ClsRows } from './types';
 
 export function lastAttn(blocks: readonly BlockAttention[], prefixTokens: number): Float32Array {
   checkBlocks(blocks, prefixTokens, false);
-  return lastAttnFromRows([clsRowsOf(blocks[blocks.length - 1])], prefixTokens);
+  return minMaxNormalise(blockTerm(blocks[blocks.length - 1], prefixTokens, false));
 }
 
 /** From class-token rows (heads × T per block); uses the last entry. */

@@ -1,13 +1,12 @@
 // Attention rollout (Abnar & Zuidema 2020): per block the head-mean attention plus identity with
-// rows re-normalised, multiplied over blocks (R = Ā_B ⋯ Ā_1); the map is R's class-token row over
-// the patch tokens. Only row 0 of R is needed, so it is propagated as a row vector: O(B·T²).
-import { checkBlocks, meanOverHeads, minMaxNormalise } from './common';
+// rows re-normalised, multiplied over blocks (R = Ā_B ⋯ Ā_1); the map is R's class-token row (the mean of its rows
+// without a class token) over the patch tokens. Only row 0 of R is needed, so it is propagated as a row vector: O(B·T²).
+import { checkBlocks, meanOverHeads, minMaxNormalise, rolloutStart } from './common';
 import type { BlockAttention } from './types';
 
 export function rollout(blocks: readonly BlockAttention[], prefixTokens: number): Float32Array {
   const { tokens } = checkBlocks(blocks, prefixTokens, false);
-  let row: Float64Array = new Float64Array(tokens);
-  row[0] = 1;
+  let row = rolloutStart(tokens, prefixTokens);
   // e_0ᵀ · Ā_B · … · Ā_1: multiply from the last block down to the first.
   for (let b = blocks.length - 1; b >= 0; b--) {
     const m = meanOverHeads(blocks[b]);

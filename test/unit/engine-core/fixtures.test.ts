@@ -1,12 +1,16 @@
 // The explain engine against the PyTorch reference fixtures, one per export style: logits, the
-// class-token rows of every block's attention and gradient (relative error ≤ 1e-4 per tensor),
-// and every method's map, both from the pure functions and fused into the graph (≤ 1e-4 absolute).
+// class-token rows of every block's attention and gradient where the model has a class token,
+// every block's term S_b where the reference records it (relative error ≤ 1e-4 per tensor), and
+// every method's map, both from the pure functions and fused into the graph (≤ 1e-4 absolute).
+// The styles of models/tools/make_fixtures.py come first, then today's timm and Hugging Face
+// models from both torch exporters (models/tools/make_arch_fixtures.py).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExplainSession } from '../../../electron/engine/explainSession';
 import { computeMap, METHOD_NAMES, type MethodName } from '../../../electron/engine/methods';
+import { blockTerm } from '../../../electron/engine/methods/common';
 import { readNpy } from '../../../electron/engine/npy';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures');
@@ -17,11 +21,18 @@ const STYLES = [
   'deit-distilled',
   'registers',
   'nonsquare-grid',
+  ...['timm-gap-vit', 'timm-eva02', 'timm-beit', 'hf-vit', 'hf-deit'].flatMap((family) => [
+    `${family}-ts`,
+    `${family}-dynamo`,
+  ]),
 ];
 
 interface BlockRef {
-  clsAttention: number[][];
-  clsGradient: number[][];
+  kind?: 'class-row' | 'received';
+  /** S_b over the patches (mean over heads of A ⊙ G on the class row, or the received term). */
+  term?: number[];
+  clsAttention?: number[][];
+  clsGradient?: number[][];
 }
 interface Reference {
   opset: number;
@@ -96,22 +107,23 @@ for (const style of STYLES) {
           relativeError(predicted, ref.logits) < 1e-4,
           `predict logits ${relativeError(predicted, ref.logits)}`,
         );
-        let worst = { logits: 0, attention: 0, gradient: 0 };
+        let worst = { logits: 0, attention: 0, gradient: 0, term: 0 };
         for (const [name, target] of Object.entries(ref.targets)) {
           const { logits, perImage } = await session.explain(input, 1, [target.index]);
           worst.logits = Math.max(worst.logits, relativeError(logits, ref.logits));
           const { numHeads: heads, numTokens: tokens } = session.info;
           perImage[0].forEach((block, b) => {
-            const a = relativeError(
-              clsRows(block.attention, heads, tokens),
-              target.blocks[b].clsAttention.flat(),
-            );
-            const g = relativeError(
-              clsRows(block.gradient!, heads, tokens),
-              target.blocks[b].clsGradient.flat(),
-            );
+            const expected = target.blocks[b];
+            if (expected.term) {
+              const t = relativeError(blockTerm(block, ref.prefixTokens, true), expected.term);
+              worst.term = Math.max(worst.term, t);
+              assert.ok(t < 1e-4, `${name} block ${b} term relative error ${t}`);
+            }
+            if (!expected.clsAttention) return;
+            const a = relativeError(clsRows(block.attention, heads, tokens), expected.clsAttention.flat());
+            const g = relativeError(clsRows(block.gradient!, heads, tokens), expected.clsGradient!.flat());
             worst = {
-              logits: worst.logits,
+              ...worst,
               attention: Math.max(worst.attention, a),
               gradient: Math.max(worst.gradient, g),
             };
@@ -127,7 +139,7 @@ for (const style of STYLES) {
         }
         assert.ok(worst.logits < 1e-4, `logits relative error ${worst.logits}`);
         report.push(
-          `${style}: logits ${worst.logits.toExponential(2)}, attention ${worst.attention.toExponential(2)}, gradient ${worst.gradient.toExponential(2)}`,
+          `${style}: logits ${worst.logits.toExponential(2)}, attention ${worst.attention.toExponential(2)}, gradient ${worst.gradient.toExponential(2)}, terms ${worst.term.toExponential(2)}`,
         );
       });
 

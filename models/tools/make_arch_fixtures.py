@@ -1,0 +1,255 @@
+"""Reference fixtures for today's exporters: small random-weight models of timm and Hugging Face
+transformers, exported by torch's TorchScript exporter (opset 17) and by its default
+torch.export-based exporter ("dynamo"), with the per-block terms and maps of every method computed
+by PyTorch autograd on an identical eager copy (timm set_fused_attn(False), HF
+attn_implementation="eager").
+
+  .venv/bin/python models/tools/make_arch_fixtures.py [--out test/fixtures] [--only NAME,...]
+
+Needs a venv with torch, timm, transformers, onnx, onnxscript and onnxruntime (README: fixtures).
+For every family and exporter writes <out>/<family>-<exporter>/model.onnx, input.npy and
+reference.json. Before writing, ONNX Runtime must reproduce the PyTorch logits.
+
+Reference definitions (METHOD.md; float64 from the float32 autograd values; A_b, G_b: heads x T x T
+attention probabilities of block b, the softmax outputs in graph order, and d logit_target / d A_b):
+  term of block b    class-token models: S_b[j] = mean_h A_b[h, 0, p+j] G_b[h, 0, p+j];
+                     models without a class token (p = 0): the received term,
+                     S_b[j] = mean_h mean_i A_b[h, i, j] G_b[h, i, j]
+  attn-grad-product  S'_b = S_b - min S_b + eps_b, eps_b = epsilon (max S_b - min S_b); product
+  last-attn          the last block's term of A alone
+  rollout            Abar_b = mean_h A_b + I, rows normalised; start row e_0 (p >= 1) or the mean
+                     row (p = 0); map = start . Abar_B ... Abar_1 over the patches
+  grad-rollout       Abar_b = mean_h max(0, G_b * A_b); R = prod_b (I + Abar_b) from the same start
+Every map is min-max normalised to [0, 1].
+"""
+import argparse
+import json
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+warnings.filterwarnings('ignore')
+torch.set_num_threads(1)
+
+try:
+    import torchvision  # noqa: F401  (timm imports it)
+except RuntimeError:
+    # A torchvision wheel built for CUDA against a CPU torch fails on import when it registers its
+    # fake kernels; timm needs none of its ops, so declare the two it registers unconditionally.
+    _lib = torch.library.Library('torchvision', 'DEF')
+    _lib.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    _lib.define('qnms(Tensor qdets, Tensor scores, float iou_threshold) -> Tensor')
+    for _name in [k for k in sys.modules if k.startswith('torchvision')]:
+        del sys.modules[_name]
+
+import onnxruntime as ort  # noqa: E402
+import timm  # noqa: E402
+import transformers  # noqa: E402
+from timm.layers import set_fused_attn  # noqa: E402
+
+set_fused_attn(False)
+EPSILON = 0.01
+SIZE = 32
+
+
+def families():
+    """name -> (constructor, prefix tokens, note). Constructors are called under a fixed seed."""
+    vt = timm.models.vision_transformer
+    return {
+        'timm-gap-vit': (lambda: vt.VisionTransformer(
+            img_size=SIZE, patch_size=8, embed_dim=48, depth=3, num_heads=3, class_token=False,
+            global_pool='avg', num_classes=5), 0, 'timm ViT, class_token=False, global_pool=avg'),
+        'timm-eva02': (lambda: timm.models.eva.Eva(
+            img_size=SIZE, patch_size=8, embed_dim=48, depth=2, num_heads=3, use_rot_pos_emb=True,
+            swiglu_mlp=True, scale_mlp=True, ref_feat_shape=(4, 4), global_pool='token', num_classes=5), 1,
+            'timm EVA-02 layout: rotary embeddings, SwiGLU'),
+        'timm-beit': (lambda: timm.models.beit.Beit(
+            img_size=SIZE, patch_size=8, embed_dim=48, depth=2, num_heads=3, use_rel_pos_bias=True,
+            global_pool='token', num_classes=5), 1, 'timm BEiT, relative position bias, token head'),
+        'hf-vit': (lambda: transformers.ViTForImageClassification(transformers.ViTConfig(
+            image_size=SIZE, patch_size=8, hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+            intermediate_size=96, num_labels=5, attn_implementation='eager')), 1,
+            'HF ViTForImageClassification'),
+        'hf-deit': (lambda: transformers.DeiTForImageClassificationWithTeacher(transformers.DeiTConfig(
+            image_size=SIZE, patch_size=8, hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+            intermediate_size=96, num_labels=5, attn_implementation='eager')), 2,
+            'HF DeiTForImageClassificationWithTeacher'),
+    }
+
+
+class Logits(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        y = self.model(x)
+        return y.logits if hasattr(y, 'logits') else y
+
+
+class SoftmaxRecorder:
+    """Records every softmax output (the attention probabilities, in graph order)."""
+
+    def __init__(self):
+        self.tensors = []
+        self._saved = []
+
+    def __enter__(self):
+        recorder = self
+        originals = (torch.Tensor.softmax, torch.softmax, torch.nn.functional.softmax)
+
+        def wrap(fn):
+            def recorded(*args, **kwargs):
+                out = fn(*args, **kwargs)
+                # F.softmax calls Tensor.softmax: record each tensor once.
+                if not any(out is t for t in recorder.tensors):
+                    if out.requires_grad:
+                        out.retain_grad()
+                    recorder.tensors.append(out)
+                return out
+            return recorded
+
+        self._saved = originals
+        torch.Tensor.softmax = wrap(originals[0])
+        torch.softmax = wrap(originals[1])
+        torch.nn.functional.softmax = wrap(originals[2])
+        return self
+
+    def __exit__(self, *exc):
+        torch.Tensor.softmax, torch.softmax, torch.nn.functional.softmax = self._saved
+
+
+def normalise(v):
+    lo, hi = v.min(), v.max()
+    return np.zeros_like(v) if hi - lo <= 0 else (v - lo) / (hi - lo)
+
+
+def term(a, g, p):
+    """a, g: heads x T x T float64 (g may be None: A alone)."""
+    x = a * g if g is not None else a
+    if p > 0:
+        return x[:, 0, p:].mean(axis=0)
+    return x.mean(axis=(0, 1))
+
+
+def maps_of(att, grads, p):
+    T = att[0].shape[-1]
+    start = np.zeros(T)
+    if p > 0:
+        start[0] = 1
+    else:
+        start[:] = 1 / T
+    terms = [term(a, g, p) for a, g in zip(att, grads)]
+    logs = np.zeros(T - p)
+    for s in terms:
+        rng = s.max() - s.min()
+        if rng == 0:
+            continue
+        logs += np.log(s - s.min() + EPSILON * rng)
+    product = np.exp(logs - logs.max())
+    row = start.copy()
+    for a in reversed(att):
+        m = a.mean(axis=0) + np.eye(T)
+        row = row @ (m / m.sum(axis=1, keepdims=True))
+    rollout = row[p:]
+    row = start.copy()
+    for a, g in reversed(list(zip(att, grads))):
+        row = row + row @ np.maximum(a * g, 0).mean(axis=0)
+    grad_rollout = row[p:]
+    return terms, {
+        'attn-grad-product': normalise(product),
+        'last-attn': normalise(term(att[-1], None, p)),
+        'rollout': normalise(rollout),
+        'grad-rollout': normalise(grad_rollout),
+    }
+
+
+def export(model, x, path, exporter):
+    if exporter == 'ts':
+        torch.onnx.export(model, (x,), path, dynamo=False, opset_version=17, input_names=['pixel_values'],
+                          output_names=['logits'],
+                          dynamic_axes={'pixel_values': {0: 'batch'}, 'logits': {0: 'batch'}})
+    else:
+        torch.onnx.export(model, (x,), path, dynamo=True, input_names=['pixel_values'], output_names=['logits'],
+                          dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=64)},), external_data=False)
+
+
+def make(name, out, exporter):
+    build, p, note = families()[name]
+    torch.manual_seed(0)
+    model = Logits(build().eval())
+    with torch.no_grad():  # random weights everywhere, so that no block is trivially flat
+        for param in model.parameters():
+            param.add_(torch.randn_like(param) * 0.02)
+    x = torch.randn(1, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1))
+    d = os.path.join(out, f'{name}-{exporter}')
+    os.makedirs(d, exist_ok=True)
+    export(model, x, os.path.join(d, 'model.onnx'), exporter)
+    np.save(os.path.join(d, 'input.npy'), x.numpy().astype(np.float32))
+
+    logits = model(x).detach().numpy()[0].astype(np.float64)
+    onnx_logits = ort.InferenceSession(os.path.join(d, 'model.onnx')).run(None, {'pixel_values': x.numpy()})[0][0]
+    err = np.abs(onnx_logits - logits).max()
+    assert err < 1e-4, f'{name} {exporter}: ONNX Runtime logits differ from PyTorch by {err}'
+
+    order = np.argsort(-logits)
+    targets = {}
+    for label, index in (('top1', int(order[0])), ('top2', int(order[1]))):
+        with SoftmaxRecorder() as rec:
+            y = model(x)
+        y[0, index].backward()
+        att = [t.detach().double().numpy()[0] for t in rec.tensors]
+        grads = [t.grad.double().numpy()[0] for t in rec.tensors]
+        terms, maps = maps_of(att, grads, p)
+        blocks = []
+        for a, g, s in zip(att, grads, terms):
+            block = {'kind': 'class-row' if p > 0 else 'received', 'term': s.tolist()}
+            if p > 0:
+                block['clsAttention'] = a[:, 0, :].tolist()
+                block['clsGradient'] = g[:, 0, :].tolist()
+            blocks.append(block)
+        targets[label] = {'index': index, 'blocks': blocks, 'maps': {k: v.tolist() for k, v in maps.items()}}
+        model.zero_grad()
+    heads, tokens = att[0].shape[0], att[0].shape[-1]
+    side = int(round((tokens - p) ** 0.5))
+    ref = {
+        'family': name,
+        'exporter': exporter,
+        'note': note,
+        'prefixTokens': p,
+        'grid': [side, side],
+        'numBlocks': len(att),
+        'numHeads': heads,
+        'numClasses': int(logits.shape[0]),
+        'logits': logits.tolist(),
+        'targets': targets,
+        'epsilon': EPSILON,
+        'epsilonMode': 'relative',
+        'negatives': 'shift',
+        'onnxLogitsMaxError': float(err),
+        'generator': f'make_arch_fixtures.py (torch {torch.__version__}, timm {timm.__version__}, '
+                     f'transformers {transformers.__version__})',
+    }
+    with open(os.path.join(d, 'reference.json'), 'w') as f:
+        json.dump(ref, f, separators=(',', ':'))
+    size = os.path.getsize(os.path.join(d, 'model.onnx'))
+    print(f'{name}-{exporter}: {len(att)} blocks, {heads} heads, {tokens} tokens, model {size} bytes, '
+          f'ONNX logits error {err:.2e}')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', default=os.path.join('test', 'fixtures'))
+    ap.add_argument('--only', default='')
+    args = ap.parse_args()
+    names = args.only.split(',') if args.only else list(families())
+    for name in names:
+        for exporter in ('ts', 'dynamo'):
+            make(name, args.out, exporter)
+
+
+if __name__ == '__main__':
+    main()
