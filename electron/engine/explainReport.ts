@@ -1,14 +1,18 @@
 // One image's explanation as the `vsw explain` JSON contract describes it: logits, probabilities,
 // the resolved target, the effective method options, the normalised maps and, on request, every
-// block's class-token attention and gradient rows. Works on any session with predict/explain.
+// block's kind, grid and term S_b (and, with a class token, its attention and gradient rows).
+// Works on any session with predict/explain/terms.
 import { EngineError } from './errors';
 import {
   computeMap,
+  mapFromTerms,
   resolveMethodOptions,
   type BlockAttention,
+  type BlockTerms,
   type MethodName,
   type MethodOptions,
 } from './methods';
+import { blockTerm } from './methods/common';
 
 /** What this module needs of an ExplainSession (which satisfies it). */
 export interface ExplainingSession {
@@ -21,7 +25,14 @@ export interface ExplainingSession {
     grid: [number, number];
   };
   readonly provider: string;
+  /** Blocks on grids of their own (windowed attention): only terms() explains them. */
+  readonly windowed: boolean;
   predict(input: Float32Array, batch: number): Promise<Float32Array>;
+  terms(
+    input: Float32Array,
+    batch: number,
+    targets: number[],
+  ): Promise<{ logits: Float32Array; perImage: BlockTerms[][] }>;
   explain(
     input: Float32Array,
     batch: number,
@@ -56,7 +67,18 @@ export interface ExplainReport {
   grid: [number, number];
   prefixTokens: number;
   maps: Partial<Record<MethodName, number[]>>;
-  blocks?: { clsAttention: number[][]; clsGradient: number[][] }[];
+  /** Methods asked for (as part of `all`) that this architecture does not define, with the reason. */
+  notDefined?: Partial<Record<MethodName, string>>;
+  blocks?: BlockReport[];
+}
+
+/** One block in the dump: its kind, own grid and term S_b (row-major); class rows where there are. */
+export interface BlockReport {
+  kind: 'class-row' | 'received' | 'skipped';
+  grid: [number, number];
+  term: number[] | null;
+  clsAttention?: number[][];
+  clsGradient?: number[][];
 }
 
 /** Parses --target: top1, top2 or a class index. */
@@ -123,12 +145,43 @@ export async function explainImage(
     typeof request.target === 'number'
       ? checkTargetIndex(request.target, info.numClasses)
       : resolveTarget(request.target, await session.predict(input, 1));
-  const { logits, perImage } = await session.explain(input, 1, [target]);
-  const blocks = perImage[0];
-  const options = resolveMethodOptions(request.options, blocks.length);
   const maps = new Map<MethodName, Float32Array>();
-  for (const method of request.methods)
-    maps.set(method, computeMap(method, blocks, info.prefixTokens, options));
+  const notDefined: Partial<Record<MethodName, string>> = {};
+  let logits: Float32Array;
+  let dump: BlockReport[];
+  let options;
+  if (session.windowed) {
+    const explained = await session.terms(input, 1, [target]);
+    const terms = explained.perImage[0];
+    logits = explained.logits;
+    options = resolveMethodOptions(request.options, terms.length);
+    for (const method of request.methods) {
+      try {
+        maps.set(method, mapFromTerms(method, terms, info.grid, options));
+      } catch (e) {
+        if (!(e instanceof EngineError) || e.code !== 'method-not-defined' || request.methods.length === 1)
+          throw e;
+        notDefined[method] = e.message;
+      }
+    }
+    dump = terms.map((t) => ({ kind: t.kind, grid: t.grid, term: Array.from(t.term) }));
+  } else {
+    const explained = await session.explain(input, 1, [target]);
+    const blocks = explained.perImage[0];
+    logits = explained.logits;
+    options = resolveMethodOptions(request.options, blocks.length);
+    for (const method of request.methods)
+      maps.set(method, computeMap(method, blocks, info.prefixTokens, options));
+    const p = info.prefixTokens;
+    dump = blocks.map((b) => ({
+      kind: p > 0 ? 'class-row' : 'received',
+      grid: info.grid,
+      term: Array.from(blockTerm(b, p, true)),
+      ...(p > 0
+        ? { clsAttention: clsRows(b, b.attention), clsGradient: b.gradient ? clsRows(b, b.gradient) : [] }
+        : {}),
+    }));
+  }
   const report: ExplainReport = {
     schemaVersion: 1,
     provider: session.provider,
@@ -145,11 +198,8 @@ export async function explainImage(
     grid: info.grid,
     prefixTokens: info.prefixTokens,
     maps: Object.fromEntries([...maps].map(([m, v]) => [m, Array.from(v)])),
+    ...(Object.keys(notDefined).length ? { notDefined } : {}),
   };
-  if (request.dumpBlocks)
-    report.blocks = blocks.map((b) => ({
-      clsAttention: clsRows(b, b.attention),
-      clsGradient: b.gradient ? clsRows(b, b.gradient) : [],
-    }));
+  if (request.dumpBlocks) report.blocks = dump;
   return { report, maps };
 }

@@ -17,8 +17,10 @@ import {
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
 import { pruneHeadTokens } from './graph/headTokenPruning';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
+import { blockTerm } from './methods/common';
 import {
   type BlockAttention,
+  type BlockTerms,
   type MethodName,
   type MethodOptions,
   isMethodName,
@@ -207,12 +209,92 @@ export class ExplainSession {
     return out[0];
   }
 
+  /** Whether the blocks have their own grids (windowed attention): then only terms() explains. */
+  get windowed(): boolean {
+    return this.analysis.windowed !== undefined;
+  }
+
   /** Logits and, per image and block, the attention and the gradient of the target logit. */
   async explain(
     input: Float32Array,
     batch: number,
     targets: number[],
   ): Promise<{ logits: Float32Array; perImage: BlockAttention[][] }> {
+    if (this.analysis.windowed)
+      throw new EngineError(
+        "This model's blocks attend within windows on grids of their own, so there is no one attention matrix per block to return; per-block terms are available.",
+        'method-not-defined',
+      );
+    const { logits, outputs } = await this.runExplainGraph(input, batch, targets);
+    const B = this.analysis.attentionTensors.length;
+    const { heads, tokens } = this.analysis;
+    const per = heads * tokens * tokens;
+    const perImage: BlockAttention[][] = [];
+    for (let i = 0; i < batch; i++) {
+      perImage.push(
+        Array.from({ length: B }, (_, b) => ({
+          heads,
+          tokens,
+          attention: outputs[b].subarray(i * per, (i + 1) * per),
+          gradient: outputs[B + b].subarray(i * per, (i + 1) * per),
+        })),
+      );
+    }
+    return { logits, perImage };
+  }
+
+  /**
+   * Logits and, per image and block, the block's terms on its own grid (METHOD.md): of A ⊙ G for
+   * the target logit, and of A alone. Every architecture the engine opens has them.
+   */
+  async terms(
+    input: Float32Array,
+    batch: number,
+    targets: number[],
+  ): Promise<{ logits: Float32Array; perImage: BlockTerms[][] }> {
+    const windowed = this.analysis.windowed;
+    if (!windowed) {
+      const { logits, perImage } = await this.explain(input, batch, targets);
+      const p = this.analysis.prefixTokens;
+      const kind = p > 0 ? 'class-row' : 'received';
+      const grid = this.analysis.grid;
+      return {
+        logits,
+        perImage: perImage.map((blocks) =>
+          blocks.map((b) => ({
+            kind,
+            grid,
+            term: blockTerm(b, p, true),
+            attentionTerm: blockTerm(b, p, false),
+          })),
+        ),
+      };
+    }
+    const { logits, outputs } = await this.runExplainGraph(input, batch, targets);
+    const B = windowed.length;
+    return {
+      logits,
+      perImage: Array.from({ length: batch }, (_, i) =>
+        windowed.map((block, b) => {
+          const n = block.grid[0] * block.grid[1];
+          const part = (t: Float32Array): Float64Array => Float64Array.from(t.subarray(i * n, (i + 1) * n));
+          return {
+            kind: block.kind,
+            grid: block.grid,
+            term: part(outputs[B + b]),
+            attentionTerm: part(outputs[b]),
+          };
+        }),
+      ),
+    };
+  }
+
+  /** Runs the explain graph: logits, then every block's attention output, then every gradient output. */
+  private async runExplainGraph(
+    input: Float32Array,
+    batch: number,
+    targets: number[],
+  ): Promise<{ logits: Float32Array; outputs: Float32Array[] }> {
     this.checkInput(input, batch);
     this.checkTargets(targets, batch);
     const B = this.analysis.attentionTensors.length;
@@ -231,20 +313,7 @@ export class ExplainSession {
       },
       this.gradientChunk(this.explainSession),
     );
-    const { heads, tokens } = this.analysis;
-    const per = heads * tokens * tokens;
-    const perImage: BlockAttention[][] = [];
-    for (let i = 0; i < batch; i++) {
-      perImage.push(
-        Array.from({ length: B }, (_, b) => ({
-          heads,
-          tokens,
-          attention: rest[b].subarray(i * per, (i + 1) * per),
-          gradient: rest[B + b].subarray(i * per, (i + 1) * per),
-        })),
-      );
-    }
-    return { logits, perImage };
+    return { logits, outputs: rest };
   }
 
   /**
@@ -379,7 +448,10 @@ export class ExplainSession {
   private gradientChunk(session: ManagedSession): number | undefined {
     if (this.options.imagesPerRun !== undefined) return this.options.imagesPerRun;
     if (session.provider !== 'cpu') return undefined;
-    return Math.max(1, Math.floor(GRADIENT_ROWS / this.analysis.tokens));
+    // Windowed models: the first stage has the most tokens.
+    const first = this.analysis.windowed?.[0].grid;
+    const tokens = first ? first[0] * first[1] : this.analysis.tokens;
+    return Math.max(1, Math.floor(GRADIENT_ROWS / tokens));
   }
 
   /**

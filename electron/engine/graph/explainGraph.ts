@@ -12,8 +12,9 @@ import { GradientContext } from './gradient/vjpContext';
 import { GraphEditor } from './graphEditor';
 import { probeTensors, type TensorInfoMap } from './shapeProbe';
 import { inferTokenLayout, type LayoutOverrides, type TokenLayout } from './tokenLayout';
+import { inferWindowedBlocks, poolTermNodes, type WindowedBlock, windowedTermNodes } from './windowedLayout';
 
-export const EXPLAIN_GRAPH_VERSION = 3;
+export const EXPLAIN_GRAPH_VERSION = 4;
 export const TARGET_INPUT = 'vsw_target_onehot';
 
 export interface ModelAnalysis extends TokenLayout {
@@ -28,6 +29,11 @@ export interface ModelAnalysis extends TokenLayout {
   numClasses: number;
   attentionNodes: string[];
   attentionTensors: string[];
+  /**
+   * Windowed models (Swin): each block's own grid and window layout. Their explain graph gives
+   * per-block terms instead of attention matrices; `grid` is then the last block's grid.
+   */
+  windowed?: WindowedBlock[];
 }
 
 export interface ExplainGraph {
@@ -106,7 +112,17 @@ export async function analyseModel(
       'unsupported-model',
     );
   }
-  const layout = inferTokenLayout(model.graph!, sites, info, probeBatch, options);
+  let layout: TokenLayout;
+  let windowed: WindowedBlock[] | undefined;
+  try {
+    layout = inferTokenLayout(model.graph!, sites, info, probeBatch, options);
+  } catch (e) {
+    // Attention that is not one token set for every block: try windows traced from the graph.
+    if (!(e instanceof EngineError) || e.code !== 'not-supported-yet' || options.grid) throw e;
+    windowed = inferWindowedBlocks(model.graph!, sites, info, probeBatch);
+    const grid = windowed[windowed.length - 1].grid;
+    layout = { heads: windowed[0].heads, tokens: grid[0] * grid[1], grid, prefixTokens: 0, attentionRank: 4 };
+  }
   const analysis: ModelAnalysis = {
     version: EXPLAIN_GRAPH_VERSION,
     opset,
@@ -118,6 +134,7 @@ export async function analyseModel(
     attentionNodes: sites.map((s) => s.label),
     attentionTensors: sites.map((s) => s.tensor),
     ...layout,
+    ...(windowed ? { windowed } : {}),
   };
   return { analysis, info };
 }
@@ -158,7 +175,9 @@ export function appendExplainNodes(
 ): { attention: string[]; gradient?: string[] } {
   const { heads, tokens } = analysis;
   const normalise = (t: string): string =>
-    analysis.attentionRank === 4 ? t : editor.op('Reshape', [t, editor.ints([-1, heads, tokens, tokens])]);
+    analysis.attentionRank === 4 || analysis.windowed
+      ? t
+      : editor.op('Reshape', [t, editor.ints([-1, heads, tokens, tokens])]);
   const attention = analysis.attentionTensors.map(normalise);
   if (!gradients) return { attention };
   if (!info) throw new Error('internal: building gradients needs the probe information');
@@ -177,7 +196,11 @@ export function appendExplainNodes(
   return { attention, gradient: raw.map(normalise) };
 }
 
-/** The explain graph: original outputs + attentions (+ gradients) as named outputs. */
+/**
+ * The explain graph: original outputs + attentions (+ gradients) as named outputs. For windowed
+ * models, per-block terms on each block's own grid instead ([batch, rows·cols]): of A alone as the
+ * attentions, of A ⊙ G as the gradients.
+ */
 export function buildExplainGraph(
   model: ModelProto,
   analysis: ModelAnalysis,
@@ -186,13 +209,37 @@ export function buildExplainGraph(
 ): ExplainGraph {
   const copy = cloneForEditing(model);
   const editor = new GraphEditor(copy, analysis.opset);
-  const { attention, gradient } = appendExplainNodes(editor, analysis, info, gradients);
+  let { attention, gradient } = appendExplainNodes(editor, analysis, info, gradients);
+  const windowed = analysis.windowed;
+  if (windowed) {
+    attention = attention.map((a, b) => windowedTermNodes(editor, a, windowed[b]));
+    gradient = gradient?.map((g, b) =>
+      windowedTermNodes(editor, editor.op('Mul', [analysis.attentionTensors[b], g]), windowed[b]),
+    );
+  }
   const attentionOutputs = attention.map((t, b) => renameOutput(editor, t, `vsw_attention_${b}`));
   const gradientOutputs = gradient?.map((t, b) => renameOutput(editor, t, `vsw_gradient_${b}`));
   copy.graph!.output = [copy.graph!.output![0]];
-  for (const o of [...attentionOutputs, ...(gradientOutputs ?? [])])
-    editor.addOutput(o, DataType.FLOAT, ['batch', analysis.heads, analysis.tokens, analysis.tokens]);
+  attentionOutputs.forEach((o, b) => editor.addOutput(o, DataType.FLOAT, outputDims(analysis, b)));
+  gradientOutputs?.forEach((o, b) => editor.addOutput(o, DataType.FLOAT, outputDims(analysis, b)));
   return { model: copy, attentionOutputs, gradientOutputs };
+}
+
+function outputDims(analysis: ModelAnalysis, b: number): (number | string)[] {
+  const block = analysis.windowed?.[b];
+  if (block) return ['batch', block.grid[0] * block.grid[1]];
+  return ['batch', analysis.heads, analysis.tokens, analysis.tokens];
+}
+
+/** A windowed block's term (of A, or of A ⊙ G) pooled onto the model's grid, [batch, cells]. */
+export function pooledWindowedTerm(
+  editor: GraphEditor,
+  analysis: ModelAnalysis,
+  b: number,
+  x: string,
+): string {
+  const block = analysis.windowed![b];
+  return poolTermNodes(editor, windowedTermNodes(editor, x, block), block.grid, analysis.grid);
 }
 
 /** Exposes tensor `t` under a stable output name (an Identity, which ORT folds away). */

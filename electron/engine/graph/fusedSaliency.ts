@@ -5,7 +5,13 @@
 import { EngineError } from '../errors';
 import type { MethodName, ResolvedMethodOptions } from '../methods';
 import { DataType, type ModelProto } from '../onnx/onnxSchema';
-import { appendExplainNodes, cloneForEditing, type ModelAnalysis, type TargetSource } from './explainGraph';
+import {
+  appendExplainNodes,
+  cloneForEditing,
+  type ModelAnalysis,
+  pooledWindowedTerm,
+  type TargetSource,
+} from './explainGraph';
 import { GraphEditor } from './graphEditor';
 import type { TensorInfoMap } from './shapeProbe';
 
@@ -76,8 +82,12 @@ class FusedMethods {
    * The block term [B, n] (METHOD.md) of A ⊙ G, or of A alone: mean over heads of the class-token
    * row, or without a class token the received term, the mean over heads and all queries.
    */
-  private term(attention: string, gradient?: string): string {
+  private term(attention: string, gradient: string | undefined, b: number): string {
     const e = this.e;
+    if (this.a.windowed) {
+      const x = gradient ? e.op('Mul', [attention, gradient]) : attention;
+      return pooledWindowedTerm(e, this.a, b, x);
+    }
     if (this.a.prefixTokens === 0) {
       const x = gradient ? e.op('Mul', [attention, gradient]) : attention;
       return e.reduce('ReduceMean', x, [1, 2], false);
@@ -103,10 +113,20 @@ class FusedMethods {
   }
 
   lastAttn(attention: string[]): string {
-    return this.term(attention[attention.length - 1]);
+    return this.term(attention[attention.length - 1], undefined, attention.length - 1);
+  }
+
+  /** The rollouts multiply T × T matrices of one token set: windowed stacks have none. */
+  private checkOneTokenSet(method: string): void {
+    if (this.a.windowed)
+      throw new EngineError(
+        `${method} is not defined for this architecture (windowed attention on hierarchical grids); use attn-grad-product or last-attn.`,
+        'method-not-defined',
+      );
   }
 
   rollout(attention: string[]): string {
+    this.checkOneTokenSet('Attention rollout');
     const e = this.e;
     const T = this.a.tokens;
     const identity = e.float(
@@ -124,6 +144,7 @@ class FusedMethods {
   }
 
   gradRollout(attention: string[], gradient: string[]): string {
+    this.checkOneTokenSet('Gradient-weighted rollout');
     const e = this.e;
     // R = (I + Ā_B)⋯(I + Ā_1), Ā_b = mean_h max(0, G ⊙ A): propagate e₀ᵀ from the last block.
     let row = this.startRow();
@@ -144,7 +165,7 @@ class FusedMethods {
     const e = this.e;
     const logs: string[] = [];
     for (let b = o.blocks[0]; b <= o.blocks[1]; b++) {
-      let s = this.term(attention[b], gradient[b]); // [B, n]
+      let s = this.term(attention[b], gradient[b], b); // [B, n]
       if (o.negatives === 'clamp') s = e.op('Relu', [s]);
       const lo = e.reduce('ReduceMin', s, [1], true);
       const range = e.op('Sub', [e.reduce('ReduceMax', s, [1], true), lo]);

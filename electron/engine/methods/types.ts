@@ -46,3 +46,14 @@ export interface ClsRows {
 export function isMethodName(value: string): value is MethodName {
   return (METHOD_NAMES as readonly string[]).includes(value);
 }
+
+/**
+ * One block's terms on its own grid (METHOD.md): S_b of A ⊙ G and of A alone, over the patch
+ * tokens; 'class-row' blocks read the class token's row, 'received' blocks the mean over queries.
+ */
+export interface BlockTerms {
+  kind: 'class-row' | 'received';
+  grid: [number, number];
+  term: Float64Array;
+  attentionTerm: Float64Array;
+}

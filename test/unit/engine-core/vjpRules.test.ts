@@ -280,6 +280,18 @@ const cases: Case[] = [
       }),
   },
   {
+    name: 'GlobalAveragePool',
+    opset: 13,
+    dims: [2, 3, 4, 5],
+    build: (e) => e.op('GlobalAveragePool', [e.op('Mul', ['x', 'x'])]),
+  },
+  {
+    name: 'Gather with repeated, unordered and two-dimensional indices (as_strided)',
+    opset: 18,
+    dims: [2, 5, 3],
+    build: (e) => e.op('Gather', [e.op('Tanh', ['x']), e.ints([4, 0, 0, 2, 1, 4], [2, 3])], { axis: 1 }),
+  },
+  {
     name: 'ReduceMax over one axis (to the argmax) and ReduceMin over two',
     opset: 13,
     dims: [2, 5, 3],

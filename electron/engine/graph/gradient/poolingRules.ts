@@ -1,5 +1,5 @@
 // Vector-Jacobian rules of the ops that gather values from windows or pick one out of many:
-// AveragePool, ReduceMax / ReduceMin and Col2Im (VOLO's fold, whose adjoint is the unfold).
+// AveragePool, GlobalAveragePool, ReduceMax / ReduceMin and Col2Im (VOLO's fold, whose adjoint is the unfold).
 import { floatTensor } from '../../onnx/tensorData';
 import { DataType, type NodeProto } from '../../onnx/onnxSchema';
 import { intAttr, intsAttr, stringAttr } from '../nodeAttributes';
@@ -76,6 +76,17 @@ const averagePool: VjpRule = (a) => {
       output_padding: outputPadding.some((p) => p !== 0) ? outputPadding : undefined,
     }),
   ];
+};
+
+/** GlobalAveragePool: every spatial element receives its channel's gradient over the window size. */
+const globalAveragePool: VjpRule = (a) => {
+  const g = a.gradOut(0);
+  if (!g || !a.needs(0)) return [];
+  const { node, ctx } = a;
+  const x = node.input![0];
+  const spatial = ctx.dims(x).slice(2);
+  const scaled = ctx.editor.op('Mul', [g, ctx.editor.float(1 / spatial.reduce((p, q) => p * q, 1))]);
+  return [ctx.editor.op('Expand', [scaled, ctx.shapeOf(x)])];
 };
 
 /**
@@ -175,6 +186,7 @@ const col2Im: VjpRule = (a) => {
 
 export const poolingRules: Record<string, VjpRule> = {
   AveragePool: averagePool,
+  GlobalAveragePool: globalAveragePool,
   ReduceMax: extremum('ReduceMax'),
   ReduceMin: extremum('ReduceMin'),
   Col2Im: col2Im,

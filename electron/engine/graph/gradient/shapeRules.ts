@@ -202,8 +202,28 @@ const gather: VjpRule = (a) => {
   }
   const contiguous = indexDims.length === 1 && indices.every((v, i) => v === indices[0] + i);
   if (contiguous) return [{ tensor: g, axis, start: indices[0], end: indices[0] + indices.length }];
-  throw unsupported(node, 'Gather with non-contiguous or multi-dimensional indices has no gradient rule yet');
+  return [scatterAdd(a, g, dims, axis, indices)];
 };
+
+/**
+ * Any Gather (repeated, unordered or multi-dimensional indices, as exporters write as_strided):
+ * each output element adds into the position it was read from (ScatterElements, reduction add).
+ */
+function scatterAdd(a: VjpArgs, g: string, dims: number[], axis: number, indices: number[]): string {
+  const { node, ctx } = a;
+  const e = ctx.editor;
+  if (e.opset < 16) throw unsupported(node, 'Gather with scattered indices needs opset 16 or later');
+  // g: [...before, ...indexDims, ...after] → [...before, k, ...after], indices broadcast alike.
+  const before = dims.slice(0, axis);
+  const after = dims.slice(axis + 1);
+  const flat = e.op('Reshape', [g, e.ints([...before.map(() => 0), indices.length, ...after])]);
+  const idx = e.ints(indices, [...before.map(() => 1), indices.length, ...after.map(() => 1)]);
+  const spread = e.op('Expand', [idx, e.op('Shape', [flat])]);
+  const zeros = e.op('ConstantOfShape', [ctx.shapeOf(node.input![0])], {
+    value: floatTensor('zero', [1], [0]),
+  });
+  return e.op('ScatterElements', [zeros, spread, flat], { axis, reduction: 'add' });
+}
 
 const expand: VjpRule = (a) => {
   const g = a.gradOut(0);
