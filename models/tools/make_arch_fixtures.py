@@ -77,7 +77,61 @@ def families():
             image_size=SIZE, patch_size=8, hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
             intermediate_size=96, num_labels=5, attn_implementation='eager')), 2,
             'HF DeiTForImageClassificationWithTeacher'),
+        'timm-swin': (lambda: timm.models.swin_transformer.SwinTransformer(
+            img_size=SIZE, patch_size=2, window_size=4, embed_dim=24, depths=(2, 2), num_heads=(2, 4),
+            num_classes=5), 'windowed', 'timm SwinTransformer: 2 stages, 4x4 windows, shifted blocks'),
+        'hf-swin': (lambda: transformers.SwinForImageClassification(transformers.SwinConfig(
+            image_size=28, patch_size=2, window_size=4, embed_dim=24, depths=[2, 2], num_heads=[2, 4],
+            num_labels=5, attn_implementation='eager')), 'windowed',
+            'HF SwinForImageClassification at 28x28: 14x14 and 7x7 grids padded to whole windows'),
     }
+
+
+def swin_blocks(model):
+    """Per block (H, W, window rows, window cols, shift rows, shift cols), from the modules."""
+    m = model.model
+    if hasattr(m, 'swin'):
+        return [(b.input_resolution[0], b.input_resolution[1], b.window_size, b.window_size, b.shift_size,
+                 b.shift_size) for layer in m.swin.encoder.layers for b in layer.blocks]
+    return [(b.input_resolution[0], b.input_resolution[1], b.window_size[0], b.window_size[1], b.shift_size[0],
+             b.shift_size[1]) for layer in m.layers for b in layer.blocks]
+
+
+def windowed_term(x, H, W, wh, ww, sy, sx):
+    """x: windows x heads x N x N (A or A*G) -> received term on the H x W grid (METHOD.md): windows
+    cut from the map padded to whole windows and rolled by -s; padding dropped."""
+    received = x.mean(axis=(1, 2))  # windows x N
+    Hp, Wp = -(-H // wh) * wh, -(-W // ww) * ww
+    per_row = Wp // ww
+    out = np.zeros((H, W))
+    for w in range(received.shape[0]):
+        for n in range(received.shape[1]):
+            row = (w // per_row) * wh + n // ww
+            col = (w % per_row) * ww + n % ww
+            r, c = (row + sy) % Hp, (col + sx) % Wp
+            if r < H and c < W:
+                out[r, c] = received[w, n]
+    return out
+
+
+def pool(t, to):
+    ry, rx = t.shape[0] // to[0], t.shape[1] // to[1]
+    return t.reshape(to[0], ry, to[1], rx).mean(axis=(1, 3))
+
+
+def windowed_maps(att, grads, layout):
+    terms = [windowed_term(a * g, *b) for a, g, b in zip(att, grads, layout)]
+    final = terms[-1].shape
+    logs = np.zeros(final)
+    for s in terms:
+        s = pool(s, final)
+        rng = s.max() - s.min()
+        if rng == 0:
+            continue
+        logs += np.log(s - s.min() + EPSILON * rng)
+    product = np.exp(logs - logs.max())
+    last = windowed_term(att[-1], *layout[-1])
+    return terms, {'attn-grad-product': normalise(product).ravel(), 'last-attn': normalise(last).ravel()}
 
 
 class Logits(torch.nn.Module):
@@ -180,14 +234,17 @@ def export(model, x, path, exporter):
 def make(name, out, exporter):
     build, p, note = families()[name]
     torch.manual_seed(0)
-    model = Logits(build().eval())
-    with torch.no_grad():  # random weights everywhere, so that no block is trivially flat
+    model = Logits(build()).eval()
+    # Noise on every weight, so that no block is trivially flat (zero-initialised class tokens).
+    with torch.no_grad():
         for param in model.parameters():
             param.add_(torch.randn_like(param) * 0.02)
-    x = torch.randn(1, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1))
+    size = getattr(getattr(model.model, 'config', None), 'image_size', SIZE)
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))
     d = os.path.join(out, f'{name}-{exporter}')
     os.makedirs(d, exist_ok=True)
     export(model, x, os.path.join(d, 'model.onnx'), exporter)
+    model.eval()  # the TorchScript exporter restores the mode it found: keep eval (no drop path)
     np.save(os.path.join(d, 'input.npy'), x.numpy().astype(np.float32))
 
     logits = model(x).detach().numpy()[0].astype(np.float64)
@@ -201,26 +258,40 @@ def make(name, out, exporter):
         with SoftmaxRecorder() as rec:
             y = model(x)
         y[0, index].backward()
-        att = [t.detach().double().numpy()[0] for t in rec.tensors]
-        grads = [t.grad.double().numpy()[0] for t in rec.tensors]
-        terms, maps = maps_of(att, grads, p)
+        if p == 'windowed':  # every window of the one image: windows x heads x N x N
+            att = [t.detach().double().numpy() for t in rec.tensors]
+            grads = [t.grad.double().numpy() for t in rec.tensors]
+            layout = swin_blocks(model)
+            terms, maps = windowed_maps(att, grads, layout)
+        else:
+            att = [t.detach().double().numpy()[0] for t in rec.tensors]
+            grads = [t.grad.double().numpy()[0] for t in rec.tensors]
+            terms, maps = maps_of(att, grads, p)
         blocks = []
         for a, g, s in zip(att, grads, terms):
-            block = {'kind': 'class-row' if p > 0 else 'received', 'term': s.tolist()}
-            if p > 0:
+            block = {'kind': 'class-row' if p != 'windowed' and p > 0 else 'received', 'grid': list(np.shape(s))
+                     if p == 'windowed' else None, 'term': np.ravel(s).tolist()}
+            if block['grid'] is None:
+                del block['grid']
+            if p != 'windowed' and p > 0:
                 block['clsAttention'] = a[:, 0, :].tolist()
                 block['clsGradient'] = g[:, 0, :].tolist()
             blocks.append(block)
         targets[label] = {'index': index, 'blocks': blocks, 'maps': {k: v.tolist() for k, v in maps.items()}}
         model.zero_grad()
-    heads, tokens = att[0].shape[0], att[0].shape[-1]
-    side = int(round((tokens - p) ** 0.5))
+    heads, tokens = att[0].shape[-3], att[0].shape[-1]
+    if p == 'windowed':
+        grid = list(terms[-1].shape)
+    else:
+        side = int(round((tokens - p) ** 0.5))
+        grid = [side, side]
     ref = {
         'family': name,
         'exporter': exporter,
         'note': note,
-        'prefixTokens': p,
-        'grid': [side, side],
+        'prefixTokens': 0 if p == 'windowed' else p,
+        'windowed': p == 'windowed',
+        'grid': grid,
         'numBlocks': len(att),
         'numHeads': heads,
         'numClasses': int(logits.shape[0]),

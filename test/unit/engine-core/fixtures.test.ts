@@ -9,8 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExplainSession } from '../../../electron/engine/explainSession';
-import { computeMap, METHOD_NAMES, type MethodName } from '../../../electron/engine/methods';
-import { blockTerm } from '../../../electron/engine/methods/common';
+import { computeMap, mapFromTerms, METHOD_NAMES, type MethodName } from '../../../electron/engine/methods';
 import { readNpy } from '../../../electron/engine/npy';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures');
@@ -21,20 +20,23 @@ const STYLES = [
   'deit-distilled',
   'registers',
   'nonsquare-grid',
-  ...['timm-gap-vit', 'timm-eva02', 'timm-beit', 'hf-vit', 'hf-deit'].flatMap((family) => [
-    `${family}-ts`,
-    `${family}-dynamo`,
-  ]),
+  ...['timm-gap-vit', 'timm-eva02', 'timm-beit', 'hf-vit', 'hf-deit', 'timm-swin', 'hf-swin'].flatMap(
+    (family) => [`${family}-ts`, `${family}-dynamo`],
+  ),
 ];
 
 interface BlockRef {
   kind?: 'class-row' | 'received';
+  /** The block's own grid, where it differs from the model's (windowed blocks). */
+  grid?: [number, number];
   /** S_b over the patches (mean over heads of A ⊙ G on the class row, or the received term). */
   term?: number[];
   clsAttention?: number[][];
   clsGradient?: number[][];
 }
 interface Reference {
+  /** Blocks on grids of their own (Swin): terms per block, maps of the methods defined there. */
+  windowed?: boolean;
   opset: number;
   inputShape: number[];
   prefixTokens: number;
@@ -42,7 +44,7 @@ interface Reference {
   numBlocks: number;
   numHeads: number;
   logits: number[];
-  targets: Record<string, { index: number; blocks: BlockRef[]; maps: Record<MethodName, number[]> }>;
+  targets: Record<string, { index: number; blocks: BlockRef[]; maps: Partial<Record<MethodName, number[]>> }>;
   epsilon: number;
   epsilonMode: 'relative' | 'absolute';
   negatives: 'shift' | 'clamp';
@@ -108,17 +110,34 @@ for (const style of STYLES) {
           `predict logits ${relativeError(predicted, ref.logits)}`,
         );
         let worst = { logits: 0, attention: 0, gradient: 0, term: 0 };
+        const options = { epsilon: ref.epsilon, epsilonMode: ref.epsilonMode, negatives: ref.negatives };
         for (const [name, target] of Object.entries(ref.targets)) {
-          const { logits, perImage } = await session.explain(input, 1, [target.index]);
-          worst.logits = Math.max(worst.logits, relativeError(logits, ref.logits));
+          // Every model has per-block terms; class-token models also their attention rows.
+          const terms = await session.terms(input, 1, [target.index]);
+          worst.logits = Math.max(worst.logits, relativeError(terms.logits, ref.logits));
+          terms.perImage[0].forEach((block, b) => {
+            const expected = target.blocks[b];
+            assert.deepEqual(block.grid, expected.grid ?? ref.grid, `${name} block ${b} grid`);
+            if (!expected.term) return; // the older fixtures record class rows only
+            const t = relativeError(block.term, expected.term);
+            worst.term = Math.max(worst.term, t);
+            assert.ok(t < 1e-4, `${name} block ${b} term relative error ${t}`);
+          });
+          for (const method of ['attn-grad-product', 'last-attn'] as const) {
+            const d = maxAbs(
+              mapFromTerms(method, terms.perImage[0], ref.grid, options),
+              target.maps[method]!,
+            );
+            assert.ok(d < 1e-4, `${name} ${method} map (from terms) differs by ${d}`);
+          }
+          if (ref.windowed) {
+            assert.throws(() => mapFromTerms('rollout', terms.perImage[0], ref.grid), /not defined/);
+            continue;
+          }
+          const { perImage } = await session.explain(input, 1, [target.index]);
           const { numHeads: heads, numTokens: tokens } = session.info;
           perImage[0].forEach((block, b) => {
             const expected = target.blocks[b];
-            if (expected.term) {
-              const t = relativeError(blockTerm(block, ref.prefixTokens, true), expected.term);
-              worst.term = Math.max(worst.term, t);
-              assert.ok(t < 1e-4, `${name} block ${b} term relative error ${t}`);
-            }
             if (!expected.clsAttention) return;
             const a = relativeError(clsRows(block.attention, heads, tokens), expected.clsAttention.flat());
             const g = relativeError(clsRows(block.gradient!, heads, tokens), expected.clsGradient!.flat());
@@ -131,9 +150,8 @@ for (const style of STYLES) {
             assert.ok(g < 1e-4, `${name} block ${b} gradient relative error ${g}`);
           });
           for (const method of METHOD_NAMES) {
-            const options = { epsilon: ref.epsilon, epsilonMode: ref.epsilonMode, negatives: ref.negatives };
             const pure = computeMap(method, perImage[0], session.info.prefixTokens, options);
-            const d = maxAbs(pure, target.maps[method]);
+            const d = maxAbs(pure, target.maps[method]!);
             assert.ok(d < 1e-4, `${name} ${method} map (pure functions) differs by ${d}`);
           }
         }
@@ -148,7 +166,7 @@ for (const style of STYLES) {
         const batch = targets.length;
         const stacked = new Float32Array(input.length * batch);
         for (let i = 0; i < batch; i++) stacked.set(input, i * input.length);
-        for (const method of METHOD_NAMES) {
+        for (const method of METHOD_NAMES.filter((m) => targets[0].maps[m])) {
           const options = { epsilon: ref.epsilon, epsilonMode: ref.epsilonMode, negatives: ref.negatives };
           const { maps } = await session.saliency(
             stacked,
@@ -158,7 +176,7 @@ for (const style of STYLES) {
             options,
           );
           targets.forEach((t, i) => {
-            const d = maxAbs(maps[i], t.maps[method]);
+            const d = maxAbs(maps[i], t.maps[method]!);
             assert.ok(d < 1e-4, `fused ${method} for target ${t.index} differs by ${d}`);
           });
         }
