@@ -17,8 +17,16 @@ interface Reference {
   targets: Record<string, { index: number; maps: Record<string, number[]> }>;
 }
 
+// Fixtures with one attention matrix per block (windowed models are read through their terms).
+const refOf = (style: string) =>
+  JSON.parse(readFileSync(path.join(FIXTURES, style, 'reference.json'), 'utf8')) as {
+    windowed?: boolean;
+    targets: Record<string, { blocks: { clsAttention?: unknown }[] }>;
+  };
 const styles = existsSync(FIXTURES)
-  ? readdirSync(FIXTURES).filter((s) => existsSync(path.join(FIXTURES, s, 'reference.json')))
+  ? readdirSync(FIXTURES).filter(
+      (s) => existsSync(path.join(FIXTURES, s, 'reference.json')) && !refOf(s).windowed,
+    )
   : [];
 
 for (const style of styles) {
