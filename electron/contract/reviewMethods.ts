@@ -28,8 +28,17 @@ export const reviewMethods = {
     result: z.object({
       target: z.string(),
       grid: z.tuple([z.number().int(), z.number().int()]),
-      /** Per block, S_b over the patches (row-major), min-max normalised for display. */
-      blocks: z.array(z.array(z.number())),
+      /**
+       * Per block: its kind ('class-row' or 'received', METHOD.md), its own grid, and S_b on that
+       * grid (row-major), shifted and min-max normalised for display.
+       */
+      blocks: z.array(
+        z.object({
+          kind: z.enum(['class-row', 'received']),
+          grid: z.tuple([z.number().int(), z.number().int()]),
+          values: z.array(z.number()),
+        }),
+      ),
     }),
   },
   'evaluate.image': {

@@ -6,13 +6,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { EngineError } from './errors';
-import { activate, type ExplainingSession } from './explainReport';
+import { activate, explainTokenMaps, type ExplainingSession } from './explainReport';
 import { upsampleBilinear } from '../contract/bilinear';
 import { listInputFiles } from './imageFiles';
 import {
-  computeMap,
   minMaxNormalise,
   resolveMethodOptions,
+  TERM_METHODS,
   type MethodName,
   type MethodOptions,
 } from './methods';
@@ -220,7 +220,7 @@ export async function evaluateFaithfulness(
   items: EvaluationItem[],
   options: FaithfulnessOptions,
 ): Promise<FaithfulnessReport> {
-  const { channels: C, height: H, width: W, grid, prefixTokens } = session.info;
+  const { channels: C, height: H, width: W, grid } = session.info;
   if (items.length === 0) throw new EngineError('There are no images to evaluate.', 'no-images');
   if (!Number.isInteger(options.steps) || options.steps < 1)
     throw new EngineError(`steps must be a positive integer; got ${options.steps}.`, 'bad-option');
@@ -231,7 +231,11 @@ export async function evaluateFaithfulness(
   const steps = options.steps;
   const sigma = options.blurSigma ?? Math.max(H, W) / 8;
   let resolved: ReturnType<typeof resolveMethodOptions> | undefined;
-  const scored: ScoredMap[] = [...options.methods, 'random'];
+  // Windowed models define only the methods that read per-block terms.
+  const defined = session.windowed
+    ? options.methods.filter((m) => TERM_METHODS.includes(m))
+    : options.methods;
+  const scored: ScoredMap[] = [...defined, 'random'];
   const jobs: PerturbationJob[] = [];
   for (const map of scored)
     for (const kind of ['deletion', 'insertion'] as const)
@@ -252,14 +256,11 @@ export async function evaluateFaithfulness(
     const logits = await session.predict(tensor, 1);
     const probs = activate(logits.subarray(0, session.info.numClasses));
     const target = item.target ?? probs.indexOf(Math.max(...probs));
-    const { perImage: blocks } = await session.explain(tensor, 1, [target]);
-    resolved ??= resolveMethodOptions(options.methodOptions, blocks[0].length);
+    const explained = await explainTokenMaps(session, tensor, target, defined, options.methodOptions);
+    resolved ??= explained.options;
     const pixelMaps = new Map<ScoredMap, Float32Array>();
-    for (const m of options.methods)
-      pixelMaps.set(
-        m,
-        upsampleBilinear(computeMap(m, blocks[0], prefixTokens, resolved), grid[0], grid[1], H, W),
-      );
+    // (a method the architecture does not define has no map: explainTokenMaps names it)
+    for (const [m, map] of explained.maps) pixelMaps.set(m, upsampleBilinear(map, grid[0], grid[1], H, W));
     pixelMaps.set(
       'random',
       upsampleBilinear(

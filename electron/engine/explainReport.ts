@@ -7,6 +7,7 @@ import {
   computeMap,
   mapFromTerms,
   resolveMethodOptions,
+  type ResolvedMethodOptions,
   type BlockAttention,
   type BlockTerms,
   type MethodName,
@@ -127,6 +128,58 @@ function clsRows(block: BlockAttention, data: Float32Array): number[][] {
   );
 }
 
+/**
+ * One image's token maps of the given methods for one target, the resolved options and every
+ * block's dump entry. Windowed models are read through their per-block terms; a method they do
+ * not define is listed in notDefined (an error when it is the only method asked for).
+ */
+export async function explainTokenMaps(
+  session: ExplainingSession,
+  input: Float32Array,
+  target: number,
+  methods: MethodName[],
+  methodOptions: Partial<MethodOptions> | undefined,
+): Promise<{
+  logits: Float32Array;
+  maps: Map<MethodName, Float32Array>;
+  notDefined: Partial<Record<MethodName, string>>;
+  options: ResolvedMethodOptions;
+  dump: BlockReport[];
+}> {
+  const { info } = session;
+  const maps = new Map<MethodName, Float32Array>();
+  const notDefined: Partial<Record<MethodName, string>> = {};
+  if (session.windowed) {
+    const { logits, perImage } = await session.terms(input, 1, [target]);
+    const terms = perImage[0];
+    const options = resolveMethodOptions(methodOptions, terms.length);
+    for (const method of methods) {
+      try {
+        maps.set(method, mapFromTerms(method, terms, info.grid, options));
+      } catch (e) {
+        if (!(e instanceof EngineError) || e.code !== 'method-not-defined' || methods.length === 1) throw e;
+        notDefined[method] = e.message;
+      }
+    }
+    const dump = terms.map((t) => ({ kind: t.kind, grid: t.grid, term: Array.from(t.term) }));
+    return { logits, maps, notDefined, options, dump };
+  }
+  const { logits, perImage } = await session.explain(input, 1, [target]);
+  const blocks = perImage[0];
+  const options = resolveMethodOptions(methodOptions, blocks.length);
+  for (const method of methods) maps.set(method, computeMap(method, blocks, info.prefixTokens, options));
+  const p = info.prefixTokens;
+  const dump = blocks.map((b): BlockReport => ({
+    kind: p > 0 ? 'class-row' : 'received',
+    grid: info.grid,
+    term: Array.from(blockTerm(b, p, true)),
+    ...(p > 0
+      ? { clsAttention: clsRows(b, b.attention), clsGradient: b.gradient ? clsRows(b, b.gradient) : [] }
+      : {}),
+  }));
+  return { logits, maps, notDefined, options, dump };
+}
+
 /** Explains one preprocessed image (1×C×H×W) and returns the JSON report and the maps. */
 export async function explainImage(
   session: ExplainingSession,
@@ -145,43 +198,13 @@ export async function explainImage(
     typeof request.target === 'number'
       ? checkTargetIndex(request.target, info.numClasses)
       : resolveTarget(request.target, await session.predict(input, 1));
-  const maps = new Map<MethodName, Float32Array>();
-  const notDefined: Partial<Record<MethodName, string>> = {};
-  let logits: Float32Array;
-  let dump: BlockReport[];
-  let options;
-  if (session.windowed) {
-    const explained = await session.terms(input, 1, [target]);
-    const terms = explained.perImage[0];
-    logits = explained.logits;
-    options = resolveMethodOptions(request.options, terms.length);
-    for (const method of request.methods) {
-      try {
-        maps.set(method, mapFromTerms(method, terms, info.grid, options));
-      } catch (e) {
-        if (!(e instanceof EngineError) || e.code !== 'method-not-defined' || request.methods.length === 1)
-          throw e;
-        notDefined[method] = e.message;
-      }
-    }
-    dump = terms.map((t) => ({ kind: t.kind, grid: t.grid, term: Array.from(t.term) }));
-  } else {
-    const explained = await session.explain(input, 1, [target]);
-    const blocks = explained.perImage[0];
-    logits = explained.logits;
-    options = resolveMethodOptions(request.options, blocks.length);
-    for (const method of request.methods)
-      maps.set(method, computeMap(method, blocks, info.prefixTokens, options));
-    const p = info.prefixTokens;
-    dump = blocks.map((b) => ({
-      kind: p > 0 ? 'class-row' : 'received',
-      grid: info.grid,
-      term: Array.from(blockTerm(b, p, true)),
-      ...(p > 0
-        ? { clsAttention: clsRows(b, b.attention), clsGradient: b.gradient ? clsRows(b, b.gradient) : [] }
-        : {}),
-    }));
-  }
+  const { logits, maps, notDefined, options, dump } = await explainTokenMaps(
+    session,
+    input,
+    target,
+    request.methods,
+    request.options,
+  );
   const report: ExplainReport = {
     schemaVersion: 1,
     provider: session.provider,

@@ -12,7 +12,7 @@ export { lastAttn, lastAttnFromRows } from './lastAttn';
 export { rollout } from './rollout';
 export { gradRollout } from './gradRollout';
 export { minMaxNormalise } from './common';
-export { mapFromTerms, poolTerm } from './termMaps';
+export { mapFromTerms, poolTerm, TERM_METHODS } from './termMaps';
 export { resolveMethodOptions, type ResolvedMethodOptions } from './options';
 
 /** The normalised token map (length = patch tokens, row-major grid) of one method for one image. */

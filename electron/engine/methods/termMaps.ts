@@ -8,6 +8,9 @@ import { minMaxNormalise } from './common';
 import { resolveMethodOptions } from './options';
 import type { BlockTerms, MethodName, MethodOptions } from './types';
 
+/** The methods defined on every architecture, windowed ones included. */
+export const TERM_METHODS: readonly MethodName[] = ['attn-grad-product', 'last-attn'];
+
 /** A term on a finer grid averaged onto a coarser one: each coarse cell the mean of the r × r it covers. */
 export function poolTerm(
   term: ArrayLike<number>,

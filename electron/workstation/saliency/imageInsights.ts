@@ -1,7 +1,7 @@
 // What the image view asks of one image beyond its map: each block's contribution S_b for the
 // article's method, and the faithfulness (deletion / insertion AUC) of every method's map.
 import { evaluateFaithfulness } from '../../engine/evaluate';
-import { attnGradProductFromRows, METHOD_NAMES, type MethodName } from '../../engine/methods';
+import { mapFromTerms, METHOD_NAMES, type MethodName } from '../../engine/methods';
 import { preprocessImage } from '../../engine/preprocess';
 import { WorkstationError } from '../datasets/importFolder';
 import type { RunModel } from './saliencyStore';
@@ -24,7 +24,10 @@ function targetIndex(model: RunModel, label: string | undefined, top1: number | 
   return index;
 }
 
-/** Per block b, S_b = mean over heads of A_b ⊙ G_b on the class-token row over the patches, normalised. */
+/**
+ * Per block b its term S_b (METHOD.md) on the block's own grid, with its kind, shifted and min-max
+ * normalised for display: the single-block product [b, b].
+ */
 export async function blockContributions(
   model: RunModel,
   absPath: string,
@@ -33,24 +36,13 @@ export async function blockContributions(
 ) {
   const target = targetIndex(model, label, top1);
   const { tensor } = await preprocessImage(absPath, model.card.preprocessing, model.card.input);
-  const { perImage } = await model.session.explain(tensor, 1, [target]);
-  const { prefixTokens, grid } = model.session.info;
-  const rows = perImage[0].map((block) => {
-    const { heads, tokens } = block;
-    const attention = new Float32Array(heads * tokens);
-    const gradient = new Float32Array(heads * tokens);
-    for (let h = 0; h < heads; h++) {
-      // the class token's row (query 0) of each head
-      attention.set(block.attention.subarray(h * tokens * tokens, h * tokens * tokens + tokens), h * tokens);
-      gradient.set(block.gradient!.subarray(h * tokens * tokens, h * tokens * tokens + tokens), h * tokens);
-    }
-    return { heads, tokens, attention, gradient };
-  });
-  // The product over the single block [b, b] is S_b shifted and min-max normalised.
-  const blocks = rows.map((_, b) =>
-    Array.from(attnGradProductFromRows(rows, prefixTokens, { blocks: [b, b] })),
-  );
-  return { target: model.labels[target], grid, blocks };
+  const { perImage } = await model.session.terms(tensor, 1, [target]);
+  const blocks = perImage[0].map((block) => ({
+    kind: block.kind,
+    grid: block.grid,
+    values: Array.from(mapFromTerms('attn-grad-product', [block], block.grid)),
+  }));
+  return { target: model.labels[target], grid: model.session.info.grid, blocks };
 }
 
 /** Deletion and insertion AUCs of each method's map of one class for one image (and a random map as the floor). */

@@ -1,5 +1,6 @@
-// The per-block strip for the article's method: each block's contribution S_b as a small map,
-// so the reviewer sees which blocks decide the product.
+// The per-block strip for the article's method: each block's contribution S_b as a small map on
+// the block's own grid (Swin's stages differ), named by its kind, so the reviewer sees which
+// blocks decide the product.
 import { useEffect, useState } from 'react';
 import type { Result } from '../../../electron/contract/protocol';
 import { HeatmapCanvas } from '../components/HeatmapCanvas';
@@ -41,11 +42,14 @@ export function BlockStrip({
       <div className="strip">
         {current?.blocks &&
           lut &&
-          current.blocks.blocks.map((values, b) => (
-            <figure key={b}>
+          current.blocks.blocks.map(({ kind, grid, values }, b) => (
+            <figure
+              key={b}
+              title={`Block ${b + 1}: ${kind === 'class-row' ? 'class-token row' : 'received term'}, ${grid[0]}×${grid[1]} grid`}
+            >
               <HeatmapCanvas
-                label={`Block ${b + 1} contribution`}
-                map={{ grid: current.blocks!.grid, values }}
+                label={`Block ${b + 1} contribution (${kind}, ${grid[0]}×${grid[1]})`}
+                map={{ grid, values }}
                 lut={lut}
                 opacity={1}
                 width={48}
