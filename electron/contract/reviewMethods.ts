@@ -29,12 +29,12 @@ export const reviewMethods = {
       target: z.string(),
       grid: z.tuple([z.number().int(), z.number().int()]),
       /**
-       * Per block: its kind ('class-row' or 'received', METHOD.md), its own grid, and S_b on that
-       * grid (row-major), shifted and min-max normalised for display.
+       * Per block: its kind ('class-row', 'received' or 'skipped', METHOD.md), its own grid, and
+       * S_b on that grid (row-major), shifted and min-max normalised for display (empty: skipped).
        */
       blocks: z.array(
         z.object({
-          kind: z.enum(['class-row', 'received']),
+          kind: z.enum(['class-row', 'received', 'skipped']),
           grid: z.tuple([z.number().int(), z.number().int()]),
           values: z.array(z.number()),
         }),

@@ -161,7 +161,7 @@ export async function explainTokenMaps(
         notDefined[method] = e.message;
       }
     }
-    const dump = terms.map((t) => ({ kind: t.kind, grid: t.grid, term: Array.from(t.term) }));
+    const dump = terms.map((t) => ({ kind: t.kind, grid: t.grid, term: t.term && Array.from(t.term) }));
     return { logits, maps, notDefined, options, dump };
   }
   const { logits, perImage } = await session.explain(input, 1, [target]);

@@ -271,22 +271,30 @@ export class ExplainSession {
       };
     }
     const { logits, outputs } = await this.runExplainGraph(input, batch, targets);
-    const B = windowed.length;
+    const live = this.outputBlocks();
     return {
       logits,
       perImage: Array.from({ length: batch }, (_, i) =>
-        windowed.map((block, b) => {
+        windowed.map((block, b): BlockTerms => {
+          const k = live.indexOf(b);
+          if (k < 0) return { kind: block.kind, grid: block.grid, term: null, attentionTerm: null };
           const n = block.grid[0] * block.grid[1];
           const part = (t: Float32Array): Float64Array => Float64Array.from(t.subarray(i * n, (i + 1) * n));
           return {
             kind: block.kind,
             grid: block.grid,
-            term: part(outputs[B + b]),
-            attentionTerm: part(outputs[b]),
+            term: part(outputs[live.length + k]),
+            attentionTerm: part(outputs[k]),
           };
         }),
       ),
     };
+  }
+
+  /** The blocks the explain graph has outputs for: all, less outlook blocks. */
+  private outputBlocks(): number[] {
+    const all = this.analysis.attentionTensors.map((_, b) => b);
+    return all.filter((b) => this.analysis.windowed?.[b].kind !== 'skipped');
   }
 
   /** Runs the explain graph: logits, then every block's attention output, then every gradient output. */
@@ -297,11 +305,11 @@ export class ExplainSession {
   ): Promise<{ logits: Float32Array; outputs: Float32Array[] }> {
     this.checkInput(input, batch);
     this.checkTargets(targets, batch);
-    const B = this.analysis.attentionTensors.length;
+    const live = this.outputBlocks();
     const names = [
       this.analysis.logitsName,
-      ...Array.from({ length: B }, (_, b) => `vsw_attention_${b}`),
-      ...Array.from({ length: B }, (_, b) => `vsw_gradient_${b}`),
+      ...live.map((b) => `vsw_attention_${b}`),
+      ...live.map((b) => `vsw_gradient_${b}`),
     ];
     const [logits, ...rest] = await this.runBatched(
       input,

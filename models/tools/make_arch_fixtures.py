@@ -84,6 +84,11 @@ def families():
             image_size=28, patch_size=2, window_size=4, embed_dim=24, depths=[2, 2], num_heads=[2, 4],
             num_labels=5, attn_implementation='eager')), 'windowed',
             'HF SwinForImageClassification at 28x28: 14x14 and 7x7 grids padded to whole windows'),
+        'timm-volo': (lambda: timm.models.volo.VOLO(
+            layers=(1, 1), img_size=64, patch_size=8, embed_dims=(24, 48), num_heads=(2, 3),
+            downsamples=(True, False), outlook_attention=(True, False), post_layers=('ca',), num_classes=5),
+            'windowed', 'timm VOLO: an outlooker (8x8), a transformer block and a class-attention block (4x4), '
+            'token-label head'),
     }
 
 
@@ -119,18 +124,48 @@ def pool(t, to):
     return t.reshape(to[0], ry, to[1], rx).mean(axis=(1, 3))
 
 
+def block_layouts(model, att):
+    """Per recorded attention: ('skipped',) for outlook attention (5-D), ('class-row', H, W) for
+    class attention (one query), else ('windowed', H, W, wh, ww, sy, sx) (global: one window)."""
+    swin = iter(swin_blocks(model)) if 'Swin' in type(model.model).__name__ else None
+    out = []
+    for a in att:
+        if a.ndim == 5:
+            out.append(('skipped',))
+        elif a.shape[-2] == 1:
+            side = int(round((a.shape[-1] - 1) ** 0.5))
+            out.append(('class-row', side, side))
+        elif swin is not None:
+            out.append(('windowed',) + next(swin))
+        else:
+            side = int(round(a.shape[-1] ** 0.5))
+            out.append(('windowed', side, side, side, side, 0, 0))
+    return out
+
+
+def layout_term(x, layout):
+    """x: the recorded tensor (A or A*G, batch first) -> the block's term on its grid, or None."""
+    if layout[0] == 'skipped':
+        return None
+    if layout[0] == 'class-row':
+        return x[0, :, 0, 1:].mean(axis=0).reshape(layout[1], layout[2])
+    return windowed_term(x, *layout[1:])
+
+
 def windowed_maps(att, grads, layout):
-    terms = [windowed_term(a * g, *b) for a, g, b in zip(att, grads, layout)]
-    final = terms[-1].shape
+    terms = [layout_term(a * g, b) for a, g, b in zip(att, grads, layout)]
+    final = [t for t in terms if t is not None][-1].shape
     logs = np.zeros(final)
     for s in terms:
+        if s is None:
+            continue
         s = pool(s, final)
         rng = s.max() - s.min()
         if rng == 0:
             continue
         logs += np.log(s - s.min() + EPSILON * rng)
     product = np.exp(logs - logs.max())
-    last = windowed_term(att[-1], *layout[-1])
+    last = [layout_term(a, b) for a, b in zip(att, layout) if b[0] != 'skipped'][-1]
     return terms, {'attn-grad-product': normalise(product).ravel(), 'last-attn': normalise(last).ravel()}
 
 
@@ -239,7 +274,7 @@ def make(name, out, exporter):
     with torch.no_grad():
         for param in model.parameters():
             param.add_(torch.randn_like(param) * 0.02)
-    size = getattr(getattr(model.model, 'config', None), 'image_size', SIZE)
+    size = {'timm-volo': 64, 'hf-swin': 28}.get(name, SIZE)
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))
     d = os.path.join(out, f'{name}-{exporter}')
     os.makedirs(d, exist_ok=True)
@@ -261,27 +296,31 @@ def make(name, out, exporter):
         if p == 'windowed':  # every window of the one image: windows x heads x N x N
             att = [t.detach().double().numpy() for t in rec.tensors]
             grads = [t.grad.double().numpy() for t in rec.tensors]
-            layout = swin_blocks(model)
+            layout = block_layouts(model, att)
             terms, maps = windowed_maps(att, grads, layout)
         else:
             att = [t.detach().double().numpy()[0] for t in rec.tensors]
             grads = [t.grad.double().numpy()[0] for t in rec.tensors]
             terms, maps = maps_of(att, grads, p)
         blocks = []
-        for a, g, s in zip(att, grads, terms):
-            block = {'kind': 'class-row' if p != 'windowed' and p > 0 else 'received', 'grid': list(np.shape(s))
-                     if p == 'windowed' else None, 'term': np.ravel(s).tolist()}
-            if block['grid'] is None:
-                del block['grid']
-            if p != 'windowed' and p > 0:
+        for k, (a, g, s) in enumerate(zip(att, grads, terms)):
+            if p == 'windowed':
+                kind = {'skipped': 'skipped', 'class-row': 'class-row'}.get(layout[k][0], 'received')
+                grid = None if s is None else list(np.shape(s))
+                block = {'kind': kind, 'grid': grid, 'term': None if s is None else np.ravel(s).tolist()}
+                blocks.append(block)
+                continue
+            block = {'kind': 'class-row' if p > 0 else 'received', 'term': np.ravel(s).tolist()}
+            if p > 0:
                 block['clsAttention'] = a[:, 0, :].tolist()
                 block['clsGradient'] = g[:, 0, :].tolist()
             blocks.append(block)
         targets[label] = {'index': index, 'blocks': blocks, 'maps': {k: v.tolist() for k, v in maps.items()}}
         model.zero_grad()
-    heads, tokens = att[0].shape[-3], att[0].shape[-1]
+    first = next(a for a in att if a.ndim == 4)  # outlook attention (5-D) is not counted
+    heads, tokens = first.shape[1], first.shape[-1]
     if p == 'windowed':
-        grid = list(terms[-1].shape)
+        grid = list([t for t in terms if t is not None][-1].shape)
     else:
         side = int(round((tokens - p) ** 0.5))
         grid = [side, side]
@@ -318,7 +357,8 @@ def main():
     args = ap.parse_args()
     names = args.only.split(',') if args.only else list(families())
     for name in names:
-        for exporter in ('ts', 'dynamo'):
+        # torch's TorchScript exporter cannot write VOLO's Col2Im (opset 17 has none): dynamo only.
+        for exporter in ('dynamo',) if name == 'timm-volo' else ('ts', 'dynamo'):
             make(name, args.out, exporter)
 
 

@@ -120,8 +120,9 @@ export async function analyseModel(
     // Attention that is not one token set for every block: try windows traced from the graph.
     if (!(e instanceof EngineError) || e.code !== 'not-supported-yet' || options.grid) throw e;
     windowed = inferWindowedBlocks(model.graph!, sites, info, probeBatch);
-    const grid = windowed[windowed.length - 1].grid;
-    layout = { heads: windowed[0].heads, tokens: grid[0] * grid[1], grid, prefixTokens: 0, attentionRank: 4 };
+    const live = windowed.filter((b) => b.kind !== 'skipped');
+    const grid = live[live.length - 1].grid;
+    layout = { heads: live[0].heads, tokens: grid[0] * grid[1], grid, prefixTokens: 0, attentionRank: 4 };
   }
   const analysis: ModelAnalysis = {
     version: EXPLAIN_GRAPH_VERSION,
@@ -188,12 +189,15 @@ export function appendExplainNodes(
       axis: -1,
     });
   } else editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
+  // Blocks left out of the product (outlook attention) need no gradient: '' in their place.
+  const wanted = analysis.attentionTensors.filter((_, b) => analysis.windowed?.[b].kind !== 'skipped');
   const raw = buildGradients(new GradientContext(editor, info), {
     output: analysis.logitsName,
     seed,
-    wrt: analysis.attentionTensors,
+    wrt: wanted,
   });
-  return { attention, gradient: raw.map(normalise) };
+  const byTensor = new Map(wanted.map((t, i) => [t, normalise(raw[i])]));
+  return { attention, gradient: analysis.attentionTensors.map((t) => byTensor.get(t) ?? '') };
 }
 
 /**
@@ -209,19 +213,29 @@ export function buildExplainGraph(
 ): ExplainGraph {
   const copy = cloneForEditing(model);
   const editor = new GraphEditor(copy, analysis.opset);
-  let { attention, gradient } = appendExplainNodes(editor, analysis, info, gradients);
+  const { attention, gradient } = appendExplainNodes(editor, analysis, info, gradients);
   const windowed = analysis.windowed;
+  let attentionOutputs: string[];
+  let gradientOutputs: string[] | undefined;
   if (windowed) {
-    attention = attention.map((a, b) => windowedTermNodes(editor, a, windowed[b]));
-    gradient = gradient?.map((g, b) =>
-      windowedTermNodes(editor, editor.op('Mul', [analysis.attentionTensors[b], g]), windowed[b]),
+    // Per-block terms of the blocks in the product; outlook blocks have no outputs.
+    const live = windowed.map((_, b) => b).filter((b) => windowed[b].kind !== 'skipped');
+    attentionOutputs = live.map((b) =>
+      renameOutput(editor, windowedTermNodes(editor, attention[b], windowed[b]), `vsw_attention_${b}`),
     );
+    gradientOutputs = gradient
+      ? live.map((b) => {
+          const product = editor.op('Mul', [analysis.attentionTensors[b], gradient![b]]);
+          return renameOutput(editor, windowedTermNodes(editor, product, windowed[b]), `vsw_gradient_${b}`);
+        })
+      : undefined;
+  } else {
+    attentionOutputs = attention.map((t, b) => renameOutput(editor, t, `vsw_attention_${b}`));
+    gradientOutputs = gradient?.map((t, b) => renameOutput(editor, t, `vsw_gradient_${b}`));
   }
-  const attentionOutputs = attention.map((t, b) => renameOutput(editor, t, `vsw_attention_${b}`));
-  const gradientOutputs = gradient?.map((t, b) => renameOutput(editor, t, `vsw_gradient_${b}`));
   copy.graph!.output = [copy.graph!.output![0]];
-  attentionOutputs.forEach((o, b) => editor.addOutput(o, DataType.FLOAT, outputDims(analysis, b)));
-  gradientOutputs?.forEach((o, b) => editor.addOutput(o, DataType.FLOAT, outputDims(analysis, b)));
+  for (const o of [...attentionOutputs, ...(gradientOutputs ?? [])])
+    editor.addOutput(o, DataType.FLOAT, outputDims(analysis, Number(o.split('_').pop())));
   return { model: copy, attentionOutputs, gradientOutputs };
 }
 

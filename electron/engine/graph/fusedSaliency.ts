@@ -113,7 +113,15 @@ class FusedMethods {
   }
 
   lastAttn(attention: string[]): string {
-    return this.term(attention[attention.length - 1], undefined, attention.length - 1);
+    const last = this.liveBlocks(0, attention.length - 1).pop()!;
+    return this.term(attention[last], undefined, last);
+  }
+
+  /** The blocks in [first, last] that take part in the product (outlook blocks do not). */
+  private liveBlocks(first: number, last: number): number[] {
+    const out: number[] = [];
+    for (let b = first; b <= last; b++) if (this.a.windowed?.[b].kind !== 'skipped') out.push(b);
+    return out;
   }
 
   /** The rollouts multiply T × T matrices of one token set: windowed stacks have none. */
@@ -164,7 +172,7 @@ class FusedMethods {
   attnGradProduct(attention: string[], gradient: string[], o: ResolvedMethodOptions): string {
     const e = this.e;
     const logs: string[] = [];
-    for (let b = o.blocks[0]; b <= o.blocks[1]; b++) {
+    for (const b of this.liveBlocks(o.blocks[0], o.blocks[1])) {
       let s = this.term(attention[b], gradient[b], b); // [B, n]
       if (o.negatives === 'clamp') s = e.op('Relu', [s]);
       const lo = e.reduce('ReduceMin', s, [1], true);

@@ -17,7 +17,10 @@ export interface KeyTokens {
   windows: number;
   /** Keys per window. */
   positions: number;
-  /** For window w, key n (flat w·positions + n): the grid cell (row-major), or -1 for padding. */
+  /**
+   * For window w, key n (flat w·positions + n): the grid cell (row-major), -1 for padding, or -2
+   * for a token of another tensor (a class token joined to the patches, as in class attention).
+   */
   cellOf: number[];
 }
 
@@ -117,6 +120,23 @@ class IdEvaluator {
     private readonly probeBatch: number,
   ) {}
 
+  /** Chooses the source before any evaluation: of all it reaches, the one with the most tokens. */
+  chooseSource(name: string): void {
+    const sources = new Set<string>();
+    const walk = (t: string): void => {
+      const from = this.index.producer.get(t);
+      if (!from || !DATA_MOVEMENT.has(from.node.opType ?? '')) sources.add(t);
+      else for (const x of from.node.opType === 'Concat' ? from.node.input! : [from.node.input![0]]) walk(x);
+    };
+    walk(name);
+    const tokens = (t: string): number =>
+      this.index
+        .dims(t)
+        .slice(1, -1)
+        .reduce((p, q) => p * q, 1);
+    this.source = [...sources].sort((a, b) => tokens(b) - tokens(a))[0];
+  }
+
   value(name: string): Ids {
     const known = this.memo.get(name);
     if (known) return known;
@@ -175,15 +195,13 @@ class IdEvaluator {
     }
   }
 
-  /** Ids of a source tensor [batch, …tokens…, channels]: the token's index in its image. */
+  /**
+   * Ids of a source tensor [batch, …tokens…, channels]: the token's index in its image. The
+   * patch tokens are the source with the most tokens; any other (a class token) is all -2.
+   */
   private sourceIds(name: string): Ids {
-    if (this.source && this.source !== name)
-      throw new EngineError(
-        `the keys mix tokens of two tensors ('${this.source}' and '${name}')`,
-        'unsupported-model',
-      );
-    this.source = name;
     const dims = this.index.dims(name);
+    if (name !== this.source) return { dims, data: new Int32Array(dims.reduce((p, q) => p * q, 1)).fill(-2) };
     const channels = dims[dims.length - 1];
     const data = new Int32Array(dims.reduce((p, q) => p * q, 1));
     const perImage = data.length / dims[0] / channels;
@@ -315,12 +333,15 @@ export function traceKeyTokens(
   site: AttentionSite,
   info: TensorInfoMap,
   probeBatch: number,
+  /** The grid of flat [batch, tokens, channels] sources with no rank-4 layout on the way. */
+  fallbackGrid?: [number, number],
 ): KeyTokens {
   const index = new GraphIndex(graph, info);
   const projected = keyProjectionInput(index, site);
   const evaluator = new IdEvaluator(index, probeBatch);
   let keys: Ids;
   try {
+    evaluator.chooseSource(projected);
     keys = evaluator.value(projected);
   } catch (e) {
     if (e instanceof EngineError) throw keyTraceError(site, e.message);
@@ -335,18 +356,26 @@ export function traceKeyTokens(
   const windows = rows / probeBatch / positions;
   const sourceDims = index.dims(evaluator.source!);
   const tokens = sourceDims.slice(1, -1).reduce((p, q) => p * q, 1);
-  const grid: [number, number] | undefined =
+  let grid: [number, number] | undefined =
     sourceDims.length === 4 ? [sourceDims[1], sourceDims[2]] : evaluator.firstGrid;
-  if (!grid || grid[0] * grid[1] !== tokens)
-    throw keyTraceError(
-      site,
-      `the token tensor '${evaluator.source}' has no [batch, rows, cols, channels] layout`,
-    );
+  // A flat [batch, tokens, channels] source: the previous block's grid, after any prefix tokens
+  // (class attention's keys are [cls, patches] normalised together).
+  let prefix = 0;
+  if ((!grid || grid[0] * grid[1] !== tokens) && fallbackGrid) {
+    const extra = tokens - fallbackGrid[0] * fallbackGrid[1];
+    if (extra >= 0 && extra <= 8) [grid, prefix] = [fallbackGrid, extra];
+  }
+  if (!grid || grid[0] * grid[1] + prefix !== tokens)
+    throw keyTraceError(site, `the token tensor '${evaluator.source}' has no [batch, rows, cols, channels] layout`);
   const cellOf: number[] = [];
-  for (let k = 0; k < windows * positions; k++) cellOf.push(keys.data[k * channels]);
+  for (let k = 0; k < windows * positions; k++) {
+    const id = keys.data[k * channels];
+    cellOf.push(id < 0 ? id : id < prefix ? -2 : id - prefix);
+  }
   // Every cell exactly once, padding aside.
   const seen = new Set(cellOf.filter((c) => c >= 0));
-  if (seen.size !== tokens || cellOf.some((c) => c >= tokens))
+  // (class-token keys, -2, are allowed: class attention reads [cls, patches])
+  if (seen.size !== tokens - prefix || cellOf.some((c) => c >= tokens - prefix))
     throw keyTraceError(site, 'the traced windows do not cover the token grid once');
   return { grid, windows, positions, cellOf };
 }

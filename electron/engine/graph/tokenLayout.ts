@@ -45,10 +45,12 @@ export function inferTokenLayout(
     return dims;
   });
   const first = shapes[0];
-  if (first.length !== 3 && first.length !== 4) {
+  const odd = shapes.findIndex((d) => d.length !== 3 && d.length !== 4);
+  if (odd >= 0) {
+    // e.g. VOLO's outlook attention, [batch, heads, positions, K², K²]: read block by block.
     throw new EngineError(
-      `Attention '${sites[0].label}' has shape [${first.join(', ')}]; expected [batch, heads, T, T] or [batch·heads, T, T].`,
-      'unsupported-model',
+      `Attention '${sites[odd].label}' has shape [${shapes[odd].join(', ')}]; expected [batch, heads, T, T] or [batch·heads, T, T].`,
+      'not-supported-yet',
     );
   }
   for (let i = 0; i < shapes.length; i++) {

@@ -52,8 +52,9 @@ export function isMethodName(value: string): value is MethodName {
  * tokens; 'class-row' blocks read the class token's row, 'received' blocks the mean over queries.
  */
 export interface BlockTerms {
-  kind: 'class-row' | 'received';
+  /** 'skipped': outlook attention (VOLO), left out of the product; its terms are null. */
+  kind: 'class-row' | 'received' | 'skipped';
   grid: [number, number];
-  term: Float64Array;
-  attentionTerm: Float64Array;
+  term: Float64Array | null;
+  attentionTerm: Float64Array | null;
 }

@@ -40,7 +40,7 @@ export async function blockContributions(
   const blocks = perImage[0].map((block) => ({
     kind: block.kind,
     grid: block.grid,
-    values: Array.from(mapFromTerms('attn-grad-product', [block], block.grid)),
+    values: block.term ? Array.from(mapFromTerms('attn-grad-product', [block], block.grid)) : [],
   }));
   return { target: model.labels[target], grid: model.session.info.grid, blocks };
 }

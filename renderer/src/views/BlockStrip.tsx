@@ -6,6 +6,12 @@ import type { Result } from '../../../electron/contract/protocol';
 import { HeatmapCanvas } from '../components/HeatmapCanvas';
 import { useConnection } from '../state/connection';
 
+const KIND_NAMES = {
+  'class-row': 'class-token row',
+  received: 'received term',
+  skipped: 'outlook attention, left out of the product',
+};
+
 export function BlockStrip({
   imageId,
   runId,
@@ -43,18 +49,25 @@ export function BlockStrip({
         {current?.blocks &&
           lut &&
           current.blocks.blocks.map(({ kind, grid, values }, b) => (
-            <figure
-              key={b}
-              title={`Block ${b + 1}: ${kind === 'class-row' ? 'class-token row' : 'received term'}, ${grid[0]}×${grid[1]} grid`}
-            >
-              <HeatmapCanvas
-                label={`Block ${b + 1} contribution (${kind}, ${grid[0]}×${grid[1]})`}
-                map={{ grid, values }}
-                lut={lut}
-                opacity={1}
-                width={48}
-                height={48}
-              />
+            <figure key={b} title={`Block ${b + 1}: ${KIND_NAMES[kind]}, ${grid[0]}×${grid[1]} grid`}>
+              {kind === 'skipped' ? (
+                <div
+                  className="skipped-block"
+                  role="img"
+                  aria-label={`Block ${b + 1}: outlook attention, not in the product`}
+                >
+                  outlook
+                </div>
+              ) : (
+                <HeatmapCanvas
+                  label={`Block ${b + 1} contribution (${kind}, ${grid[0]}×${grid[1]})`}
+                  map={{ grid, values }}
+                  lut={lut}
+                  opacity={1}
+                  width={48}
+                  height={48}
+                />
+              )}
               <figcaption>{b + 1}</figcaption>
             </figure>
           ))}
