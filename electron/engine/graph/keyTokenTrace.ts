@@ -366,7 +366,10 @@ export function traceKeyTokens(
     if (extra >= 0 && extra <= 8) [grid, prefix] = [fallbackGrid, extra];
   }
   if (!grid || grid[0] * grid[1] + prefix !== tokens)
-    throw keyTraceError(site, `the token tensor '${evaluator.source}' has no [batch, rows, cols, channels] layout`);
+    throw keyTraceError(
+      site,
+      `the token tensor '${evaluator.source}' has no [batch, rows, cols, channels] layout`,
+    );
   const cellOf: number[] = [];
   for (let k = 0; k < windows * positions; k++) {
     const id = keys.data[k * channels];
