@@ -13,7 +13,8 @@ import { GraphEditor } from './graphEditor';
 import { probeTensors, type TensorInfoMap } from './shapeProbe';
 import { inferTokenLayout, type LayoutOverrides, type TokenLayout } from './tokenLayout';
 
-export const EXPLAIN_GRAPH_VERSION = 3;
+// 4: graphs cached by 3 may hold a head read by a negative index that pruning broke.
+export const EXPLAIN_GRAPH_VERSION = 4;
 export const TARGET_INPUT = 'vsw_target_onehot';
 
 export interface ModelAnalysis extends TokenLayout {

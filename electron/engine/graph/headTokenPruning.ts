@@ -64,6 +64,7 @@ class HeadTokenPruner {
   private readonly slices = new Map<string, NodeProto>();
   /** Sliced tensors whose producer the Slice could not move above. */
   private readonly stopped = new Set<string>();
+  private readonly replacedIndices = new Set<string>();
   private rows = 0;
   private pruned = 0;
   private nextOffset = 0;
@@ -95,6 +96,10 @@ class HeadTokenPruner {
     for (let t = this.nextTensor(); t; t = this.nextTensor()) this.pushUp(t);
     const live = [...this.position].sort((a, b) => a[1] - b[1]).map(([n]) => n);
     this.copy.graph!.node = live;
+    // Index constants replaced by their from-the-front copies and read by nothing else.
+    this.copy.graph!.initializer = this.copy.graph!.initializer!.filter(
+      (t) => !this.replacedIndices.has(t.name ?? '') || (this.consumers.get(t.name!)?.size ?? 0) > 0,
+    );
     return { model: this.copy, info: this.info, tokensKept: this.rows, opsPruned: this.pruned };
   }
 
@@ -153,6 +158,7 @@ class HeadTokenPruner {
     const fromFront = (name: string, clampToTokens: boolean): string => {
       const values = this.ints(name)!;
       if (values.every((v) => v >= 0)) return name;
+      this.replacedIndices.add(name);
       // A scalar constant has no dims in the protobuf; a Gather by a scalar drops the axis.
       const constant = this.constants.get(name);
       const dims = constant ? (constant.dims ?? []).map(Number) : (this.info.get(name)?.dims ?? []);
