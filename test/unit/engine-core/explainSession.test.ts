@@ -135,6 +135,43 @@ describe('ExplainSession on a hand-built ViT', () => {
       await second.close();
     }
   });
+
+  it('rebuilds the graphs when the cached analysis.json is torn, and leaves no temporary files', async () => {
+    const file = tinyVitFile('torn');
+    const cacheDir = path.join(tmp, 'torn-cache');
+    const x = randomArray(IMAGE, rng(5));
+    const first = await ExplainSession.open(file, { provider: 'cpu', cacheDir });
+    const a = await first.saliency(x, 1, [2], 'attn-grad-product');
+    await first.close();
+    const files = fs.readdirSync(cacheDir, { recursive: true }).map(String);
+    assert.deepEqual(
+      files.filter((f) => f.includes('.tmp')),
+      [],
+    );
+    const meta = path.join(
+      cacheDir,
+      files.find((f) => f.endsWith('analysis.json'))!,
+    );
+    const whole = fs.readFileSync(meta);
+    fs.writeFileSync(meta, whole.subarray(0, whole.length >> 1)); // as a crash mid-write left it
+    const logs: string[] = [];
+    const second = await ExplainSession.open(file, { provider: 'cpu', cacheDir, log: (m) => logs.push(m) });
+    try {
+      assert.ok(
+        logs.some((m) => /cached analysis .* is damaged/.test(m)),
+        logs.join('\n'),
+      );
+      assert.ok(
+        logs.some((m) => m.startsWith('explain graph built')),
+        logs.join('\n'),
+      );
+      const b = await second.saliency(x, 1, [2], 'attn-grad-product');
+      assert.deepEqual(b.maps[0], a.maps[0]);
+    } finally {
+      await second.close();
+    }
+    assert.deepEqual(fs.readFileSync(meta), whole, 'the rebuilt analysis is written whole again');
+  });
 });
 
 describe('ExplainSession errors for bad input', () => {
