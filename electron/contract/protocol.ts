@@ -339,6 +339,8 @@ export const methods = {
       grid: z.tuple([z.number().int(), z.number().int()]),
       map: z.array(z.number()),
       cached: z.boolean(),
+      /** What the reviewer should know about how this model is explained (e.g. a mean-pooled head). */
+      warnings: z.array(z.string()),
     }),
   },
   'jobs.predict': { params: PredictParams, result: JobStarted.extend({ runId: z.number().int() }) },

@@ -19,6 +19,7 @@ export interface ExplainingSession {
     numClasses: number;
     prefixTokens: number;
     grid: [number, number];
+    warnings?: string[];
   };
   readonly provider: string;
   predict(input: Float32Array, batch: number): Promise<Float32Array>;
@@ -56,6 +57,8 @@ export interface ExplainReport {
   grid: [number, number];
   prefixTokens: number;
   maps: Partial<Record<MethodName, number[]>>;
+  /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
+  warnings?: string[];
   blocks?: { clsAttention: number[][]; clsGradient: number[][] }[];
 }
 
@@ -145,6 +148,7 @@ export async function explainImage(
     grid: info.grid,
     prefixTokens: info.prefixTokens,
     maps: Object.fromEntries([...maps].map(([m, v]) => [m, Array.from(v)])),
+    ...(info.warnings?.length ? { warnings: info.warnings } : {}),
   };
   if (request.dumpBlocks)
     report.blocks = blocks.map((b) => ({

@@ -16,6 +16,7 @@ import {
   type TargetSource,
 } from './graph/explainGraph';
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
+import { headReadoutWarning } from './graph/headReadout';
 import { pruneHeadTokens } from './graph/headTokenPruning';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
 import {
@@ -47,6 +48,8 @@ export interface ExplainModelInfo {
   grid: [number, number];
   attentionNodes: string[];
   opset: number;
+  /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
+  warnings: string[];
 }
 
 export interface OpenOptions {
@@ -170,6 +173,8 @@ export class ExplainSession {
       }
       log(`explain graph built in ${Date.now() - started} ms (${analysis.attentionNodes.length} blocks)`);
     }
+    const warning = headReadoutWarning(model, info, analysis.tokens, analysis.prefixTokens);
+    if (warning) log(warning);
     const session = await ManagedSession.open(explainSource, {
       provider: options.provider,
       threads: options.threads,
@@ -189,6 +194,7 @@ export class ExplainSession {
       grid: analysis.grid,
       attentionNodes: analysis.attentionNodes,
       opset: analysis.opset,
+      warnings: warning ? [warning] : [],
     };
     return new ExplainSession(file, pruned.model, analysis, pruned.info, session, cache, options, publicInfo);
   }

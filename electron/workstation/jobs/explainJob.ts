@@ -14,6 +14,8 @@ export interface ExplainResult {
   computed: number;
   cached: number;
   skipped: { path: string; reason: string }[];
+  /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
+  warnings: string[];
   seconds: number;
 }
 
@@ -43,6 +45,7 @@ export async function runExplain(
     computed: 0,
     cached: 0,
     skipped: [],
+    warnings: model.session.info.warnings,
     seconds: 0,
   };
   const work: { imageId: number; absPath: string; target: number }[] = [];

@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from '../../../electron/engine/errors';
 import { ExplainSession } from '../../../electron/engine/explainSession';
+import { explainImage } from '../../../electron/engine/explainReport';
 import { writeModelFile } from '../../../electron/engine/onnx/modelFile';
 import type { ModelProto } from '../../../electron/engine/onnx/onnxSchema';
 import { buildTinyVit, randomArray, rng, runModel, type TinyVitOptions } from './graphTestKit';
@@ -171,6 +172,33 @@ describe('ExplainSession on a hand-built ViT', () => {
       await second.close();
     }
     assert.deepEqual(fs.readFileSync(meta), whole, 'the rebuilt analysis is written whole again');
+  });
+});
+
+describe('a class token with a mean-pooled head', () => {
+  it('is warned about in the session info and the explain report; a class-token head is not', async () => {
+    const x = randomArray(IMAGE, rng(9));
+    for (const head of ['mean-pool', 'slice-negative', 'class-token'] as const) {
+      const logs: string[] = [];
+      const session = await ExplainSession.open(tinyVitFile(`head-${head}`, { head }), {
+        provider: 'cpu',
+        log: (m) => logs.push(m),
+      });
+      try {
+        const { report } = await explainImage(session, x, { target: 'top1', methods: ['rollout'] });
+        if (head === 'class-token') {
+          assert.deepEqual(session.info.warnings, []);
+          assert.equal(report.warnings, undefined);
+        } else {
+          assert.equal(session.info.warnings.length, 1, head);
+          assert.match(session.info.warnings[0], /class token, but its head averages the tokens/);
+          assert.deepEqual(report.warnings, session.info.warnings);
+          assert.ok(logs.includes(session.info.warnings[0]));
+        }
+      } finally {
+        await session.close();
+      }
+    }
   });
 });
 
