@@ -4,7 +4,7 @@ import type { Handlers } from '../contract/rpc';
 import type { MethodName, ServiceEvent } from '../contract/protocol';
 import type { Selection } from '../contract/query';
 import { relocateDataset } from '../workstation/datasets/relocateDataset';
-import { startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
+import { deleteJob, resumeJob, startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
 import { gridItem, queryFacets, queryPage } from '../workstation/query/queryImages';
 import { listAudit, undoLatest } from '../workstation/review/auditLog';
 import { datasetOfSelection, setNote, setReview, setSplit } from '../workstation/review/imageReview';
@@ -47,7 +47,9 @@ type CoreMethod =
   | 'jobs.explain'
   | 'jobs.export'
   | 'jobs.list'
-  | 'jobs.cancel';
+  | 'jobs.cancel'
+  | 'jobs.resume'
+  | 'jobs.delete';
 
 export function coreHandlers(
   ws: Workstation,
@@ -142,5 +144,14 @@ export function coreHandlers(
     'jobs.export': (params) => ({ jobId: background(startExport(ws.jobHost, params)).jobId }),
     'jobs.list': () => ws.jobs.list(),
     'jobs.cancel': ({ jobId }) => ({ changed: ws.jobs.cancel(jobId) }),
+    'jobs.resume': async ({ jobId }) => {
+      const started = background(await resumeJob(ws.jobHost, jobId));
+      return { jobId: started.jobId };
+    },
+    'jobs.delete': async ({ jobId }) => {
+      await deleteJob(ws.jobHost, jobId);
+      emit({ type: 'job.deleted', jobId });
+      return { changed: 1 };
+    },
   };
 }

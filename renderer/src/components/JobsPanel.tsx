@@ -1,5 +1,6 @@
-// Every running job with a progress bar, its rate, its ETA and Cancel. Jobs run in the service,
-// so they keep going while the reviewer works in any view.
+// Every running job with a progress bar, its rate, its ETA and Cancel; a cancelled or failed job
+// with Resume (from its checkpoint) and Delete. Jobs run in the service, so they keep going while
+// the reviewer works in any view.
 import { useEffect, useState } from 'react';
 import type { JobInfo } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
@@ -19,6 +20,11 @@ function formatEta(seconds: number | null): string {
 export function JobsPanel() {
   const { client } = useConnection();
   const [jobs, setJobs] = useState<Map<number, Live>>(new Map());
+  const [actionError, setActionError] = useState<string | null>(null);
+  const act = (method: 'jobs.resume' | 'jobs.delete', jobId: number) => {
+    setActionError(null);
+    client.call(method, { jobId }).catch((error: Error) => setActionError(error.message));
+  };
 
   useEffect(() => {
     void client
@@ -26,7 +32,7 @@ export function JobsPanel() {
       .then((list) =>
         setJobs(
           new Map(
-            list.filter((j) => j.status === 'running').map((job) => [job.id, { job, rate: 0, eta: null }]),
+            list.filter((j) => j.status !== 'done').map((job) => [job.id, { job, rate: 0, eta: null }]),
           ),
         ),
       );
@@ -48,7 +54,8 @@ export function JobsPanel() {
           event.type === 'job.cancelled'
         ) {
           next.set(event.job.id, { job: event.job, rate: 0, eta: null });
-        } else return prev;
+        } else if (event.type === 'job.deleted') next.delete(event.jobId);
+        else return prev;
         return next;
       });
     });
@@ -59,6 +66,7 @@ export function JobsPanel() {
     <section className="jobs" role="region" aria-label="Jobs">
       <h2>Jobs</h2>
       {list.length === 0 && <p className="muted">No jobs yet.</p>}
+      {actionError && <p className="error">{actionError}</p>}
       {list.map(({ job, rate, eta }) => (
         <div key={job.id} className={`job ${job.status}`}>
           <div className="job-line">
@@ -73,6 +81,16 @@ export function JobsPanel() {
               <button className="small" onClick={() => void client.call('jobs.cancel', { jobId: job.id })}>
                 Cancel
               </button>
+            )}
+            {(job.status === 'cancelled' || job.status === 'failed') && (
+              <>
+                <button className="small" onClick={() => act('jobs.resume', job.id)}>
+                  Resume
+                </button>
+                <button className="small" onClick={() => act('jobs.delete', job.id)}>
+                  Delete
+                </button>
+              </>
             )}
           </div>
           <progress aria-label={`${job.kind} job ${job.id}`} max={Math.max(1, job.total)} value={job.done} />
