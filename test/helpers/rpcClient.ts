@@ -98,3 +98,23 @@ export async function connectRpc(server: ServeProcess): Promise<RpcClient> {
     close: () => socket.close(),
   };
 }
+
+export const isJobEvent = (jobId: number, type: ServiceEvent['type']) => (e: ServiceEvent) =>
+  e.type === type && 'job' in e && typeof e.job === 'object' && e.job.id === jobId;
+
+/**
+ * Cancels a job once it has done `after` items and waits until it stops; returns what
+ * `checkpoint` counted right after the cancel was recorded.
+ */
+export async function cancelJobAfter(
+  rpc: RpcClient,
+  jobId: number,
+  after: number,
+  checkpoint: () => number = () => 0,
+): Promise<number> {
+  await rpc.waitForEvent((e) => e.type === 'job.progress' && e.jobId === jobId && e.done >= after);
+  await rpc.call('jobs.cancel', { jobId });
+  const atCancel = checkpoint();
+  await rpc.waitForEvent(isJobEvent(jobId, 'job.cancelled'));
+  return atCancel;
+}

@@ -8,26 +8,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { ServiceEvent } from '../../electron/contract/protocol';
-import { connectRpc, type RpcClient } from '../helpers/rpcClient';
+import { cancelJobAfter, connectRpc, isJobEvent, type RpcClient } from '../helpers/rpcClient';
 import { startServe, type ServeProcess } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
-import { DEMO, integrityOk, peek, predictModel, sleep, VSW, vswOk, waitFor } from './core/coreKit';
-
-const PER_CLASS = 40; // 400 images: each job runs for a few seconds on two cores
-
-/** A copy of the first PER_CLASS images of each class of the demo set. */
-function demoSubset(scratch: string, perClass = PER_CLASS): string {
-  const root = path.join(scratch, 'subset');
-  for (const label of fs.readdirSync(DEMO)) {
-    const dir = path.join(DEMO, label);
-    if (!fs.statSync(dir).isDirectory()) continue;
-    fs.mkdirSync(path.join(root, label), { recursive: true });
-    for (const file of fs.readdirSync(dir).sort().slice(0, perClass))
-      fs.copyFileSync(path.join(dir, file), path.join(root, label, file));
-  }
-  return root;
-}
+import { demoSubset, integrityOk, peek, predictModel, sleep, VSW, vswOk, waitFor } from './core/coreKit';
 
 function count(dataDir: string, sql: string, ...params: unknown[]): number {
   const db = peek(dataDir);
@@ -49,6 +33,8 @@ interface Fixture {
   model: string;
 }
 
+const PER_CLASS = 40; // 400 images: each job runs for a few seconds on two cores
+
 function importSubset(t: TestContext, perClass = PER_CLASS): Fixture {
   const scratch = tempDir(t, 'vsw-serve-jobs-');
   const dataDir = path.join(scratch, 'data');
@@ -64,23 +50,6 @@ function importSubset(t: TestContext, perClass = PER_CLASS): Fixture {
     images: report.report.added,
     model: predictModel(scratch).dir,
   };
-}
-
-const isJobEvent = (jobId: number, type: ServiceEvent['type']) => (e: ServiceEvent) =>
-  e.type === type && 'job' in e && typeof e.job === 'object' && e.job.id === jobId;
-
-/** Cancels the job once it has done `after` items; returns the checkpoint count right after. */
-async function cancelAfter(
-  rpc: RpcClient,
-  jobId: number,
-  after: number,
-  checkpoint: () => number,
-): Promise<number> {
-  await rpc.waitForEvent((e) => e.type === 'job.progress' && e.jobId === jobId && e.done >= after);
-  await rpc.call('jobs.cancel', { jobId });
-  const atCancel = checkpoint();
-  await rpc.waitForEvent(isJobEvent(jobId, 'job.cancelled'));
-  return atCancel;
 }
 
 async function tagAll(rpc: RpcClient, datasetId: number, name: string): Promise<number> {
@@ -104,7 +73,7 @@ test('cancel of a running predict, explain-set and export stops within one batch
     batch: BATCH,
     provider: 'cpu',
   });
-  const atCancel = await cancelAfter(rpc, predictJob, 2 * BATCH, predictions);
+  const atCancel = await cancelJobAfter(rpc, predictJob, 2 * BATCH, predictions);
   const afterCancel = predictions();
   assert.ok(afterCancel < f.images, 'cancelled before the end');
   assert.ok(afterCancel - atCancel <= BATCH, `${afterCancel - atCancel} predictions after the cancel`);
@@ -120,7 +89,7 @@ test('cancel of a running predict, explain-set and export stops within one batch
     method: 'attn-grad-product',
     batch: BATCH,
   });
-  const mapsAtCancel = await cancelAfter(rpc, explainJob, 2 * BATCH, maps);
+  const mapsAtCancel = await cancelJobAfter(rpc, explainJob, 2 * BATCH, maps);
   assert.ok(maps() < f.images && maps() - mapsAtCancel <= BATCH, `${maps() - mapsAtCancel} maps after`);
   assert.match(vswOk('jobs', 'delete', String(explainJob), '--data-dir', f.dataDir), /deleted job/);
   const listed = await rpc.call<{ id: number }[]>('jobs.list', {});
@@ -139,7 +108,7 @@ test('cancel of a running predict, explain-set and export stops within one batch
   };
   const { jobId: exportJob } = await rpc.call<{ jobId: number }>('jobs.export', exportParams);
   const doneItems = () => count(f.dataDir, 'SELECT COUNT(*) FROM export_items WHERE done = 1');
-  const itemsAtCancel = await cancelAfter(rpc, exportJob, 32, doneItems);
+  const itemsAtCancel = await cancelJobAfter(rpc, exportJob, 32, doneItems);
   assert.ok(doneItems() < f.images && doneItems() - itemsAtCancel <= 32, `${doneItems()} items done`);
   assert.ok(!fs.existsSync(out));
   const resumed = JSON.parse(
@@ -151,7 +120,7 @@ test('cancel of a running predict, explain-set and export stops within one batch
   // A cancelled export deleted over RPC takes its partial folder with it.
   const out2 = path.join(f.scratch, 'export2');
   const { jobId: second } = await rpc.call<{ jobId: number }>('jobs.export', { ...exportParams, out: out2 });
-  await cancelAfter(rpc, second, 32, doneItems);
+  await cancelJobAfter(rpc, second, 32, doneItems);
   assert.equal(fs.readdirSync(f.scratch).filter((n) => n.includes('vsw-partial')).length, 1);
   await rpc.call('jobs.delete', { jobId: second });
   await rpc.waitForEvent((e) => e.type === 'job.deleted' && e.jobId === second);
