@@ -44,6 +44,19 @@ async function setup(t: TestContext, files: string[]): Promise<Setup> {
   return { ws, scratch, root, datasetId: dataset.id, idOf };
 }
 
+/** A prediction run of the test model over the whole dataset. */
+async function predictAll(s: Setup): Promise<{ runId: number }> {
+  const model = predictModel(s.scratch);
+  const started = await startPredict(s.ws.jobHost, {
+    datasetId: s.datasetId,
+    model: model.dir,
+    batch: 8,
+    provider: 'cpu',
+  });
+  await started.done;
+  return started;
+}
+
 function tagImages(s: Setup, tag: string, rels: string[]): number {
   const tagId = tagByName(s.ws.db, s.datasetId, tag, s.ws.reviewerId, true);
   applyTag(s.ws.db, tagId, { imageIds: rels.map(s.idOf) }, s.ws.reviewerId);
@@ -164,14 +177,7 @@ test('overlays of x.png and x.jpg do not collide; an undecodable image is skippe
   tagImages(s, 'neg', files.slice(0, -1));
   tagImages(s, '+evil', ['plain.png']);
   s.ws.db.prepare("UPDATE images SET note = '=HYPERLINK(\"http://x\")' WHERE rel_path = 'plain.png'").run();
-  const model = predictModel(s.scratch);
-  const predicted = await startPredict(s.ws.jobHost, {
-    datasetId: s.datasetId,
-    model: model.dir,
-    batch: 8,
-    provider: 'cpu',
-  });
-  await predicted.done;
+  const predicted = await predictAll(s);
   fs.writeFileSync(path.join(s.root, 'broken.png'), 'no longer a PNG'); // after its prediction
   const out = path.join(s.scratch, 'out');
   const params = exportParams(s, out, {
@@ -213,14 +219,7 @@ test('overlays of x.png and x.jpg do not collide; an undecodable image is skippe
 test('explain-set skips and lists an undecodable, a vanished and a missing image, and explains the rest', async (t) => {
   const files = ['a.png', 'b.png', 'c.png', 'd.png', 'e.png', 'f.png'];
   const s = await setup(t, files);
-  const model = predictModel(s.scratch);
-  const predicted = await startPredict(s.ws.jobHost, {
-    datasetId: s.datasetId,
-    model: model.dir,
-    batch: 8,
-    provider: 'cpu',
-  });
-  await predicted.done;
+  const predicted = await predictAll(s);
   fs.rmSync(path.join(s.root, 'b.png'));
   await s.ws.addDataset(s.root, 'faults'); // b.png: missing
   fs.rmSync(path.join(s.root, 'c.png')); // vanished since
