@@ -265,8 +265,16 @@ export async function runExport(
       batch.map(async (item) => {
         item.skipped = await unreadable(item.plan.absPath);
         if (item.skipped) return;
-        for (const file of item.plan.files)
-          await placeFile(item.plan.absPath, path.join(temp, file), params.media);
+        try {
+          for (const file of item.plan.files)
+            await placeFile(item.plan.absPath, path.join(temp, file), params.media);
+        } catch (error) {
+          // The source went bad between the check and the copy: skip it. Anything else (a full
+          // disk, an unwritable destination) fails the export, to be resumed once fixed.
+          item.skipped = await unreadable(item.plan.absPath);
+          if (!item.skipped) throw error;
+          for (const file of item.plan.files) await fs.promises.rm(path.join(temp, file), { force: true });
+        }
       }),
     );
     if (model && params.overlays)

@@ -3,6 +3,7 @@
 // never copied, a resumed export writes the frozen plan whatever the tags became, overlays of x.png
 // and x.jpg do not collide, and manifest cells cannot run as spreadsheet formulas.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -19,7 +20,7 @@ import { applyTag, removeTag, tagByName, updateTag } from '../../../electron/wor
 import { Workstation } from '../../../electron/workstation/workstation';
 import { writeImage } from '../../helpers/images';
 import { tempDir } from '../../helpers/tempDir';
-import { predictModel } from './coreKit';
+import { predictModel, VSW } from './coreKit';
 
 interface Setup {
   ws: Workstation;
@@ -76,7 +77,7 @@ function exportParams(s: Setup, out: string, extra: Partial<ExportJobParams> = {
   } as ExportJobParams;
 }
 
-test('a vanished, unreadable or folder-shaped image is skipped and listed; missing images are counted, never copied', async (t) => {
+test('a vanished or folder-shaped image is skipped and listed; missing images are counted, never copied', async (t) => {
   const files = ['a.png', 'b.png', 'c.png', 'd.png', 'e.png', 'f.png'];
   const s = await setup(t, files);
   tagImages(s, 'neg', files);
@@ -90,10 +91,7 @@ test('a vanished, unreadable or folder-shaped image is skipped and listed; missi
   fs.rmSync(path.join(s.root, 'c.png'));
   fs.rmSync(path.join(s.root, 'd.png'));
   fs.mkdirSync(path.join(s.root, 'd.png'));
-  const root = process.getuid?.() === 0;
-  if (root) t.diagnostic('running as root: a chmod 000 file stays readable, so that case is not tried');
-  else fs.chmodSync(path.join(s.root, 'e.png'), 0);
-  t.after(() => fs.existsSync(path.join(s.root, 'e.png')) && fs.chmodSync(path.join(s.root, 'e.png'), 0o644));
+  // (A file this user may not read: see the unprivileged test below; root reads any file.)
 
   const out = path.join(s.scratch, 'out');
   const result = (await startExport(s.ws.jobHost, exportParams(s, out)).done) as ExportResult;
@@ -101,8 +99,7 @@ test('a vanished, unreadable or folder-shaped image is skipped and listed; missi
   assert.match(reasons['b.png'], /^missing/);
   assert.match(reasons['c.png'], /vanished/);
   assert.match(reasons['d.png'], /not a file/);
-  if (!root) assert.match(reasons['e.png'], /permission denied/);
-  const exported = root ? ['a.png', 'e.png', 'f.png'] : ['a.png', 'f.png'];
+  const exported = ['a.png', 'e.png', 'f.png'];
   assert.equal(result.selected, 6);
   assert.equal(result.images, exported.length);
   assert.equal(result.missing, 1);
@@ -241,4 +238,51 @@ test('explain-set skips and lists an undecodable, a vanished and a missing image
     s.ws.db.prepare('SELECT COUNT(*) FROM saliency_cache WHERE run_id = ?').pluck().get(predicted.runId),
     3,
   );
+});
+
+/** Runs `vsw` as an unprivileged user where the tests run as root (root reads any file). */
+function vswUnprivileged(...args: string[]) {
+  const command = process.getuid?.() === 0 ? 'setpriv' : process.execPath;
+  const prefix =
+    process.getuid?.() === 0 ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath] : [];
+  const r = spawnSync(command, [...prefix, VSW, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('an image the exporting user may not read is skipped with "permission denied", and the export completes', async (t) => {
+  const scratch = tempDir(t, 'vsw-export-perm-');
+  fs.chmodSync(scratch, 0o777);
+  const root = path.join(scratch, 'images');
+  for (const rel of ['a.png', 'b.png', 'c.png']) await writeImage(path.join(root, rel));
+  const dataDir = path.join(scratch, 'data');
+  const common = ['--data-dir', dataDir, '--reviewer', 'eve'];
+  const run = (...args: string[]) => {
+    const r = vswUnprivileged(...args, ...common);
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  };
+  run('import', root, '--dataset', 'perm');
+  for (const rel of ['a.png', 'b.png', 'c.png'])
+    run('tag', '--dataset', 'perm', '--image', rel, '--add', 'neg');
+  fs.chmodSync(path.join(root, 'b.png'), 0);
+  const out = path.join(scratch, 'out');
+  const r = run(
+    'export',
+    '--dataset',
+    'perm',
+    '--tags',
+    'neg',
+    '--layout',
+    'flat',
+    '--media',
+    'copy',
+    '--out',
+    out,
+    '--json',
+  );
+  const result = JSON.parse(r.stdout) as ExportResult;
+  assert.deepEqual(result.skipped, [{ path: 'b.png', reason: 'permission denied reading the file' }]);
+  assert.equal(result.images, 2);
+  assert.match(r.stderr, /skipped 1 of 3 images[\s\S]*b\.png: permission denied/);
+  assert.deepEqual(fs.readdirSync(path.join(out, 'images')).sort(), ['a.png', 'c.png']);
 });
