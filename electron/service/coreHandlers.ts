@@ -64,6 +64,12 @@ export function coreHandlers(
     started.done.catch(() => undefined);
     return started;
   };
+  /** A predict job's run changes status when it ends, however it ends. */
+  const runsChangeWhenDone = <T extends { done: Promise<unknown> }>(started: T, datasetId: number): T => {
+    const changed = () => emit({ type: 'runsChanged', datasetId });
+    void started.done.then(changed, changed);
+    return started;
+  };
   return {
     'datasets.relocate': ({ datasetId, from, to }) => {
       const result = relocateDataset(db, datasetId, from, to);
@@ -133,10 +139,9 @@ export function coreHandlers(
     'stats.get': ({ query }) => computeStats(db, query),
     'saliency.get': (params) => saliencyFor(ws.saliency, db, params),
     'jobs.predict': async (params) => {
-      const started = background(await startPredict(ws.jobHost, params));
-      void started.done.then(
-        () => emit({ type: 'runsChanged', datasetId: params.datasetId }),
-        () => emit({ type: 'runsChanged', datasetId: params.datasetId }),
+      const started = runsChangeWhenDone(
+        background(await startPredict(ws.jobHost, params)),
+        params.datasetId,
       );
       return { jobId: started.jobId, runId: started.runId };
     },
@@ -145,7 +150,10 @@ export function coreHandlers(
     'jobs.list': () => ws.jobs.list(),
     'jobs.cancel': ({ jobId }) => ({ changed: ws.jobs.cancel(jobId) }),
     'jobs.resume': async ({ jobId }) => {
+      const job = ws.jobs.get(jobId);
       const started = background(await resumeJob(ws.jobHost, jobId));
+      if (job.kind === 'predict')
+        runsChangeWhenDone(started, (job.params as { datasetId: number }).datasetId);
       return { jobId: started.jobId };
     },
     'jobs.delete': async ({ jobId }) => {
