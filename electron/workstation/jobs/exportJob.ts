@@ -1,7 +1,9 @@
 // The export job: the tagged negative set, written to a temporary folder beside the target and
 // renamed into place at the end (a crash or a full disk never leaves a half export posing as a
-// whole one). The selection is frozen in export_items when the job first starts; each batch of
-// files is marked done in the database, so a resumed export continues where it stopped.
+// whole one). The whole plan (images, tags, file names, manifest fields) is frozen in export_items
+// when the job first starts; each batch of files is marked done in the database, so a resumed
+// export continues where it stopped and lands exactly as planned. A bad image is skipped and
+// listed, never the export.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
