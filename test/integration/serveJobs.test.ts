@@ -11,7 +11,17 @@ import { test, type TestContext } from 'node:test';
 import { cancelJobAfter, connectRpc, isJobEvent, type RpcClient } from '../helpers/rpcClient';
 import { startServe, type ServeProcess } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
-import { demoSubset, integrityOk, peek, predictModel, sleep, VSW, vswOk, waitFor } from './core/coreKit';
+import {
+  demoSubset,
+  integrityOk,
+  predictDemoArgs,
+  peek,
+  predictModel,
+  sleep,
+  VSW,
+  vswOk,
+  waitFor,
+} from './core/coreKit';
 
 function count(dataDir: string, sql: string, ...params: unknown[]): number {
   const db = peek(dataDir);
@@ -218,19 +228,7 @@ test('vsw tag and vsw predict from the CLI while serve tags over RPC on the same
   const serveTag = await rpc.call<{ id: number }>('tags.create', { datasetId: f.datasetId, name: 'from-ui' });
 
   // The CLI: a predict of the whole dataset, and one `vsw tag` process after another.
-  const predict = runVsw([
-    'predict',
-    '--dataset',
-    'demo',
-    '--model',
-    f.model,
-    '--batch',
-    '8',
-    '--provider',
-    'cpu',
-    '--data-dir',
-    f.dataDir,
-  ]);
+  const predict = runVsw(predictDemoArgs(f.dataDir, f.model, 8));
   const cliTagged: string[] = [];
   const cliRuns: { code: number | null; stderr: string }[] = [];
   const cli = (async () => {
@@ -312,4 +310,37 @@ test('vsw tag and vsw predict from the CLI while serve tags over RPC on the same
   t.diagnostic(
     `concurrent writes: ${serveEvents} RPC tag events in ${rounds} round(s), ${cliTagged.length} CLI tag events, ${f.images} predictions (${writes}); locked errors: 0`,
   );
+});
+
+test('vsw jobs cancel stops a predict that another vsw process runs within one batch; vsw jobs resume finishes it', async (t) => {
+  const f = importSubset(t);
+  const BATCH = 8;
+  const running = runVsw(predictDemoArgs(f.dataDir, f.model, BATCH));
+  const predictions = () => count(f.dataDir, 'SELECT COUNT(*) FROM predictions');
+  await waitFor(() => predictions() >= 2 * BATCH, 60_000, 'the first predictions');
+  const jobId = count(f.dataDir, "SELECT id FROM jobs WHERE kind = 'predict'");
+  assert.match(
+    vswOk('jobs', 'cancel', String(jobId), '--data-dir', f.dataDir),
+    /will stop at its next checkpoint/,
+  );
+  const atCancel = predictions();
+  const stopped = await running;
+  assert.equal(stopped.code, 1);
+  assert.match(stopped.stderr, /cancelled/);
+  assert.ok(predictions() - atCancel <= BATCH, `${predictions() - atCancel} predictions after the cancel`);
+  assert.ok(predictions() < f.images);
+  const listed = JSON.parse(vswOk('jobs', 'list', '--json', '--data-dir', f.dataDir)) as {
+    id: number;
+    status: string;
+  }[];
+  assert.deepEqual(
+    listed.map((j) => [j.id, j.status]),
+    [[jobId, 'cancelled']],
+  );
+  const resumed = JSON.parse(vswOk('jobs', 'resume', String(jobId), '--json', '--data-dir', f.dataDir)) as {
+    predicted: number;
+  };
+  assert.equal(resumed.predicted, f.images);
+  assert.equal(count(f.dataDir, 'SELECT COUNT(DISTINCT image_id) FROM predictions'), f.images);
+  assert.equal(count(f.dataDir, 'SELECT status FROM jobs WHERE id = ?', jobId) as unknown, 'done');
 });
