@@ -221,7 +221,10 @@ export class JobRunner {
     return this.db
       .transaction(() => {
         const job = this.get(jobId);
-        const row = this.db.prepare('SELECT pid, host FROM jobs WHERE id = ?').get(jobId) as JobRow;
+        const row = this.db.prepare('SELECT pid, host FROM jobs WHERE id = ?').get(jobId) as Pick<
+          JobRow,
+          'pid' | 'host'
+        >;
         if (job.status === 'running' && (this.local.has(jobId) || ownerAlive(row)))
           throw new WorkstationError(
             `job ${jobId} is running; cancel it first (vsw jobs cancel ${jobId}), then delete it`,
