@@ -99,27 +99,34 @@ export function serveRpc(channel: MessageChannelLike, handlers: Handlers): (even
       typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
     const fail = (message: string, code: string) =>
       channel.send({ kind: 'response', id, ok: false, error: { message, code } });
-    const envelope = RequestMessage.safeParse(raw);
-    if (!envelope.success) {
-      fail(describeZodError('message', envelope.error), 'bad-message');
-      return;
-    }
-    const request = envelope.data;
-    if (!isMethodName(request.method)) {
-      fail(`unknown method "${request.method}"; known: ${Object.keys(methods).join(', ')}`, 'unknown-method');
-      return;
-    }
-    const params = methods[request.method].params.safeParse(request.params ?? {});
-    if (!params.success) {
-      fail(describeZodError('params', params.error), 'bad-params');
-      return;
-    }
     try {
+      const envelope = RequestMessage.safeParse(raw);
+      if (!envelope.success) {
+        fail(describeZodError('message', envelope.error), 'bad-message');
+        return;
+      }
+      const request = envelope.data;
+      if (!isMethodName(request.method)) {
+        const shown = request.method.length > 80 ? `${request.method.slice(0, 80)}…` : request.method;
+        fail(`unknown method "${shown}"; known: ${Object.keys(methods).join(', ')}`, 'unknown-method');
+        return;
+      }
+      const params = methods[request.method].params.safeParse(request.params ?? {});
+      if (!params.success) {
+        fail(describeZodError('params', params.error), 'bad-params');
+        return;
+      }
       const handler = handlers[request.method] as (p: unknown) => Promise<unknown> | unknown;
       const result = await handler(params.data);
       channel.send({ kind: 'response', id, ok: true, result });
     } catch (error) {
-      fail(error instanceof Error ? error.message : String(error), errorCode(error));
+      // A handler's error, or a fault in validation itself (a stack overflow on absurdly deep
+      // params): either way the caller gets an answer and the service goes on.
+      try {
+        fail(error instanceof Error ? error.message : String(error), errorCode(error));
+      } catch {
+        // the channel itself is gone; nobody is left to answer
+      }
     }
   });
   return (event) => channel.send({ kind: 'event', event });

@@ -1,7 +1,7 @@
 // Serves the built renderer (dist/renderer) with a strict Content-Security-Policy.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
+import { sendFile, sendText } from './sendFile';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -30,18 +30,33 @@ export function rendererDir(): string {
   return path.resolve(__dirname, '../../renderer');
 }
 
-export function serveStatic(dir: string, urlPath: string, response: ServerResponse): void {
-  const relative = urlPath === '/' ? 'index.html' : decodeURIComponent(urlPath).replace(/^\/+/, '');
-  const file = path.resolve(dir, relative);
-  if (!file.startsWith(dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-    response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+export async function serveStatic(
+  dir: string,
+  urlPath: string,
+  response: ServerResponse,
+  method = 'GET',
+): Promise<void> {
+  let relative: string;
+  try {
+    relative = urlPath === '/' ? 'index.html' : decodeURIComponent(urlPath).replace(/^\/+/, '');
+  } catch {
+    sendText(response, 400, 'bad percent-encoding in the path');
     return;
   }
-  response.writeHead(200, {
-    'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-    'X-Content-Type-Options': 'nosniff',
-    'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'max-age=3600',
-  });
-  fs.createReadStream(file).pipe(response);
+  const file = path.resolve(dir, relative);
+  if (!file.startsWith(dir + path.sep)) {
+    sendText(response, 404, 'not found');
+    return;
+  }
+  await sendFile(
+    response,
+    file,
+    {
+      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'max-age=3600',
+    },
+    method,
+  );
 }
