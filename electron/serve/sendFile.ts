@@ -10,6 +10,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   ENOTDIR: 404,
   EISDIR: 404,
   ELOOP: 404,
+  ENAMETOOLONG: 404,
+  ERR_INVALID_ARG_VALUE: 400, // a NUL byte in the path
   EACCES: 403,
   EPERM: 403,
 };

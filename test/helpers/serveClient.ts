@@ -21,7 +21,7 @@ export function rawRequest(
   const headers = { ...(options.cookie ? { cookie: options.cookie } : {}), ...options.headers };
   return new Promise((resolve, reject) => {
     const request = http.request(
-      { hostname, port, path: rawPath, headers, method: options.method ?? 'GET' },
+      { hostname, port, path: rawPath, headers, method: options.method ?? 'GET', agent: false },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (c: Buffer) => chunks.push(c));
