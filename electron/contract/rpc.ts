@@ -17,7 +17,12 @@ import {
 export interface MessageChannelLike {
   send(message: unknown): void;
   onMessage(listener: (message: unknown) => void): void;
+  /** A transport that can drop (a WebSocket, a port to a service that died) says so here. */
+  onClose?(listener: () => void): void;
 }
+
+/** The code of the error every pending call fails with when its connection closes. */
+export const DISCONNECTED = 'disconnected';
 
 export class ProtocolError extends Error {
   constructor(
@@ -65,6 +70,18 @@ export function createRpcClient(channel: MessageChannelLike): ServiceClient {
       } else {
         waiter.reject(new ProtocolError(message.error.message, message.error.code));
       }
+    }
+  });
+  channel.onClose?.(() => {
+    // No answer can come any more: fail every waiting call now instead of letting it hang.
+    for (const [id, waiter] of pending) {
+      pending.delete(id);
+      waiter.reject(
+        new ProtocolError(
+          `the workstation service went away before answering ${waiter.method}`,
+          DISCONNECTED,
+        ),
+      );
     }
   });
   return {

@@ -2,7 +2,7 @@
 // labels the run's model knows. Refreshed when the service announces a change.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { DatasetSummary, RunInfo, TagInfo } from '../../../electron/contract/protocol';
-import { useConnection } from './connection';
+import { useConnection, useConnectionState } from './connection';
 
 export interface Workspace {
   datasets: DatasetSummary[];
@@ -29,6 +29,7 @@ export function useWorkspace(): Workspace {
 
 export function WorkspaceProvider({ children }: { children: ReactNode }) {
   const { client } = useConnection();
+  const { epoch } = useConnectionState();
   const [datasets, setDatasets] = useState<DatasetSummary[]>([]);
   const [datasetId, setDatasetId] = useState<number | null>(null);
   const [runs, setRuns] = useState<RunInfo[]>([]);
@@ -68,7 +69,7 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
     return client.onEvent((event) => {
       if (event.type === 'datasetsChanged' || event.type === 'imagesChanged') refreshDatasets();
     });
-  }, [client, refreshDatasets]);
+  }, [client, refreshDatasets, epoch]);
 
   useEffect(() => {
     refreshRuns();
@@ -78,7 +79,7 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
       if (event.type === 'runsChanged' || event.type === 'job.finished') refreshRuns();
       if (event.type === 'tagsChanged') refreshTags();
     });
-  }, [client, datasetId, refreshRuns, refreshTags]);
+  }, [client, datasetId, refreshRuns, refreshTags, epoch]);
 
   const dataset = datasets.find((d) => d.id === datasetId) ?? null;
   const run = runs.find((r) => r.id === runId) ?? null;
