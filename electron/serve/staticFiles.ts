@@ -14,16 +14,23 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The policy's directives; Electron's shell adds its media scheme (see electron/main). */
+export function contentSecurityPolicy(mediaSources: string[] = []): string {
+  const media = mediaSources.map((source) => ` ${source}`).join('');
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    `img-src 'self' data: blob:${media}`,
+    `connect-src 'self'${media}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** Serve mode's policy, sent with every page and asset. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 export function rendererDir(): string {
   // compiled: dist/electron/serve → dist/renderer
