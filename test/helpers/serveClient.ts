@@ -80,3 +80,38 @@ export async function rpc(
     socket.send(JSON.stringify(message));
   });
 }
+
+/** The server process is still running and answers an RPC health call. */
+export async function assertServing(server: ServeProcess, cookie: string): Promise<void> {
+  assert.equal(server.child.exitCode, null, `the server exited; stderr: ${server.stderr()}`);
+  const reply = (await rpc(server.origin, cookie, {
+    kind: 'request',
+    id: 9,
+    method: 'app.info',
+    params: {},
+  })) as {
+    ok: boolean;
+  };
+  assert.equal(reply.ok, true);
+}
+
+export interface AddedDataset {
+  dataset: { id: number };
+  report: { skipped: { path: string; reason: string }[] };
+}
+
+/** Adds a folder as a dataset over RPC, as the Datasets view does. */
+export async function addDataset(
+  server: ServeProcess,
+  cookie: string,
+  folder: string,
+): Promise<AddedDataset> {
+  const reply = (await rpc(server.origin, cookie, {
+    kind: 'request',
+    id: 1,
+    method: 'datasets.add',
+    params: { path: folder },
+  })) as { ok: boolean; result: AddedDataset; error?: { message: string } };
+  assert.equal(reply.ok, true, reply.error?.message);
+  return reply.result;
+}

@@ -9,35 +9,17 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sendFile } from '../../electron/serve/sendFile';
 import { writeImageFolder } from '../helpers/images';
-import { login, openRpc, rawGet, rpc } from '../helpers/serveClient';
-import { repoRoot, startServe, type ServeProcess } from '../helpers/serveProcess';
+import { addDataset, assertServing, login, openRpc, rawGet } from '../helpers/serveClient';
+import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
-
-async function assertAlive(server: ServeProcess, cookie: string) {
-  assert.equal(server.child.exitCode, null, `the server exited; stderr: ${server.stderr()}`);
-  const reply = (await rpc(server.origin, cookie, {
-    kind: 'request',
-    id: 9,
-    method: 'app.info',
-    params: {},
-  })) as {
-    ok: boolean;
-  };
-  assert.equal(reply.ok, true);
-}
 
 async function servedDataset(t: TestContext) {
   const data = path.join(tempDir(t), 'data');
   await writeImageFolder(data);
   const server = await startServe(t, tempDir(t, 'vsw-data-'));
   const cookie = await login(server);
-  const added = (await rpc(server.origin, cookie, {
-    kind: 'request',
-    id: 1,
-    method: 'datasets.add',
-    params: { path: data },
-  })) as { result: { dataset: { id: number } } };
-  return { server, cookie, data, datasetId: added.result.dataset.id };
+  const added = await addDataset(server, cookie, data);
+  return { server, cookie, data, datasetId: added.dataset.id };
 }
 
 test('a malformed percent-escape in the path answers 400 and the server stays up', async (t) => {
@@ -47,7 +29,7 @@ test('a malformed percent-escape in the path answers 400 and the server stays up
     const response = await rawGet(server.origin, bad, cookie);
     assert.ok(response.status === 400 || response.status === 404, `${bad} gave ${response.status}`);
   }
-  await assertAlive(server, cookie);
+  await assertServing(server, cookie);
 });
 
 test('a media file that became a folder or vanished answers 404 and the server stays up', async (t) => {
@@ -59,7 +41,7 @@ test('a media file that became a folder or vanished answers 404 and the server s
   assert.equal((await rawGet(server.origin, url, cookie)).status, 404, 'a folder where the image was');
   fs.rmSync(path.join(data, 'cat', 'one.png'), { recursive: true });
   assert.equal((await rawGet(server.origin, url, cookie)).status, 404, 'the image is gone');
-  await assertAlive(server, cookie);
+  await assertServing(server, cookie);
 });
 
 /** Serves one call of sendFile on a real HTTP server and returns the status the client saw. */
@@ -104,7 +86,7 @@ test('a WebSocket message over the size limit closes that socket (1009) and the 
     JSON.stringify({ kind: 'request', id: 1, method: 'app.info', params: 'x'.repeat(17 * 1024 * 1024) }),
   );
   assert.equal(await closed, 1009);
-  await assertAlive(server, cookie);
+  await assertServing(server, cookie);
 });
 
 test('the crash guard logs an exception nobody caught and the process keeps running', async () => {

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import type WebSocket from 'ws';
 import { methods } from '../../electron/contract/protocol';
 import { writeImageFolder } from '../helpers/images';
-import { login, openRpc, rawRequest, rpc } from '../helpers/serveClient';
+import { addDataset, assertServing, login, openRpc, rawRequest, rpc } from '../helpers/serveClient';
 import { startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -76,14 +76,7 @@ test(`fuzz: ${HTTP_REQUESTS + RAW_CONNECTIONS + RPC_MESSAGES} hostile requests l
   // The server's working folder is the temp folder: a relative export path lands there.
   const server = await startServe(t, dataDir, [], { cwd: work });
   const cookie = await login(server);
-  const setup = (await rpc(server.origin, cookie, {
-    kind: 'request',
-    id: 1,
-    method: 'datasets.add',
-    params: { path: data },
-  })) as { ok: boolean; result: { dataset: { id: number } } };
-  assert.equal(setup.ok, true);
-  const datasetId = setup.result.dataset.id;
+  const datasetId = (await addDataset(server, cookie, data)).dataset.id;
   await rpc(server.origin, cookie, {
     kind: 'request',
     id: 2,
@@ -319,16 +312,7 @@ test(`fuzz: ${HTTP_REQUESTS + RAW_CONNECTIONS + RPC_MESSAGES} hostile requests l
   for (const socket of sockets) socket.close();
 
   // ---- Afterwards: alive, no fault logged, database sound ----
-  assert.equal(server.child.exitCode, null, `the server exited; stderr: ${server.stderr()}`);
-  const health = (await rpc(server.origin, cookie, {
-    kind: 'request',
-    id: 1,
-    method: 'app.info',
-    params: {},
-  })) as {
-    ok: boolean;
-  };
-  assert.equal(health.ok, true);
+  await assertServing(server, cookie);
   const crashes = server.stderr().match(/kept running/g)?.length ?? 0;
   assert.equal(crashes, 0, `faults nobody caught: ${server.stderr()}`);
   const db = new Database(path.join(dataDir, 'vsw.sqlite'), { readonly: true });

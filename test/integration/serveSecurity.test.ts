@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { writeImage, writeImageFolder } from '../helpers/images';
-import { login, rawGet, rawRequest, rpc } from '../helpers/serveClient';
+import { addDataset, login, rawGet, rawRequest, rpc } from '../helpers/serveClient';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -20,17 +20,8 @@ async function serverWithDataset(t: TestContext) {
   fs.writeFileSync(path.join(root, 'data', 'readme.txt'), 'not an image');
   const server = await startServe(t, tempDir(t, 'vsw-data-'));
   const cookie = await login(server);
-  const added = (await rpc(server.origin, cookie, {
-    kind: 'request',
-    id: 1,
-    method: 'datasets.add',
-    params: { path: path.join(root, 'data') },
-  })) as {
-    ok: boolean;
-    result: { dataset: { id: number }; report: { skipped: { path: string; reason: string }[] } };
-  };
-  assert.equal(added.ok, true);
-  return { server, cookie, datasetId: added.result.dataset.id, root, outside, report: added.result.report };
+  const added = await addDataset(server, cookie, path.join(root, 'data'));
+  return { server, cookie, datasetId: added.dataset.id, root, outside, report: added.report };
 }
 
 test('without the token every request is refused with 401; the URL token becomes a strict cookie', async (t) => {

@@ -119,13 +119,15 @@ test('--open: a folder that cannot be imported is reported, not dropped; a good 
   t.after(() => workstation.close());
   const events: ServiceEvent[] = [];
   const failures: OpenFailure[] = [];
+  const open = (folder: string) =>
+    openFolderAtStart(
+      workstation,
+      folder,
+      (e) => events.push(e),
+      (f) => failures.push(f),
+    );
   const missing = path.join(tempDir(t), 'not-there');
-  await openFolderAtStart(
-    workstation,
-    missing,
-    (e) => events.push(e),
-    (f) => failures.push(f),
-  );
+  await open(missing);
   assert.equal(failures.length, 1);
   assert.equal(failures[0].folder, missing);
   assert.match(failures[0].message, /does not exist/);
@@ -134,12 +136,7 @@ test('--open: a folder that cannot be imported is reported, not dropped; a good 
 
   const folder = tempDir(t);
   await writeImageFolder(folder);
-  await openFolderAtStart(
-    workstation,
-    folder,
-    (e) => events.push(e),
-    (f) => failures.push(f),
-  );
+  await open(folder);
   assert.equal(failures.length, 1);
   assert.deepEqual(events, [{ type: 'datasetsChanged' }]);
   assert.equal(workstation.listDatasets()[0].imageCount, 4);
