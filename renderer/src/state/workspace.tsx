@@ -1,5 +1,6 @@
 // What every view shares: the datasets, the chosen dataset and run, its tags and runs, and the
 // labels the run's model knows. Refreshed when the service announces a change.
+import { unlessDisconnected } from '../client/callErrors';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { DatasetSummary, RunInfo, TagInfo } from '../../../electron/contract/protocol';
 import { useConnection, useConnectionState } from './connection';
@@ -39,33 +40,42 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
 
   const refreshDatasets = useCallback(
     () =>
-      void client.call('datasets.list', {}).then((list) => {
-        setDatasets(list);
-        setDatasetId((current) =>
-          current !== null && list.some((d) => d.id === current) ? current : (list[0]?.id ?? null),
-        );
-      }),
+      client
+        .call('datasets.list', {})
+        .then((list) => {
+          setDatasets(list);
+          setDatasetId((current) =>
+            current !== null && list.some((d) => d.id === current) ? current : (list[0]?.id ?? null),
+          );
+        })
+        .catch(unlessDisconnected),
     [client],
   );
   const refreshRuns = useCallback(() => {
     if (datasetId === null) return;
-    void client.call('runs.list', { datasetId }).then((list) => {
-      setRuns(list);
-      setRunId((current) => {
-        if (current !== null && list.some((r) => r.id === current)) return current;
-        const done = list.filter((r) => r.status === 'done');
-        return done.length ? done[done.length - 1].id : null;
-      });
-    });
+    client
+      .call('runs.list', { datasetId })
+      .then((list) => {
+        setRuns(list);
+        setRunId((current) => {
+          if (current !== null && list.some((r) => r.id === current)) return current;
+          const done = list.filter((r) => r.status === 'done');
+          return done.length ? done[done.length - 1].id : null;
+        });
+      })
+      .catch(unlessDisconnected);
   }, [client, datasetId]);
   const refreshTags = useCallback(() => {
     if (datasetId === null) return;
-    void client.call('tags.list', { datasetId }).then(setTags);
+    client.call('tags.list', { datasetId }).then(setTags).catch(unlessDisconnected);
   }, [client, datasetId]);
 
   useEffect(() => {
     refreshDatasets();
-    void client.call('app.info', {}).then((info) => setReviewer(info.reviewer));
+    client
+      .call('app.info', {})
+      .then((info) => setReviewer(info.reviewer))
+      .catch(unlessDisconnected);
     return client.onEvent((event) => {
       if (event.type === 'datasetsChanged' || event.type === 'imagesChanged') refreshDatasets();
     });
