@@ -210,6 +210,7 @@ test(`fuzz: ${HTTP_REQUESTS + RAW_CONNECTIONS + RPC_MESSAGES} hostile requests l
     }
   };
   const methodNames = Object.keys(methods);
+  const methodsCalled = new Set<string>();
   const paramsFor = (method: string): unknown => {
     const schema = (methods as Record<string, { params: { shape?: Record<string, unknown> } }>)[method]
       .params;
@@ -265,6 +266,7 @@ test(`fuzz: ${HTTP_REQUESTS + RAW_CONNECTIONS + RPC_MESSAGES} hostile requests l
         id,
       };
     const method = r.pick(methodNames);
+    methodsCalled.add(method);
     return { text: JSON.stringify({ kind: 'request', id, method, params: paramsFor(method) }), id };
   };
 
@@ -313,6 +315,11 @@ test(`fuzz: ${HTTP_REQUESTS + RAW_CONNECTIONS + RPC_MESSAGES} hostile requests l
 
   // ---- Afterwards: alive, no fault logged, database sound ----
   await assertServing(server, cookie);
+  assert.deepEqual(
+    [...methodsCalled].sort(),
+    [...methodNames].sort(),
+    'every contract method had random params',
+  );
   const crashes = server.stderr().match(/kept running/g)?.length ?? 0;
   assert.equal(crashes, 0, `faults nobody caught: ${server.stderr()}`);
   const db = new Database(path.join(dataDir, 'vsw.sqlite'), { readonly: true });
