@@ -118,6 +118,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           'Content-Type': media.kind === 'thumb' ? 'image/webp' : 'application/octet-stream',
           'Cache-Control': 'private, max-age=3600',
           'X-Content-Type-Options': 'nosniff',
+          // A page of another origin (another local port included) may not even embed it.
+          'Cross-Origin-Resource-Policy': 'same-origin',
         },
         request.method,
       );

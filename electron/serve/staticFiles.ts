@@ -62,6 +62,8 @@ export async function serveStatic(
       'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
       'Content-Security-Policy': CONTENT_SECURITY_POLICY,
       'X-Content-Type-Options': 'nosniff',
+      // A page of another origin (another local port included) may not even embed it.
+      'Cross-Origin-Resource-Policy': 'same-origin',
       'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'max-age=3600',
     },
     method,

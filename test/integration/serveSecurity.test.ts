@@ -84,6 +84,7 @@ test('media: dataset images are served; every way around the containment check i
   assert.equal(ok.status, 200);
   assert.equal(ok.headers['content-type'], 'image/webp');
   assert.equal(ok.body.subarray(8, 12).toString(), 'WEBP');
+  assert.equal(ok.headers['cross-origin-resource-policy'], 'same-origin', 'no embedding from another port');
   const original = await rawGet(server.origin, `/media/original/${datasetId}/dog/nested/four.png`, cookie);
   assert.equal(original.status, 200);
   assert.equal(original.body.subarray(1, 4).toString(), 'PNG');
