@@ -52,8 +52,13 @@ async function start(): Promise<void> {
       serviceName: 'vsw-service',
       stdio: 'pipe',
     });
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
+    // The service's output goes to its log (named on the error screen) and to main's terminal.
+    const tee = (terminal: NodeJS.WriteStream) => (chunk: Buffer) => {
+      log.write(chunk);
+      terminal.write(chunk);
+    };
+    child.stdout?.on('data', tee(process.stdout));
+    child.stderr?.on('data', tee(process.stderr));
     child.on('message', (message: unknown) => {
       if (isOpenFailure(message) && shown)
         void dialog.showMessageBox(shown, {
