@@ -20,14 +20,14 @@ function formatEta(seconds: number | null): string {
 export function JobsPanel() {
   const { client } = useConnection();
   const [jobs, setJobs] = useState<Map<number, Live>>(new Map());
-  const [actionError, setActionError] = useState<string | null>(null);
+  const [error, setError] = useState('');
   const act = (method: 'jobs.resume' | 'jobs.delete', jobId: number) => {
-    setActionError(null);
-    client.call(method, { jobId }).catch((error: Error) => setActionError(error.message));
+    setError('');
+    client.call(method, { jobId }).catch((e: Error) => setError(e.message));
   };
 
   useEffect(() => {
-    void client
+    client
       .call('jobs.list', {})
       .then((list) =>
         setJobs(
@@ -35,7 +35,8 @@ export function JobsPanel() {
             list.filter((j) => j.status !== 'done').map((job) => [job.id, { job, rate: 0, eta: null }]),
           ),
         ),
-      );
+      )
+      .catch((e: Error) => setError(`Cannot list the jobs: ${e.message}`));
     return client.onEvent((event) => {
       setJobs((prev) => {
         const next = new Map(prev);
@@ -65,8 +66,12 @@ export function JobsPanel() {
   return (
     <section className="jobs" role="region" aria-label="Jobs">
       <h2>Jobs</h2>
-      {list.length === 0 && <p className="muted">No jobs yet.</p>}
-      {actionError && <p className="error">{actionError}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {list.length === 0 && !error && <p className="muted">No jobs yet.</p>}
       {list.map(({ job, rate, eta }) => (
         <div key={job.id} className={`job ${job.status}`}>
           <div className="job-line">
@@ -78,7 +83,14 @@ export function JobsPanel() {
                 : ` · ${job.status}`}
             </span>
             {job.status === 'running' && (
-              <button className="small" onClick={() => void client.call('jobs.cancel', { jobId: job.id })}>
+              <button
+                className="small"
+                onClick={() =>
+                  client
+                    .call('jobs.cancel', { jobId: job.id })
+                    .catch((e: Error) => setError(`Cannot cancel job ${job.id}: ${e.message}`))
+                }
+              >
                 Cancel
               </button>
             )}
