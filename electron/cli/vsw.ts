@@ -2,7 +2,7 @@
 // 2 usage error, 1 failure, with the reason on stderr.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { appVersion } from '../service/version';
 import { UsageError } from './errors';
 
@@ -23,7 +23,14 @@ export async function main(argv: string[]): Promise<number> {
     )
     .version(appVersion())
     .exitOverride()
-    .showHelpAfterError('(run `vsw --help` for usage)');
+    .showHelpAfterError('(run `vsw --help` for usage)')
+    // Every command's --help marks the options it cannot run without (subcommands inherit this).
+    .configureHelp({
+      optionDescription(this: Help, option: Option) {
+        const text = Help.prototype.optionDescription.call(this, option);
+        return option.mandatory ? `(required) ${text}` : text;
+      },
+    });
   registerCommands(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

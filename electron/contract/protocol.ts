@@ -339,6 +339,8 @@ export const methods = {
       grid: z.tuple([z.number().int(), z.number().int()]),
       map: z.array(z.number()),
       cached: z.boolean(),
+      /** What the reviewer should know about how this model is explained (e.g. a mean-pooled head). */
+      warnings: z.array(z.string()),
     }),
   },
   'jobs.predict': { params: PredictParams, result: JobStarted.extend({ runId: z.number().int() }) },
@@ -346,6 +348,10 @@ export const methods = {
   'jobs.export': { params: ExportParams, result: JobStarted },
   'jobs.list': { params: Empty, result: z.array(JobInfo) },
   'jobs.cancel': { params: z.object({ jobId: z.number().int().positive() }).strict(), result: Changed },
+  /** Continues a cancelled, failed or interrupted job from its checkpoint. */
+  'jobs.resume': { params: z.object({ jobId: z.number().int().positive() }).strict(), result: JobStarted },
+  /** Removes a job that is not running (an export's partial folder too). */
+  'jobs.delete': { params: z.object({ jobId: z.number().int().positive() }).strict(), result: Changed },
 
   // ---- Reviewer UI (issue 6): see reviewMethods.ts ----
   ...reviewMethods,
@@ -380,6 +386,7 @@ export const ServiceEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('job.finished'), job: JobInfo }),
   z.object({ type: z.literal('job.failed'), job: JobInfo }),
   z.object({ type: z.literal('job.cancelled'), job: JobInfo }),
+  z.object({ type: z.literal('job.deleted'), jobId: z.number().int() }),
   z.object({ type: z.literal('tagsChanged'), datasetId: z.number().int() }),
   z.object({ type: z.literal('imagesChanged'), datasetId: z.number().int() }),
   z.object({ type: z.literal('runsChanged'), datasetId: z.number().int() }),

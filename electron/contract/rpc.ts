@@ -17,7 +17,12 @@ import {
 export interface MessageChannelLike {
   send(message: unknown): void;
   onMessage(listener: (message: unknown) => void): void;
+  /** A transport that can drop (a WebSocket, a port to a service that died) says so here. */
+  onClose?(listener: () => void): void;
 }
+
+/** The code of the error every pending call fails with when its connection closes. */
+export const DISCONNECTED = 'disconnected';
 
 export class ProtocolError extends Error {
   constructor(
@@ -67,6 +72,18 @@ export function createRpcClient(channel: MessageChannelLike): ServiceClient {
       }
     }
   });
+  channel.onClose?.(() => {
+    // No answer can come any more: fail every waiting call now instead of letting it hang.
+    for (const [id, waiter] of pending) {
+      pending.delete(id);
+      waiter.reject(
+        new ProtocolError(
+          `the workstation service went away before answering ${waiter.method}`,
+          DISCONNECTED,
+        ),
+      );
+    }
+  });
   return {
     call(method, params) {
       const id = nextId++;
@@ -99,27 +116,34 @@ export function serveRpc(channel: MessageChannelLike, handlers: Handlers): (even
       typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
     const fail = (message: string, code: string) =>
       channel.send({ kind: 'response', id, ok: false, error: { message, code } });
-    const envelope = RequestMessage.safeParse(raw);
-    if (!envelope.success) {
-      fail(describeZodError('message', envelope.error), 'bad-message');
-      return;
-    }
-    const request = envelope.data;
-    if (!isMethodName(request.method)) {
-      fail(`unknown method "${request.method}"; known: ${Object.keys(methods).join(', ')}`, 'unknown-method');
-      return;
-    }
-    const params = methods[request.method].params.safeParse(request.params ?? {});
-    if (!params.success) {
-      fail(describeZodError('params', params.error), 'bad-params');
-      return;
-    }
     try {
+      const envelope = RequestMessage.safeParse(raw);
+      if (!envelope.success) {
+        fail(describeZodError('message', envelope.error), 'bad-message');
+        return;
+      }
+      const request = envelope.data;
+      if (!isMethodName(request.method)) {
+        const shown = request.method.length > 80 ? `${request.method.slice(0, 80)}…` : request.method;
+        fail(`unknown method "${shown}"; known: ${Object.keys(methods).join(', ')}`, 'unknown-method');
+        return;
+      }
+      const params = methods[request.method].params.safeParse(request.params ?? {});
+      if (!params.success) {
+        fail(describeZodError('params', params.error), 'bad-params');
+        return;
+      }
       const handler = handlers[request.method] as (p: unknown) => Promise<unknown> | unknown;
       const result = await handler(params.data);
       channel.send({ kind: 'response', id, ok: true, result });
     } catch (error) {
-      fail(error instanceof Error ? error.message : String(error), errorCode(error));
+      // A handler's error, or a fault in validation itself (a stack overflow on absurdly deep
+      // params): either way the caller gets an answer and the service goes on.
+      try {
+        fail(error instanceof Error ? error.message : String(error), errorCode(error));
+      } catch {
+        // the channel itself is gone; nobody is left to answer
+      }
     }
   });
   return (event) => channel.send({ kind: 'event', event });

@@ -24,6 +24,7 @@ export interface ExplainingSession {
     numClasses: number;
     prefixTokens: number;
     grid: [number, number];
+    warnings?: string[];
   };
   readonly provider: string;
   /** Blocks on grids of their own (windowed attention): only terms() explains them. */
@@ -70,6 +71,8 @@ export interface ExplainReport {
   maps: Partial<Record<MethodName, number[]>>;
   /** Methods asked for (as part of `all`) that this architecture does not define, with the reason. */
   notDefined?: Partial<Record<MethodName, string>>;
+  /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
+  warnings?: string[];
   blocks?: BlockReport[];
 }
 
@@ -222,6 +225,7 @@ export async function explainImage(
     prefixTokens: info.prefixTokens,
     maps: Object.fromEntries([...maps].map(([m, v]) => [m, Array.from(v)])),
     ...(Object.keys(notDefined).length ? { notDefined } : {}),
+    ...(info.warnings?.length ? { warnings: info.warnings } : {}),
   };
   if (request.dumpBlocks) report.blocks = dump;
   return { report, maps };

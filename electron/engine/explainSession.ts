@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { writeFileAtomic } from './atomicFile';
 import { EngineError } from './errors';
 import {
   buildExplainGraph,
@@ -15,6 +16,7 @@ import {
   type TargetSource,
 } from './graph/explainGraph';
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
+import { headReadoutWarning } from './graph/headReadout';
 import { pruneHeadTokens } from './graph/headTokenPruning';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
 import { blockTerm } from './methods/common';
@@ -48,6 +50,8 @@ export interface ExplainModelInfo {
   grid: [number, number];
   attentionNodes: string[];
   opset: number;
+  /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
+  warnings: string[];
 }
 
 export interface OpenOptions {
@@ -145,8 +149,8 @@ export class ExplainSession {
     const cachedGraph = cache.read('explain.onnx');
     let explainSource: string | Uint8Array | undefined;
     const started = Date.now();
-    if (cachedMeta && cachedGraph) {
-      const meta = JSON.parse(fs.readFileSync(cachedMeta, 'utf8')) as CachedAnalysis;
+    const meta = cachedMeta && cachedGraph ? readCachedAnalysis(cachedMeta, log) : undefined;
+    if (meta) {
       analysis = meta.analysis;
       info = new Map(meta.info);
       explainSource = cachedGraph;
@@ -161,15 +165,18 @@ export class ExplainSession {
       const graph = buildExplainGraph(pruned.model, analysis, pruned.info, true);
       const target = cache.file('explain.onnx');
       if (target) {
+        // The graph first, then its analysis: analysis.json present means both are whole.
         writeModelFile(graph.model, target);
         const meta: CachedAnalysis = { analysis, info: [...info] };
-        fs.writeFileSync(cache.file('analysis.json')!, JSON.stringify(meta));
+        writeFileAtomic(cache.file('analysis.json')!, JSON.stringify(meta));
         explainSource = target;
       } else {
         explainSource = serializeModel(graph.model);
       }
       log(`explain graph built in ${Date.now() - started} ms (${analysis.attentionNodes.length} blocks)`);
     }
+    const warning = headReadoutWarning(model, info, analysis.tokens, analysis.prefixTokens);
+    if (warning) log(warning);
     const session = await ManagedSession.open(explainSource, {
       provider: options.provider,
       threads: options.threads,
@@ -189,6 +196,7 @@ export class ExplainSession {
       grid: analysis.grid,
       attentionNodes: analysis.attentionNodes,
       opset: analysis.opset,
+      warnings: warning ? [warning] : [],
     };
     return new ExplainSession(file, pruned.model, analysis, pruned.info, session, cache, options, publicInfo);
   }
@@ -504,6 +512,22 @@ export class ExplainSession {
       parts.forEach((p, i) => out.set(p[k], i * step * perImage));
       return out;
     });
+  }
+}
+
+/**
+ * The cached analysis, or undefined when the file is torn or not this version's (an older version
+ * wrote it without fsync): the caller rebuilds the graphs and rewrites the cache.
+ */
+function readCachedAnalysis(file: string, log: (message: string) => void): CachedAnalysis | undefined {
+  try {
+    const meta = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<CachedAnalysis>;
+    if (meta.analysis?.version !== EXPLAIN_GRAPH_VERSION || !Array.isArray(meta.info))
+      throw new Error('not a complete analysis of this version');
+    return meta as CachedAnalysis;
+  } catch (error) {
+    log(`the cached analysis ${file} is damaged (${(error as Error).message}); rebuilding the graphs`);
+    return undefined;
   }
 }
 

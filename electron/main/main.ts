@@ -13,11 +13,13 @@ import {
   session,
   utilityProcess,
 } from 'electron';
+import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isOpenFailure } from '../service/openAtStart';
 import { resolveDataDir } from '../workstation/dataDir';
-import { CONTENT_SECURITY_POLICY } from '../serve/staticFiles';
 import { createMediaBridge } from './mediaBridge';
+import { appProtocolHandler, MEDIA_SCHEME, mediaProtocolHandler } from './protocolHandlers';
+import { createRestartPolicy, errorScreenHtml, restartMessage, serviceLogPath } from './serviceSupervisor';
 import { installMenu } from './menu';
 import { loadWindowState, trackWindowState } from './windowState';
 
@@ -37,40 +39,70 @@ function argValue(flag: string): string | undefined {
 async function start(): Promise<void> {
   await app.whenReady();
   const dataDir = resolveDataDir(argValue('--data-dir'));
-  const service = utilityProcess.fork(path.join(__dirname, '../service/serviceProcess.js'), [], {
-    env: {
-      ...process.env,
-      VSW_DATA_DIR: dataDir,
-      VSW_OPEN: argValue('--open') ?? '',
-    },
-    serviceName: 'vsw-service',
-  });
-  const media = createMediaBridge(service);
+  const logPath = serviceLogPath(dataDir);
+  fs.mkdirSync(path.dirname(logPath), { recursive: true });
+  const log = fs.createWriteStream(logPath, { flags: 'a' });
+  const policy = createRestartPolicy();
+  let shown: BrowserWindow | null = null; // the window, once created
+  let quitting = false;
 
-  protocol.handle('vsw-app', (request) => {
-    const url = new URL(request.url);
-    const file = path.resolve(
-      rendererRoot,
-      '.' + decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname),
-    );
-    if (!file.startsWith(rendererRoot + path.sep)) return new Response('not found', { status: 404 });
-    return net.fetch(pathToFileURL(file).toString());
-  });
-  protocol.handle('vsw-media', async (request) => {
-    const url = new URL(request.url);
-    try {
-      const file = await media.resolve(url.pathname.replace(/^\/media/, ''));
-      return net.fetch(pathToFileURL(file).toString());
-    } catch (error) {
-      return new Response((error as Error).message, { status: 403 });
-    }
-  });
-
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({
-      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] },
+  const forkService = (open: string) => {
+    const child = utilityProcess.fork(path.join(__dirname, '../service/serviceProcess.js'), [], {
+      env: { ...process.env, VSW_DATA_DIR: dataDir, VSW_OPEN: open },
+      serviceName: 'vsw-service',
+      stdio: 'pipe',
     });
-  });
+    // The service's output goes to its log (named on the error screen) and to main's terminal.
+    const tee = (terminal: NodeJS.WriteStream) => (chunk: Buffer) => {
+      log.write(chunk);
+      terminal.write(chunk);
+    };
+    child.stdout?.on('data', tee(process.stdout));
+    child.stderr?.on('data', tee(process.stderr));
+    child.on('message', (message: unknown) => {
+      if (isOpenFailure(message) && shown)
+        void dialog.showMessageBox(shown, {
+          type: 'error',
+          message: `Cannot open the folder ${message.folder}`,
+          detail: message.message,
+        });
+    });
+    child.on('exit', (code) => onServiceExit(code));
+    return child;
+  };
+  let service = forkService(argValue('--open') ?? '');
+  let media = createMediaBridge(service);
+
+  // The service exited (a crash in native code, out of memory, killed): restart it once and say
+  // so; a second exit within a minute shows an error screen that names the log instead.
+  const onServiceExit = (code: number) => {
+    if (quitting) return;
+    log.write(`[${new Date().toISOString()}] vsw main: the service exited with code ${code}\n`);
+    media.close();
+    shown?.webContents.send('vsw:service-lost');
+    if (policy.onExit(Date.now()) === 'give-up') {
+      const page = `data:text/html;charset=utf-8,${encodeURIComponent(errorScreenHtml(code, logPath))}`;
+      void shown?.loadURL(page);
+      return;
+    }
+    service = forkService(''); // --open was done by the first one
+    media = createMediaBridge(service);
+    if (shown)
+      void dialog.showMessageBox(shown, {
+        type: 'warning',
+        message: 'The workstation service was restarted',
+        detail: restartMessage(code, logPath),
+      });
+  };
+
+  // Electron runs no webRequest header hooks for custom protocols: these handlers set the CSP.
+  const fetchFile = (fileUrl: string) => net.fetch(fileUrl);
+  protocol.handle('vsw-app', appProtocolHandler(rendererRoot, fetchFile));
+  protocol.handle(
+    MEDIA_SCHEME,
+    mediaProtocolHandler((urlPath) => media.resolve(urlPath), fetchFile),
+  );
+
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 
   const saved = loadWindowState(dataDir);
@@ -85,6 +117,7 @@ async function start(): Promise<void> {
       webSecurity: true,
     },
   });
+  shown = window;
   if (saved?.maximized) window.maximize();
   trackWindowState(window, dataDir);
   const fromOurWindow = (event: Electron.IpcMainEvent | Electron.IpcMainInvokeEvent) =>
@@ -115,6 +148,7 @@ async function start(): Promise<void> {
 
   await window.loadURL(`${APP_ORIGIN}/index.html`);
   app.on('window-all-closed', () => {
+    quitting = true;
     service.kill();
     app.quit();
   });

@@ -6,6 +6,11 @@ ipcRenderer.on('vsw:port', (event) => {
   window.postMessage('vsw-port', window.location.origin, event.ports);
 });
 
+// Main says the service process exited; the renderer fails pending calls and asks for a new port.
+ipcRenderer.on('vsw:service-lost', () => {
+  window.postMessage('vsw-service-lost', window.location.origin);
+});
+
 contextBridge.exposeInMainWorld('vswShell', {
   kind: 'electron',
   requestPort: () => ipcRenderer.send('vsw:request-port'),

@@ -1,6 +1,5 @@
 // Serve mode: the service behind HTTP and a WebSocket on loopback, token-protected, with the
 // renderer and dataset media. The same UI as in Electron, for a browser (and the browser tests).
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -10,8 +9,13 @@ import { createHandlers } from '../service/handlers';
 import { parseMediaPath } from '../service/mediaRequest';
 import { appVersion } from '../service/version';
 import { Workstation } from '../workstation/workstation';
-import { authenticate, tokenCookie } from './tokenAuth';
+import { hostAllowed, originAllowed } from './requestChecks';
+import { sendFile, sendText } from './sendFile';
 import { rendererDir, serveStatic } from './staticFiles';
+import { authenticate, tokenCookie } from './tokenAuth';
+
+/** The largest WebSocket message the server reads; a bigger one closes that socket (code 1009). */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export interface ServeOptions {
   dataDir: string;
@@ -30,7 +34,9 @@ export interface RunningServer {
 
 function websocketChannel(socket: WebSocket): MessageChannelLike {
   return {
-    send: (message) => socket.send(JSON.stringify(message)),
+    send: (message) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    },
     onMessage: (listener) =>
       socket.on('message', (data) => {
         let parsed: unknown;
@@ -44,67 +50,112 @@ function websocketChannel(socket: WebSocket): MessageChannelLike {
   };
 }
 
+const log = (line: string) => console.error(`vsw serve: ${line}`);
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const workstation = new Workstation({ dataDir: options.dataDir, reviewer: options.reviewer });
   const broadcast = new Broadcast();
   const handlers = createHandlers(workstation, 'serve', appVersion(), broadcast.emit);
   const staticDir = options.staticDir ?? rendererDir();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   wss.on('connection', (socket) => {
+    // ws reports an oversized or malformed frame as an 'error' and then closes the socket; without
+    // a listener that error would end the process.
+    socket.on('error', (error) => log(`WebSocket closed: ${error.message}`));
     const remove = broadcast.add(serveRpc(websocketChannel(socket), handlers));
     socket.on('close', remove);
   });
+  let port = options.port; // the real one once listening (options.port may be 0)
 
-  const server = http.createServer(async (request, response) => {
+  const handle = async (request: http.IncomingMessage, response: http.ServerResponse) => {
+    if (!hostAllowed(request.headers.host, options.host, port)) {
+      sendText(
+        response,
+        403,
+        `403: this server answers only to localhost:${port} or ${options.host}:${port}`,
+      );
+      return;
+    }
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const auth = authenticate(request, url, options.token);
+    const auth = authenticate(request, url, options.token, port);
     if (auth === 'refused') {
-      response
-        .writeHead(401, { 'Content-Type': 'text/plain' })
-        .end('401: open the URL printed by `vsw serve` (it holds the token)');
+      sendText(response, 401, '401: open the URL printed by `vsw serve` (it holds the token)');
       return;
     }
     if (auth === 'url') {
       // Trade the token in the URL for a cookie, and drop it from the address bar.
       url.searchParams.delete('token');
       response.writeHead(302, {
-        'Set-Cookie': tokenCookie(options.token),
+        'Set-Cookie': tokenCookie(options.token, port),
         Location: url.pathname + url.search,
       });
       response.end();
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405).end();
+      response.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
     }
     if (url.pathname.startsWith('/media/')) {
       const media = parseMediaPath(url.pathname.slice('/media'.length));
       if (!media) {
-        response.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad media path');
+        sendText(response, 400, 'bad media path');
         return;
       }
+      let file: string;
       try {
-        const file = await workstation.mediaFile(media.kind, media.datasetId, media.relPath);
-        response.writeHead(200, {
-          'Content-Type': media.kind === 'thumb' ? 'image/webp' : 'application/octet-stream',
-          'Cache-Control': 'private, max-age=3600',
-          'X-Content-Type-Options': 'nosniff',
-        });
-        fs.createReadStream(file).pipe(response);
+        file = await workstation.mediaFile(media.kind, media.datasetId, media.relPath);
       } catch (error) {
         const code = (error as { code?: string }).code;
         const status = code === 'forbidden' ? 403 : code === 'not-found' ? 404 : 500;
-        response.writeHead(status, { 'Content-Type': 'text/plain' }).end((error as Error).message);
+        sendText(response, status, (error as Error).message);
+        return;
       }
+      await sendFile(
+        response,
+        file,
+        {
+          'Content-Type': media.kind === 'thumb' ? 'image/webp' : 'application/octet-stream',
+          'Cache-Control': 'private, max-age=3600',
+          'X-Content-Type-Options': 'nosniff',
+          // A page of another origin (another local port included) may not even embed it.
+          'Cross-Origin-Resource-Policy': 'same-origin',
+        },
+        request.method,
+      );
       return;
     }
-    serveStatic(staticDir, url.pathname, response);
+    await serveStatic(staticDir, url.pathname, response, request.method);
+  };
+
+  const server = http.createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      log(`${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`);
+      sendText(
+        response,
+        error instanceof URIError || error instanceof TypeError ? 400 : 500,
+        'request failed',
+      );
+    });
   });
 
   server.on('upgrade', (request, socket, head) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/rpc' || authenticate(request, url, options.token) === 'refused') {
+    socket.on('error', () => socket.destroy());
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+      return;
+    }
+    if (
+      !hostAllowed(request.headers.host, options.host, port) ||
+      !originAllowed(request.headers.origin, request.headers.host)
+    ) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    if (url.pathname !== '/rpc' || authenticate(request, url, options.token, port) === 'refused') {
       socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
       return;
     }
@@ -116,9 +167,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     server.listen(options.port, options.host, resolve);
   });
   const address = server.address() as AddressInfo;
+  port = address.port;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}/?token=${options.token}`,
+    url: `http://${host}:${address.port}/?token=${encodeURIComponent(options.token)}`,
     workstation,
     close: async () => {
       for (const client of wss.clients) client.terminate();

@@ -10,6 +10,12 @@ export class Broadcast {
   }
 
   readonly emit = (event: ServiceEvent): void => {
-    for (const sink of this.sinks) sink(event);
+    for (const sink of this.sinks) {
+      try {
+        sink(event);
+      } catch {
+        // one client's broken channel must not keep the event from the others
+      }
+    }
   };
 }

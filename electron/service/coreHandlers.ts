@@ -4,7 +4,7 @@ import type { Handlers } from '../contract/rpc';
 import type { MethodName, ServiceEvent } from '../contract/protocol';
 import type { Selection } from '../contract/query';
 import { relocateDataset } from '../workstation/datasets/relocateDataset';
-import { startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
+import { deleteJob, resumeJob, startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
 import { gridItem, queryFacets, queryPage } from '../workstation/query/queryImages';
 import { listAudit, undoLatest } from '../workstation/review/auditLog';
 import { datasetOfSelection, setNote, setReview, setSplit } from '../workstation/review/imageReview';
@@ -47,7 +47,9 @@ type CoreMethod =
   | 'jobs.explain'
   | 'jobs.export'
   | 'jobs.list'
-  | 'jobs.cancel';
+  | 'jobs.cancel'
+  | 'jobs.resume'
+  | 'jobs.delete';
 
 export function coreHandlers(
   ws: Workstation,
@@ -60,6 +62,12 @@ export function coreHandlers(
   /** A job's promise settles in the background; its outcome travels as job events. */
   const background = <T extends { done: Promise<unknown> }>(started: T): T => {
     started.done.catch(() => undefined);
+    return started;
+  };
+  /** A predict job's run changes status when it ends, however it ends. */
+  const runsChangeWhenDone = <T extends { done: Promise<unknown> }>(started: T, datasetId: number): T => {
+    const changed = () => emit({ type: 'runsChanged', datasetId });
+    void started.done.then(changed, changed);
     return started;
   };
   return {
@@ -131,10 +139,9 @@ export function coreHandlers(
     'stats.get': ({ query }) => computeStats(db, query),
     'saliency.get': (params) => saliencyFor(ws.saliency, db, params),
     'jobs.predict': async (params) => {
-      const started = background(await startPredict(ws.jobHost, params));
-      void started.done.then(
-        () => emit({ type: 'runsChanged', datasetId: params.datasetId }),
-        () => emit({ type: 'runsChanged', datasetId: params.datasetId }),
+      const started = runsChangeWhenDone(
+        background(await startPredict(ws.jobHost, params)),
+        params.datasetId,
       );
       return { jobId: started.jobId, runId: started.runId };
     },
@@ -142,5 +149,17 @@ export function coreHandlers(
     'jobs.export': (params) => ({ jobId: background(startExport(ws.jobHost, params)).jobId }),
     'jobs.list': () => ws.jobs.list(),
     'jobs.cancel': ({ jobId }) => ({ changed: ws.jobs.cancel(jobId) }),
+    'jobs.resume': async ({ jobId }) => {
+      const job = ws.jobs.get(jobId);
+      const started = background(await resumeJob(ws.jobHost, jobId));
+      if (job.kind === 'predict')
+        runsChangeWhenDone(started, (job.params as { datasetId: number }).datasetId);
+      return { jobId: started.jobId };
+    },
+    'jobs.delete': async ({ jobId }) => {
+      await deleteJob(ws.jobHost, jobId);
+      emit({ type: 'job.deleted', jobId });
+      return { changed: 1 };
+    },
   };
 }

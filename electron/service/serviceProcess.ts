@@ -7,7 +7,9 @@ import { defaultReviewer } from '../workstation/dataDir';
 import { resolveReviewer } from '../workstation/settings/serviceSettings';
 import { Workstation } from '../workstation/workstation';
 import { Broadcast } from './broadcast';
+import { installCrashGuard } from './crashGuard';
 import { createHandlers } from './handlers';
+import { openFolderAtStart } from './openAtStart';
 import { appVersion } from './version';
 import { MediaRequest } from './mediaRequest';
 
@@ -23,11 +25,14 @@ const workstation = new Workstation({
 const broadcast = new Broadcast();
 const handlers = createHandlers(workstation, 'electron', appVersion(), broadcast.emit);
 
-// `--open FOLDER` on the app's command line (npm start passes the demo dataset).
+installCrashGuard();
+
+// `--open FOLDER` on the app's command line (npm start passes the demo dataset). A failure goes
+// to main, which shows it to the reviewer.
 if (process.env.VSW_OPEN) {
-  void workstation
-    .addDataset(process.env.VSW_OPEN, undefined)
-    .then(() => broadcast.emit({ type: 'datasetsChanged' }));
+  void openFolderAtStart(workstation, process.env.VSW_OPEN, broadcast.emit, (failure) =>
+    parentPort.postMessage(failure),
+  );
 }
 
 function channelOf(port: MessagePortMain): MessageChannelLike {

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { JobsPanel } from './components/JobsPanel';
 import { LabelledSelect } from './components/LabelledSelect';
 import { ShortcutHelp } from './components/ShortcutHelp';
+import { useConnectionState } from './state/connection';
 import { EMPTY_FILTERS, type FilterState } from './state/filters';
 import { useViewSettings } from './state/settings';
 import { useShortcuts } from './state/shortcuts';
@@ -36,6 +37,8 @@ function Shell() {
   const [help, setHelp] = useState(false);
   const [status, setStatus] = useState('');
   const [filters, setFiltersState] = useState<FilterState>({ ...EMPTY_FILTERS, threshold: view.threshold });
+  // A new epoch means the service came back: the current view is mounted afresh and reloads.
+  const connection = useConnectionState();
   useShortcuts([{ keys: ['?'], description: 'help', run: () => setHelp(true) }]);
 
   return (
@@ -84,7 +87,14 @@ function Shell() {
           ?
         </button>
       </header>
-      <main className="content">
+      {connection.status === 'lost' && (
+        <div role="alert" className="connection-banner">
+          The workstation service is gone: reconnecting
+          {connection.attempt > 0 ? ` (attempt ${connection.attempt + 1})` : ''}… Unsaved actions may need
+          redoing once it is back.
+        </div>
+      )}
+      <main className="content" key={connection.epoch}>
         {tab === 'datasets' && <DatasetsView onReview={() => setTab('review')} />}
         {tab === 'review' && (
           <ReviewView filters={filters} setFilters={setFiltersState} onStatus={setStatus} />
@@ -103,7 +113,7 @@ function Shell() {
         <output aria-live="polite" aria-label="Status">
           {status}
         </output>
-        <JobsPanel />
+        <JobsPanel key={connection.epoch} />
       </footer>
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
     </div>

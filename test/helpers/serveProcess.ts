@@ -13,13 +13,16 @@ export interface ServeProcess {
   stderr: () => string;
 }
 
-export function startServe(t: TestContext, dataDir: string, extraArgs: string[] = []): Promise<ServeProcess> {
+export function startServe(
+  t: TestContext,
+  dataDir: string,
+  extraArgs: string[] = [],
+  options: { cwd?: string } = {},
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
     [path.join(repoRoot, 'bin', 'vsw.js'), 'serve', '--data-dir', dataDir, ...extraArgs],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd },
   );
   t.after(() => {
     child.kill('SIGTERM');

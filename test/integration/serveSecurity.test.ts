@@ -1,58 +1,14 @@
 // Serve mode's token and path-containment checks, attacked over real HTTP and WebSocket against
 // a real `vsw serve` process.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import WebSocket from 'ws';
 import { writeImage, writeImageFolder } from '../helpers/images';
-import { startServe, type ServeProcess } from '../helpers/serveProcess';
+import { addDataset, login, rawGet, rawRequest, rpc } from '../helpers/serveClient';
+import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
-
-/** A raw GET that sends the path exactly as written (no URL normalisation by the client). */
-function rawGet(origin: string, rawPath: string, cookie?: string) {
-  const { hostname, port } = new URL(origin);
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
-    (resolve, reject) => {
-      const request = http.request(
-        { hostname, port, path: rawPath, headers: cookie ? { cookie } : {} },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (c: Buffer) => chunks.push(c));
-          response.on('end', () =>
-            resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks) }),
-          );
-        },
-      );
-      request.on('error', reject);
-      request.end();
-    },
-  );
-}
-
-async function login(server: ServeProcess): Promise<string> {
-  const response = await rawGet(server.origin, `/?token=${server.token}`);
-  assert.equal(response.status, 302);
-  const setCookie = String(response.headers['set-cookie']);
-  return setCookie.split(';')[0];
-}
-
-function rpc(origin: string, cookie: string | undefined, message: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${origin.replace('http', 'ws')}/rpc`, {
-      headers: cookie ? { cookie } : {},
-    });
-    socket.on('open', () => socket.send(JSON.stringify(message)));
-    socket.on('message', (data) => {
-      const reply = JSON.parse(String(data)) as { kind: string };
-      if (reply.kind !== 'response') return; // progress events may come first
-      resolve(reply);
-      socket.close();
-    });
-    socket.on('error', reject);
-  });
-}
 
 async function serverWithDataset(t: TestContext) {
   const root = tempDir(t);
@@ -64,17 +20,8 @@ async function serverWithDataset(t: TestContext) {
   fs.writeFileSync(path.join(root, 'data', 'readme.txt'), 'not an image');
   const server = await startServe(t, tempDir(t, 'vsw-data-'));
   const cookie = await login(server);
-  const added = (await rpc(server.origin, cookie, {
-    kind: 'request',
-    id: 1,
-    method: 'datasets.add',
-    params: { path: path.join(root, 'data') },
-  })) as {
-    ok: boolean;
-    result: { dataset: { id: number }; report: { skipped: { path: string; reason: string }[] } };
-  };
-  assert.equal(added.ok, true);
-  return { server, cookie, datasetId: added.result.dataset.id, root, outside, report: added.result.report };
+  const added = await addDataset(server, cookie, path.join(root, 'data'));
+  return { server, cookie, datasetId: added.dataset.id, root, outside, report: added.report };
 }
 
 test('without the token every request is refused with 401; the URL token becomes a strict cookie', async (t) => {
@@ -137,6 +84,7 @@ test('media: dataset images are served; every way around the containment check i
   assert.equal(ok.status, 200);
   assert.equal(ok.headers['content-type'], 'image/webp');
   assert.equal(ok.body.subarray(8, 12).toString(), 'WEBP');
+  assert.equal(ok.headers['cross-origin-resource-policy'], 'same-origin', 'no embedding from another port');
   const original = await rawGet(server.origin, `/media/original/${datasetId}/dog/nested/four.png`, cookie);
   assert.equal(original.status, 200);
   assert.equal(original.body.subarray(1, 4).toString(), 'PNG');
@@ -161,4 +109,67 @@ test('media: dataset images are served; every way around the containment check i
     assert.ok([400, 403, 404].includes(response.status), `${attack} gave ${response.status}`);
     assert.doesNotMatch(response.body.toString('latin1'), /root:|PNG/, `${attack} leaked a file`);
   }
+});
+
+test('cross-port takeover: an upgrade from another origin is refused even with the cookie', async (t) => {
+  const server = await startServe(t, tempDir(t, 'vsw-data-'));
+  const cookie = await login(server);
+  const appInfo = { kind: 'request', id: 1, method: 'app.info', params: {} };
+  const { port } = new URL(server.origin);
+  for (const origin of [
+    'http://localhost:9',
+    'http://127.0.0.1:9',
+    `http://evil.example:${port}`,
+    `https://127.0.0.1:${port}`,
+    'null',
+  ]) {
+    await assert.rejects(rpc(server.origin, cookie, appInfo, { origin }), /403/, origin);
+  }
+  // The page's own origin, as the browser sends it, is let in.
+  const reply = (await rpc(server.origin, cookie, appInfo, { origin: server.origin })) as { ok: boolean };
+  assert.equal(reply.ok, true);
+});
+
+test('DNS rebinding: a request whose Host is not this server is refused, with or without the token', async (t) => {
+  const server = await startServe(t, tempDir(t, 'vsw-data-'));
+  const cookie = await login(server);
+  const { port } = new URL(server.origin);
+  for (const host of [`evil.example:${port}`, `127.0.0.1.nip.io:${port}`, '127.0.0.1:1', 'localhost']) {
+    const page = await rawRequest(server.origin, '/', { cookie, headers: { host } });
+    assert.equal(page.status, 403, `Host: ${host}`);
+    const withToken = await rawRequest(server.origin, `/?token=${server.token}`, { headers: { host } });
+    assert.equal(withToken.status, 403, `Host: ${host} with the token`);
+    await assert.rejects(
+      rpc(server.origin, cookie, { kind: 'request', id: 1, method: 'app.info', params: {} }, { host }),
+      /403/,
+      `upgrade with Host: ${host}`,
+    );
+  }
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
+    assert.equal((await rawRequest(server.origin, '/', { cookie, headers: { host } })).status, 200, host);
+  }
+});
+
+test('the cookie is named after the port, so two servers on one machine do not share it', async (t) => {
+  const token = 'one-token-for-both-servers';
+  const first = await startServe(t, tempDir(t, 'vsw-data-'), ['--token', token]);
+  const second = await startServe(t, tempDir(t, 'vsw-data-'), ['--token', token]);
+  const cookie = await login(first);
+  assert.equal(cookie.split('=')[0], `vsw_token_${new URL(first.origin).port}`);
+  assert.equal((await rawGet(first.origin, '/', cookie)).status, 200);
+  assert.equal((await rawGet(second.origin, '/', cookie)).status, 401, "the first server's cookie");
+});
+
+test('an empty --token is refused with exit 2; a short one starts with a warning', async (t) => {
+  const empty = spawnSync(
+    process.execPath,
+    [path.join(repoRoot, 'bin', 'vsw.js'), 'serve', '--data-dir', tempDir(t, 'vsw-data-'), '--token', ''],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  assert.equal(empty.status, 2, empty.stderr);
+  assert.match(empty.stderr, /--token must not be empty/);
+  const short = await startServe(t, tempDir(t, 'vsw-data-'), ['--token', 'short']);
+  assert.match(short.stderr(), /warning: the --token is 5 characters long/);
+  const long = await startServe(t, tempDir(t, 'vsw-data-'), ['--token', 'a-token-of-sixteen+']);
+  assert.doesNotMatch(long.stderr(), /warning/);
 });

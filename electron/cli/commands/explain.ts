@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import sharp from 'sharp';
 import { explainImage, parseTarget, type TargetSpec } from '../../engine/explainReport';
 import { COLORMAP_NAMES, renderOverlay, type ColormapName } from '../../engine/heatmap';
 import { isImageFile, isNpyFile, listInputFiles } from '../../engine/imageFiles';
@@ -30,7 +31,7 @@ interface ExplainFlags extends ModelFlags, MethodFlags {
   opacity: number;
 }
 
-type OutKind = 'json' | 'png' | 'folder';
+type OutKind = 'json' | 'png' | 'jpeg' | 'folder';
 
 export function register(program: Command): void {
   const command = program
@@ -40,7 +41,10 @@ export function register(program: Command): void {
       '--input <path>',
       'image file, .npy float32 tensor 1×C×H×W (already preprocessed), or a folder of images',
     )
-    .requiredOption('--out <path>', 'file.json, file.png, or a folder (required for a folder input)')
+    .requiredOption(
+      '--out <path>',
+      'file.json, file.png, file.jpg, or a folder (a folder input needs a folder)',
+    )
     .option('--target <class>', 'class index, top1 or top2', 'top1')
     .option(
       '--method <name>',
@@ -66,7 +70,15 @@ export function register(program: Command): void {
 
 function outKindOf(out: string): OutKind {
   const ext = path.extname(out).toLowerCase();
-  return ext === '.json' ? 'json' : ext === '.png' ? 'png' : 'folder';
+  if (ext === '.json') return 'json';
+  if (ext === '.png') return 'png';
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
+  // Another image extension would silently become a folder of that name: refuse it instead.
+  if (isImageFile(out))
+    throw new UsageError(
+      `--out ${out}: overlays are written as .png or .jpg; give one of those, or a folder.`,
+    );
+  return 'folder';
 }
 
 async function runExplain(flags: ExplainFlags): Promise<void> {
@@ -82,7 +94,7 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
   const folderInput = stat.isDirectory();
   const outKind = outKindOf(flags.out);
   if (folderInput && outKind !== 'folder')
-    throw new UsageError('--input is a folder, so --out must be a folder (not a .json or .png file).');
+    throw new UsageError('--input is a folder, so --out must be a folder (not a .json, .png or .jpg file).');
   const files = folderInput ? await listInputFiles(flags.input, { npy: true }) : [path.basename(flags.input)];
   const root = folderInput ? flags.input : path.dirname(flags.input);
   if (files.length === 0)
@@ -110,30 +122,30 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
       const input = await loadInput(file, spec, info);
       const { report, maps } = await explainImage(session, input.tensor, request);
       const written: string[] = [];
-      const writePng = async (method: MethodName, to: string) => {
+      const writeOverlay = async (method: MethodName, to: string) => {
         await fs.mkdir(path.dirname(to), { recursive: true });
-        await fs.writeFile(
-          to,
-          await renderOverlay(input.overlayBase, maps.get(method)!, info.grid, input.geometry, {
-            colormap: flags.colormap,
-            opacity: flags.opacity,
-          }),
-        );
+        const png = await renderOverlay(input.overlayBase, maps.get(method)!, info.grid, input.geometry, {
+          colormap: flags.colormap,
+          opacity: flags.opacity,
+        });
+        await fs.writeFile(to, outKind === 'jpeg' ? await sharp(png).jpeg({ quality: 92 }).toBuffer() : png);
         written.push(to);
       };
       if (outKind === 'json') {
         await fs.mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
         await fs.writeFile(flags.out, JSON.stringify(report));
         written.push(flags.out);
-      } else if (outKind === 'png') {
-        const stem = flags.out.slice(0, -'.png'.length);
-        for (const m of methods) await writePng(m, methods.length === 1 ? flags.out : `${stem}.${m}.png`);
+      } else if (outKind === 'png' || outKind === 'jpeg') {
+        const ext = path.extname(flags.out);
+        const stem = flags.out.slice(0, -ext.length);
+        for (const m of methods)
+          await writeOverlay(m, methods.length === 1 ? flags.out : `${stem}.${m}${ext}`);
       } else {
         const base = path.join(flags.out, rel.slice(0, rel.length - path.extname(rel).length));
         await fs.mkdir(path.dirname(base), { recursive: true });
         await fs.writeFile(`${base}.json`, JSON.stringify(report));
         written.push(`${base}.json`);
-        for (const m of methods) await writePng(m, `${base}.${m}.png`);
+        for (const m of methods) await writeOverlay(m, `${base}.${m}.png`);
       }
       if (!folderInput) for (const w of written) process.stdout.write(`${w}\n`);
     };

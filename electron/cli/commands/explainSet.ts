@@ -44,6 +44,7 @@ export function register(program: Command): void {
         startExplain(ws.jobHost, { query, method: flags.method, options: {}, target, batch: flags.batch }),
       );
       const r = result as ExplainResult;
+      for (const w of r.warnings) console.error(`warning: ${w}`);
       if (flags.json) console.log(JSON.stringify(r, null, 2));
       else {
         console.log(

@@ -97,6 +97,10 @@ export function register(program: Command): void {
       );
       const r = result as ExportResult;
       if (r.leakage.warning) console.error(`warning: ${r.leakage.warning}`);
+      if (r.skipped.length) {
+        console.error(`skipped ${r.skipped.length} of ${r.selected} images (${r.missing} marked missing):`);
+        for (const s of r.skipped) console.error(`  ${s.path}: ${s.reason}`);
+      }
       if (flags.json) console.log(JSON.stringify(r, null, 2));
       else
         console.log(

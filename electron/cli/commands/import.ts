@@ -1,6 +1,8 @@
 // `vsw import`: add a folder of images, or a CSV/JSONL manifest (path,label[,prediction,score]),
 // to a dataset from the command line.
 import type { Command } from 'commander';
+import { WorkstationError } from '../../workstation/datasets/importFolder';
+import { UsageError } from '../errors';
 import { addDataDirOption, openWorkstation, type DataDirFlags } from '../options';
 import { withProgressBar } from '../progressBar';
 
@@ -29,7 +31,12 @@ export function register(program: Command): void {
     try {
       const result = await withProgressBar('import', (progress) =>
         workstation.addDataset(source, flags.dataset, progress, flags.mapping),
-      );
+      ).catch((error: unknown) => {
+        // Nothing to import is the user's mistake (exit 2), not a failure of the tool.
+        if (error instanceof WorkstationError && error.code === 'no-images')
+          throw new UsageError(error.message);
+        throw error;
+      });
       const { dataset, report } = result;
       if (flags.json) {
         console.log(JSON.stringify(result, null, 2));

@@ -1,7 +1,9 @@
 // `vsw serve`: the workstation for a browser, on loopback by default, behind a token.
 import type { Command } from 'commander';
 import { isLoopback, startServer } from '../../serve/server';
-import { newToken } from '../../serve/tokenAuth';
+import { checkToken, newToken } from '../../serve/tokenAuth';
+import { installCrashGuard } from '../../service/crashGuard';
+import { UsageError } from '../errors';
 import { resolveReviewer } from '../../workstation/settings/serviceSettings';
 import { defaultReviewer, resolveDataDir } from '../../workstation/dataDir';
 import { addDataDirOption, parseInteger, type DataDirFlags } from '../options';
@@ -23,6 +25,9 @@ export function register(program: Command): void {
       .option('--token <token>', 'access token (default: a new random one each start)')
       .option('--open <folder...>', 'import these folders before serving (used by `npm start` for the demo)'),
   ).action(async (flags: ServeFlags) => {
+    const tokenCheck = flags.token === undefined ? {} : checkToken(flags.token);
+    if (tokenCheck.error) throw new UsageError(tokenCheck.error);
+    if (tokenCheck.warning) console.error(tokenCheck.warning);
     if (!isLoopback(flags.host)) {
       console.error(
         `warning: listening on ${flags.host}, beyond this machine's loopback: anyone who can reach it and has the token can read your datasets`,
@@ -42,6 +47,7 @@ export function register(program: Command): void {
         `imported ${folder}: ${report.added} new, ${report.unchanged} unchanged, ${report.skipped.length} skipped`,
       );
     }
+    installCrashGuard();
     console.log(`Serving at ${server.url}`);
     const stop = () => {
       void server.close().then(() => process.exit(0));

@@ -14,7 +14,9 @@ import { probeTensors, type TensorInfoMap } from './shapeProbe';
 import { inferTokenLayout, type LayoutOverrides, type TokenLayout } from './tokenLayout';
 import { inferWindowedBlocks, poolTermNodes, type WindowedBlock, windowedTermNodes } from './windowedLayout';
 
-export const EXPLAIN_GRAPH_VERSION = 4;
+// 4: graphs cached by 3 may hold a head read by a negative index that pruning broke.
+// 5: windowed models (per-block term outputs); skipped blocks get no gradient.
+export const EXPLAIN_GRAPH_VERSION = 5;
 export const TARGET_INPUT = 'vsw_target_onehot';
 
 export interface ModelAnalysis extends TokenLayout {

@@ -64,6 +64,7 @@ class HeadTokenPruner {
   private readonly slices = new Map<string, NodeProto>();
   /** Sliced tensors whose producer the Slice could not move above. */
   private readonly stopped = new Set<string>();
+  private readonly replacedIndices = new Set<string>();
   private rows = 0;
   private pruned = 0;
   private nextOffset = 0;
@@ -88,11 +89,17 @@ class HeadTokenPruner {
     if (!head) return { model: this.copy, info: this.info, tokensKept: null, opsPruned: 0 };
     this.rows = head.rows;
     const sliced = this.sliceOf(head.tensor);
-    for (const reader of head.readers)
-      this.replace(reader, { ...reader, input: reader.input!.map((x) => (x === head.tensor ? sliced : x)) });
+    for (const reader of head.readers) {
+      const input = this.indicesFromFront(reader).map((x) => (x === head.tensor ? sliced : x));
+      this.replace(reader, { ...reader, input });
+    }
     for (let t = this.nextTensor(); t; t = this.nextTensor()) this.pushUp(t);
     const live = [...this.position].sort((a, b) => a[1] - b[1]).map(([n]) => n);
     this.copy.graph!.node = live;
+    // Index constants replaced by their from-the-front copies and read by nothing else.
+    this.copy.graph!.initializer = this.copy.graph!.initializer!.filter(
+      (t) => !this.replacedIndices.has(t.name ?? '') || (this.consumers.get(t.name!)?.size ?? 0) > 0,
+    );
     return { model: this.copy, info: this.info, tokensKept: this.rows, opsPruned: this.pruned };
   }
 
@@ -139,6 +146,31 @@ class HeadTokenPruner {
       return normaliseAxis(starts[0], this.tokens) >= 0 && end > 0 ? end : undefined;
     }
     return undefined;
+  }
+
+  /**
+   * The reader's inputs with its token indices counted from the front: a negative index counts
+   * from the end of the whole token axis, which is not the end of the kept rows (Gather(-2) on
+   * T tokens is row T-2, but on the k kept rows it would be row k-2).
+   */
+  private indicesFromFront(n: NodeProto): string[] {
+    const input = [...n.input!];
+    const fromFront = (name: string, clampToTokens: boolean): string => {
+      const values = this.ints(name)!;
+      if (values.every((v) => v >= 0)) return name;
+      this.replacedIndices.add(name);
+      // A scalar constant has no dims in the protobuf; a Gather by a scalar drops the axis.
+      const constant = this.constants.get(name);
+      const dims = constant ? (constant.dims ?? []).map(Number) : (this.info.get(name)?.dims ?? []);
+      const fixed = values.map((v) => normaliseAxis(v, this.tokens));
+      return this.editor.ints(clampToTokens ? fixed.map((v) => Math.min(v, this.tokens)) : fixed, dims);
+    };
+    if (n.opType === 'Gather') input[1] = fromFront(input[1], false);
+    else {
+      input[1] = fromFront(input[1], true);
+      input[2] = fromFront(input[2], true);
+    }
+    return input;
   }
 
   /** The queued sliced tensor whose producer comes last, so all its readers were seen first. */

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../errors';
+import { commitFile } from '../atomicFile';
 import { type ModelProto, modelSchema, type TensorProto } from './onnxSchema';
 import { decodeMessage, encodeMessage, encodeMessageChunks, WireFormatError } from './protobufWire';
 
@@ -143,7 +144,7 @@ export function writeModelFile(model: ModelProto, modelPath: string, options: Wr
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(path.join(dir, dataName + tmpSuffix), path.join(dir, dataName));
+    commitFile(path.join(dir, dataName + tmpSuffix), path.join(dir, dataName));
   }
   const { chunks } = encodeMessageChunks(toWrite as Record<string, unknown>, modelSchema);
   const tmp = modelPath + tmpSuffix;
@@ -153,7 +154,7 @@ export function writeModelFile(model: ModelProto, modelPath: string, options: Wr
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, modelPath);
+  commitFile(tmp, modelPath); // fsync and rename: a crash never leaves a torn graph in the cache
 }
 
 /** A copy of the model whose tensor objects may be edited without touching the original. */

@@ -58,8 +58,6 @@ export async function importFolder(
     throw new WorkstationError(`folder "${folder}" cannot be read (permission denied)`, 'unreadable');
   }
 
-  const rootId = rootIdFor(db, datasetId, root);
-
   const files: ScannedFile[] = [];
   const report = emptyReport(datasetId, root);
   await scanFolder(
@@ -67,6 +65,10 @@ export async function importFolder(
     (file) => files.push(file),
     (problem) => report.skipped.push(problem),
   );
+  const known = db
+    .prepare('SELECT 1 FROM dataset_roots WHERE dataset_id = ? AND path = ?')
+    .get(datasetId, root);
+  const rootId = rootIdFor(db, datasetId, root);
   report.scanned = files.length + report.skipped.length;
   await recordFiles(
     db,
@@ -76,6 +78,17 @@ export async function importFolder(
     report,
     onProgress,
   );
+  if (!known && report.added + report.changed + report.unchanged === 0) {
+    // A first import that finds no image is a mistake (the wrong folder), not an empty dataset. A
+    // known root that is empty now is a rescan instead: its images are marked missing below.
+    db.prepare('DELETE FROM dataset_roots WHERE id = ?').run(rootId);
+    const example = report.skipped[0] ? `, e.g. ${report.skipped[0].path}: ${report.skipped[0].reason}` : '';
+    throw new WorkstationError(
+      `folder "${folder}" holds no images (${report.skipped.length} file(s) skipped${example}); ` +
+        'choose the folder that holds the images',
+      'no-images',
+    );
+  }
   const seen = new Set(files.map((f) => f.relPath));
   markMissing(db, rootId, (relPath) => !seen.has(relPath), report);
   return finishReport(db, report, started);

@@ -46,4 +46,18 @@ export class FileNamer {
     taken.add(candidate.toLowerCase());
     return candidate;
   }
+
+  /**
+   * The heatmap overlay's name beside a named file: the whole file name (extension included, so
+   * x.png and x.jpg get x.png.overlay.png and x.jpg.overlay.png) plus `.overlay.png`, made
+   * distinct from every name already handed out in the folder.
+   */
+  overlay(folder: string, fileName: string): string {
+    const taken = this.used.get(folder) ?? new Set<string>();
+    this.used.set(folder, taken);
+    let candidate = `${fileName}.overlay.png`;
+    for (let n = 2; taken.has(candidate.toLowerCase()); n++) candidate = `${fileName}.overlay-${n}.png`;
+    taken.add(candidate.toLowerCase());
+    return candidate;
+  }
 }

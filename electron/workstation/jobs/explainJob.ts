@@ -14,6 +14,8 @@ export interface ExplainResult {
   computed: number;
   cached: number;
   skipped: { path: string; reason: string }[];
+  /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
+  warnings: string[];
   seconds: number;
 }
 
@@ -43,11 +45,16 @@ export async function runExplain(
     computed: 0,
     cached: 0,
     skipped: [],
+    warnings: model.session.info.warnings,
     seconds: 0,
   };
-  const work: { imageId: number; absPath: string; target: number }[] = [];
+  const work: { imageId: number; absPath: string; relPath: string; target: number }[] = [];
   for (const id of ids) {
     const f = files.get(id)!;
+    if (f.status === 'missing') {
+      result.skipped.push({ path: f.relPath, reason: 'missing: the file was gone at the last import' });
+      continue;
+    }
     const target = fixed ?? (params.target === 'true' ? f.trueIdx : f.top1);
     if (target === null) {
       result.skipped.push({
@@ -59,14 +66,18 @@ export async function runExplain(
       });
       continue;
     }
-    work.push({ imageId: id, absPath: f.absPath, target });
+    work.push({ imageId: id, absPath: f.absPath, relPath: f.relPath, target });
   }
   ctx.progress(0, work.length);
   for (let start = 0; start < work.length; start += params.batch) {
     ctx.checkCancelled();
     const batch = work.slice(start, start + params.batch);
-    const maps = await host.saliency.maps(model, batch, params.method, params.options);
-    for (const m of maps) result[m.cached ? 'cached' : 'computed']++;
+    // An image that cannot be read or decoded any more is skipped and listed, never the job.
+    const maps = await host.saliency.mapsOrFailures(model, batch, params.method, params.options);
+    maps.forEach((m, k) => {
+      if ('reason' in m) result.skipped.push({ path: batch[k].relPath, reason: m.reason });
+      else result[m.cached ? 'cached' : 'computed']++;
+    });
     ctx.progress(Math.min(start + params.batch, work.length), work.length);
   }
   result.seconds = (performance.now() - started) / 1000;

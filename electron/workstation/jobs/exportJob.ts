@@ -1,7 +1,9 @@
 // The export job: the tagged negative set, written to a temporary folder beside the target and
 // renamed into place at the end (a crash or a full disk never leaves a half export posing as a
-// whole one). The selection is frozen in export_items when the job first starts; each batch of
-// files is marked done in the database, so a resumed export continues where it stopped.
+// whole one). The whole plan (images, tags, file names, manifest fields) is frozen in export_items
+// when the job first starts; each batch of files is marked done in the database, so a resumed
+// export continues where it stopped and lands exactly as planned. A bad image is skipped and
+// listed, never the export.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,10 +26,8 @@ export function partialFolder(out: string, jobId: number): string {
   return path.join(path.dirname(out), `.${path.basename(out)}.vsw-partial-${jobId}`);
 }
 
+/** One image of the frozen plan: everything the export writes of it, fixed when it starts. */
 interface PlannedImage {
-  seq: number;
-  imageId: number;
-  done: boolean;
   absPath: string;
   relPath: string;
   hash: string;
@@ -38,89 +38,176 @@ interface PlannedImage {
   split: string;
   top1: number | null;
   score: number | null;
-  tagIds: number[];
+  /** The image's tags by name, as they were when the export started. */
+  tags: string[];
   /** Paths of this image's files inside the export, '/'-separated. */
   files: string[];
+  /** Paths of their heatmap overlays (with --overlays), one per file. */
+  overlays: string[];
+}
+
+interface PlanItem {
+  seq: number;
+  imageId: number;
+  done: boolean;
+  /** Why the image is left out (its file is missing, unreadable, undecodable), or null. */
+  skipped: string | null;
+  plan: PlannedImage;
 }
 
 export interface ExportResult {
   out: string;
+  /** Images the query and tags selected. */
+  selected: number;
+  /** Images exported (selected less skipped). */
   images: number;
   files: number;
   folders: Record<string, number>;
   manifests: string[];
+  /** Selected images left out, with the reason: their file was missing or could not be read. */
+  skipped: { path: string; reason: string }[];
+  /** Of the skipped, images whose status was already `missing` (never selected for copying). */
+  missing: number;
   leakage: { inEvaluationSplit: number; duplicatesOfEvaluation: number; warning: string | null };
   seconds: number;
 }
 
-function freezePlan(host: JobHost, jobId: number, params: ExportJobParams): void {
-  const planned = host.db
-    .prepare('SELECT COUNT(*) FROM export_items WHERE job_id = ?')
-    .pluck()
-    .get(jobId) as number;
-  if (planned > 0) return;
-  const query = { ...params.query };
-  if (params.tags?.length) query.tags = { ...query.tags, any: [...(query.tags?.any ?? []), ...params.tags] };
-  const ids = selectImageIds(host.db, query);
-  const insert = host.db.prepare('INSERT INTO export_items (job_id, seq, image_id) VALUES (?, ?, ?)');
-  host.db.transaction(() => ids.forEach((id, seq) => insert.run(jobId, seq, id)))();
+const MISSING = 'missing: the file was gone at the last import (re-import or relocate the dataset)';
+
+/** Fields of a planned image that the live query returns under the same name. */
+type ColumnsAsIs = 'label' | 'width' | 'height' | 'note' | 'split' | 'top1' | 'score';
+
+interface LiveRow extends Pick<PlannedImage, ColumnsAsIs> {
+  id: number;
+  root: string;
+  rel_path: string;
+  content_hash: string;
+  status: string;
+  tag_ids: string | null;
 }
 
-/** Fields of a planned image that loadPlan's query returns under the same name. */
-type ColumnsAsIs = 'seq' | 'label' | 'width' | 'height' | 'note' | 'split' | 'top1' | 'score';
-
-function loadPlan(host: JobHost, jobId: number, runId: number | undefined): PlannedImage[] {
+/** The images as they are now, in the order given. */
+function liveRows(host: JobHost, imageIds: number[], runId: number | undefined): LiveRow[] {
   const rows = host.db
     .prepare(
-      `SELECT e.seq, e.image_id, e.done, r.path AS root, i.rel_path, i.content_hash, i.label, i.width, i.height,
+      `SELECT i.id, r.path AS root, i.rel_path, i.content_hash, i.status, i.label, i.width, i.height,
          i.note, i.split, p.top1, p.score,
          (SELECT group_concat(tag_id) FROM image_tags t WHERE t.image_id = i.id) AS tag_ids
-       FROM export_items e JOIN images i ON i.id = e.image_id JOIN dataset_roots r ON r.id = i.root_id
+       FROM images i JOIN dataset_roots r ON r.id = i.root_id
        LEFT JOIN predictions p ON p.run_id = ? AND p.image_id = i.id
-       WHERE e.job_id = ? ORDER BY e.seq`,
+       WHERE i.id IN (SELECT value FROM json_each(?))`,
     )
-    .all(runId ?? -1, jobId) as (Pick<PlannedImage, ColumnsAsIs> & {
-    image_id: number;
-    done: number;
-    root: string;
-    rel_path: string;
-    content_hash: string;
-    tag_ids: string | null;
-  })[];
-  return rows.map(({ image_id, done, root, rel_path, content_hash, tag_ids, ...asIs }) => ({
-    ...asIs,
-    imageId: image_id,
-    done: done === 1,
-    absPath: path.join(root, rel_path),
-    relPath: rel_path,
-    hash: content_hash,
-    tagIds: tag_ids
-      ? tag_ids
-          .split(',')
-          .map(Number)
-          .sort((a, b) => a - b)
-      : [],
-    files: [],
+    .all(runId ?? -1, JSON.stringify(imageIds)) as LiveRow[];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return imageIds.flatMap((id) => byId.get(id) ?? []);
+}
+
+/**
+ * Freezes the whole plan when the export first starts: which images, in which order, their tags,
+ * their files' names and manifest fields. A resume reads this and nothing live, so the export
+ * lands exactly as planned even if tags change in between. Images already `missing` are put in
+ * the plan as skipped, so they are counted, and never copied.
+ */
+function freezePlan(host: JobHost, jobId: number, params: ExportJobParams): void {
+  const frozen = host.db
+    .prepare('SELECT seq, image_id, plan FROM export_items WHERE job_id = ? ORDER BY seq')
+    .all(jobId) as { seq: number; image_id: number; plan: string | null }[];
+  if (frozen.length > 0 && frozen.every((f) => f.plan !== null)) return;
+  const datasetId = params.query.datasetId;
+  let ids: number[];
+  if (frozen.length > 0) {
+    ids = frozen.map((f) => f.image_id); // a plan frozen before plans were whole: complete it
+  } else {
+    const query = { ...params.query };
+    if (params.tags?.length)
+      query.tags = { ...query.tags, any: [...(query.tags?.any ?? []), ...params.tags] };
+    ids = selectImageIds(host.db, query);
+  }
+  const only = params.tags?.length ? new Set(resolveTagIds(host.db, datasetId, params.tags)) : null;
+  const tags = host.db.prepare('SELECT id, name FROM tags WHERE dataset_id = ?').all(datasetId) as {
+    id: number;
+    name: string;
+  }[];
+  const tagName = new Map(tags.map((t) => [t.id, t.name]));
+  const folderOf = tagFolderNames(tags);
+  const namer = new FileNamer();
+  const upsert = host.db.prepare(
+    `INSERT INTO export_items (job_id, seq, image_id, plan, skipped) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (job_id, seq) DO UPDATE SET plan = excluded.plan,
+       skipped = coalesce(export_items.skipped, excluded.skipped)`,
+  );
+  const rows = liveRows(host, ids, params.query.runId);
+  host.db.transaction(() =>
+    rows.forEach((row, seq) => {
+      const tagIds = row.tag_ids
+        ? row.tag_ids
+            .split(',')
+            .map(Number)
+            .sort((a, b) => a - b)
+        : [];
+      const missing = row.status === 'missing';
+      let folders: string[];
+      if (missing) folders = [];
+      else if (params.layout === 'flat') folders = ['images'];
+      else if (params.group === 'negative') folders = ['negative'];
+      else {
+        const kept = tagIds.filter((id) => !only || only.has(id));
+        folders = kept.length ? kept.map((id) => folderOf.get(id)!) : ['untagged'];
+      }
+      const names = folders.map((folder) => namer.name(folder, row.rel_path, row.content_hash));
+      const plan: PlannedImage = {
+        absPath: path.join(row.root, row.rel_path),
+        relPath: row.rel_path,
+        hash: row.content_hash,
+        label: row.label,
+        width: row.width,
+        height: row.height,
+        note: row.note,
+        split: row.split,
+        top1: row.top1,
+        score: row.score,
+        tags: tagIds.map((id) => tagName.get(id) ?? String(id)),
+        files: folders.map((folder, k) => `${folder}/${names[k]}`),
+        overlays: params.overlays
+          ? folders.map((folder, k) => `${folder}/${namer.overlay(folder, names[k])}`)
+          : [],
+      };
+      upsert.run(jobId, frozen[seq]?.seq ?? seq, row.id, JSON.stringify(plan), missing ? MISSING : null);
+    }),
+  )();
+}
+
+function loadPlan(host: JobHost, jobId: number): PlanItem[] {
+  const rows = host.db
+    .prepare(
+      'SELECT seq, image_id, done, skipped, plan FROM export_items WHERE job_id = ? AND plan IS NOT NULL ORDER BY seq',
+    )
+    .all(jobId) as { seq: number; image_id: number; done: number; skipped: string | null; plan: string }[];
+  return rows.map((r) => ({
+    seq: r.seq,
+    imageId: r.image_id,
+    done: r.done === 1,
+    skipped: r.skipped,
+    plan: JSON.parse(r.plan) as PlannedImage,
   }));
 }
 
-/** Decides every file's path up front, from the frozen plan alone, so a resume names them alike. */
-function assignFiles(
-  plan: PlannedImage[],
-  params: ExportJobParams,
-  folderOf: Map<number, string>,
-  only: Set<number> | null,
-) {
-  const namer = new FileNamer();
-  for (const image of plan) {
-    let folders: string[];
-    if (params.layout === 'flat') folders = ['images'];
-    else if (params.group === 'negative') folders = ['negative'];
-    else {
-      const tagIds = image.tagIds.filter((id) => !only || only.has(id));
-      folders = tagIds.length ? tagIds.map((id) => folderOf.get(id)!) : ['untagged'];
+/** Why a source file cannot be exported (gone, unreadable, a folder), or null when it can. */
+async function unreadable(source: string): Promise<string | null> {
+  try {
+    const handle = await fs.promises.open(source, 'r');
+    try {
+      if (!(await handle.stat()).isFile()) return 'not a file any more';
+    } finally {
+      await handle.close();
     }
-    image.files = folders.map((folder) => `${folder}/${namer.name(folder, image.relPath, image.hash)}`);
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'the file has vanished since the import';
+    if (code === 'EACCES' || code === 'EPERM') return 'permission denied reading the file';
+    if (code === 'EISDIR') return 'not a file any more';
+    return `cannot read the file (${code ?? (error as Error).message})`;
   }
 }
 
@@ -157,63 +244,56 @@ export async function runExport(
   if (params.overlays && runId === undefined)
     throw new WorkstationError('--overlays needs a prediction run: give --run RUN', 'bad-params');
   const datasetId = params.query.datasetId;
-  const only = params.tags?.length ? new Set(resolveTagIds(host.db, datasetId, params.tags)) : null;
   freezePlan(host, ctx.jobId, params);
-  const plan = loadPlan(host, ctx.jobId, runId);
-  const tags = host.db.prepare('SELECT id, name FROM tags WHERE dataset_id = ?').all(datasetId) as {
-    id: number;
-    name: string;
-  }[];
-  const tagName = new Map(tags.map((t) => [t.id, t.name]));
-  const folderOf = tagFolderNames(tags);
-  assignFiles(plan, params, folderOf, only);
+  const items = loadPlan(host, ctx.jobId);
   const run = runId !== undefined ? getRun(host.db, runId, datasetId) : null;
   const temp = partialFolder(out, ctx.jobId);
   await fs.promises.mkdir(temp, { recursive: true });
 
   let model: RunModel | null = null;
   if (params.overlays && run) model = await host.saliency.runModel(run.id);
-  const markDone = host.db.prepare('UPDATE export_items SET done = 1 WHERE job_id = ? AND seq = ?');
-  let done = plan.filter((p) => p.done).length;
-  ctx.progress(done, plan.length);
+  const markDone = host.db.prepare(
+    'UPDATE export_items SET done = 1, skipped = ? WHERE job_id = ? AND seq = ?',
+  );
+  let done = items.filter((p) => p.done || p.skipped).length;
+  ctx.progress(done, items.length);
   const BATCH = 32;
-  const todo = plan.filter((p) => !p.done);
+  const todo = items.filter((p) => !p.done && !p.skipped);
   for (let start = 0; start < todo.length; start += BATCH) {
     ctx.checkCancelled();
     const batch = todo.slice(start, start + BATCH);
+    // One bad image (vanished, unreadable, undecodable) is skipped and reported, never the export.
     await Promise.all(
-      batch.flatMap((image) =>
-        image.files.map((file) => placeFile(image.absPath, path.join(temp, file), params.media)),
-      ),
+      batch.map(async (item) => {
+        item.skipped = await unreadable(item.plan.absPath);
+        if (item.skipped) return;
+        try {
+          for (const file of item.plan.files)
+            await placeFile(item.plan.absPath, path.join(temp, file), params.media);
+        } catch (error) {
+          // The source went bad between the check and the copy: skip it. Anything else (a full
+          // disk, an unwritable destination) fails the export, to be resumed once fixed.
+          item.skipped = await unreadable(item.plan.absPath);
+          if (!item.skipped) throw error;
+          for (const file of item.plan.files) await fs.promises.rm(path.join(temp, file), { force: true });
+        }
+      }),
     );
-    if (model && params.overlays) {
-      const withTarget = batch.filter((b) => b.top1 !== null);
-      const maps = await host.saliency.maps(
+    if (model && params.overlays)
+      await writeOverlays(
+        host,
         model,
-        withTarget.map((b) => ({ imageId: b.imageId, absPath: b.absPath, target: b.top1! })),
         params.overlays,
-        {},
+        temp,
+        batch.filter((b) => !b.skipped),
       );
-      await Promise.all(
-        withTarget.map(async (image, k) => {
-          const geometry = computeGeometry(
-            image.width,
-            image.height,
-            model.card.preprocessing,
-            model.card.input,
-          );
-          const png = await renderOverlay({ file: image.absPath }, maps[k].map, maps[k].grid, geometry);
-          for (const file of image.files) {
-            const target = path.join(temp, file.replace(/(\.[^./]*)?$/, '.overlay.png'));
-            await fs.promises.writeFile(target, png);
-          }
-        }),
-      );
-    }
-    host.db.transaction(() => batch.forEach((b) => markDone.run(ctx.jobId, b.seq)))();
+    host.db.transaction(() => batch.forEach((b) => markDone.run(b.skipped, ctx.jobId, b.seq)))();
     done += batch.length;
-    ctx.progress(done, plan.length);
+    ctx.progress(done, items.length);
   }
+  const exported = items.filter((p) => !p.skipped);
+  const plan = exported.map((p) => p.plan);
+  const skipped = items.filter((p) => p.skipped).map((p) => ({ path: p.plan.relPath, reason: p.skipped! }));
 
   // Manifests, one row per exported file, listing all of the image's tags.
   const rows = plan.flatMap((image) =>
@@ -223,7 +303,7 @@ export async function runExport(
       label: image.label,
       prediction: run && image.top1 !== null ? (run.labels[image.top1] ?? String(image.top1)) : null,
       score: image.score,
-      tags: image.tagIds.map((id) => tagName.get(id) ?? String(id)),
+      tags: image.tags,
       note: image.note,
       split: image.split,
       content_hash: image.hash,
@@ -245,7 +325,7 @@ export async function runExport(
           r.split,
           r.content_hash,
         ]
-          .map(csvField)
+          .map(csvCell)
           .join(','),
       );
       await fs.promises.writeFile(path.join(temp, 'manifest.csv'), [header, ...lines].join('\n') + '\n');
@@ -262,7 +342,7 @@ export async function runExport(
 
   const leakage = leakageOf(
     host,
-    plan.map((p) => p.imageId),
+    exported.map((p) => p.imageId),
   );
   const folders: Record<string, number> = {};
   for (const r of rows) {
@@ -278,10 +358,13 @@ export async function runExport(
     : null;
   const result: ExportResult = {
     out,
+    selected: items.length,
     images: plan.length,
     files: rows.length,
     folders,
     manifests,
+    skipped,
+    missing: skipped.filter((s) => s.reason === MISSING).length,
     leakage,
     seconds: 0,
   };
@@ -299,7 +382,15 @@ export async function runExport(
     media: params.media,
     overlays: params.overlays ?? null,
     manifests,
-    counts: { images: plan.length, files: rows.length, folders },
+    counts: {
+      selected: items.length,
+      images: plan.length,
+      files: rows.length,
+      folders,
+      skipped: skipped.length,
+      missing: result.missing,
+    },
+    skipped,
     leakage,
   };
   await fs.promises.writeFile(path.join(temp, 'export.json'), JSON.stringify(provenance, null, 2) + '\n');
@@ -311,6 +402,49 @@ export async function runExport(
   await fs.promises.rename(temp, out);
   result.seconds = (performance.now() - started) / 1000;
   return result;
+}
+
+/**
+ * The heatmap overlays of a batch's images. An image that cannot be decoded any more is skipped
+ * (its copied files removed), as one that cannot be read.
+ */
+async function writeOverlays(
+  host: JobHost,
+  model: RunModel,
+  method: NonNullable<ExportJobParams['overlays']>,
+  temp: string,
+  batch: PlanItem[],
+): Promise<void> {
+  const withTarget = batch.filter((b) => b.plan.top1 !== null);
+  const maps = await host.saliency.mapsOrFailures(
+    model,
+    withTarget.map((b) => ({ imageId: b.imageId, absPath: b.plan.absPath, target: b.plan.top1! })),
+    method,
+    {},
+  );
+  await Promise.all(
+    withTarget.map(async (item, k) => {
+      const map = maps[k];
+      const { plan } = item;
+      let png: Buffer | null = null;
+      if ('map' in map) {
+        const geometry = computeGeometry(plan.width, plan.height, model.card.preprocessing, model.card.input);
+        png = await renderOverlay({ file: plan.absPath }, map.map, map.grid, geometry).catch(() => null);
+      }
+      if (!png) {
+        item.skipped = `cannot be decoded any more: ${'reason' in map ? map.reason : 'the overlay failed'}`;
+        for (const file of plan.files) await fs.promises.rm(path.join(temp, file), { force: true });
+        return;
+      }
+      for (const overlay of plan.overlays) await fs.promises.writeFile(path.join(temp, overlay), png);
+    }),
+  );
+}
+
+/** A CSV cell that a spreadsheet will not run: text starting with = + - @ (or a tab or CR) gets a
+ * leading apostrophe (OWASP's advice against CSV injection). Numbers are written as they are. */
+function csvCell(value: string | number | null | undefined): string {
+  return csvField(typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
 }
 
 /** Exported images that are in a validation or test split, or are byte-identical to one that is. */

@@ -213,6 +213,29 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Removes a job that is not running (its record and, for an export, its frozen plan). A running
+   * job must be cancelled first. Returns the removed job.
+   */
+  delete(jobId: number): JobInfo {
+    return this.db
+      .transaction(() => {
+        const job = this.get(jobId);
+        const row = this.db.prepare('SELECT pid, host FROM jobs WHERE id = ?').get(jobId) as Pick<
+          JobRow,
+          'pid' | 'host'
+        >;
+        if (job.status === 'running' && (this.local.has(jobId) || ownerAlive(row)))
+          throw new WorkstationError(
+            `job ${jobId} is running; cancel it first (vsw jobs cancel ${jobId}), then delete it`,
+            'busy',
+          );
+        this.db.prepare('DELETE FROM jobs WHERE id = ?').run(jobId);
+        return job;
+      })
+      .immediate();
+  }
+
   /** Jobs left 'running' by a process that is gone: what a restarted service continues. */
   interrupted(): JobInfo[] {
     return (this.db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as JobRow[])

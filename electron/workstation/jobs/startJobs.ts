@@ -2,11 +2,13 @@
 // service's jobs.* methods and the service's restart-time resume all call.
 import crypto from 'node:crypto';
 import path from 'node:path';
-import type { ExplainSetParams, ExportParams, PredictParams } from '../../contract/protocol';
+import fs from 'node:fs';
+import type { ExplainSetParams, ExportParams, JobInfo, PredictParams } from '../../contract/protocol';
+import { WorkstationError } from '../datasets/importFolder';
 import type { SaliencyStore } from '../saliency/saliencyStore';
 import type { Db } from '../store/openDatabase';
 import { runExplain } from './explainJob';
-import { runExport, exportKey } from './exportJob';
+import { runExport, exportKey, partialFolder } from './exportJob';
 import type { JobRunner, StartedJob } from './jobRunner';
 import { preparePredict, runPredict } from './predictJob';
 import type { z } from 'zod';
@@ -46,14 +48,37 @@ export function startExport(host: JobHost, params: ExportJobParams): StartedJob 
   return host.jobs.start('export', exportKey(resolved), resolved, (ctx) => runExport(host, ctx, resolved));
 }
 
+/** Starts a job again from its recorded parameters: it continues from its checkpoint. */
+async function restart(host: JobHost, job: JobInfo): Promise<StartedJob> {
+  if (job.kind === 'predict') return startPredict(host, job.params as PredictJobParams);
+  if (job.kind === 'explain') return startExplain(host, job.params as ExplainJobParams);
+  return startExport(host, job.params as ExportJobParams);
+}
+
+/** Continues a cancelled, failed or interrupted job (from the CLI's `jobs resume` or the UI). */
+export async function resumeJob(host: JobHost, jobId: number): Promise<StartedJob> {
+  const job = host.jobs.get(jobId);
+  if (job.status === 'done')
+    throw new WorkstationError(`job ${jobId} is done; there is nothing to resume`, 'bad-params');
+  return restart(host, job);
+}
+
+/** Deletes a job that is not running; an export's partial folder goes with it. */
+export async function deleteJob(host: JobHost, jobId: number): Promise<JobInfo> {
+  const job = host.jobs.delete(jobId);
+  if (job.kind === 'export' && job.status !== 'done') {
+    const out = (job.params as ExportJobParams).out;
+    await fs.promises.rm(partialFolder(out, jobId), { recursive: true, force: true });
+  }
+  return job;
+}
+
 /** Restarts the jobs whose process died (for the service at start-up). */
 export async function resumeInterrupted(host: JobHost): Promise<StartedJob[]> {
   const started: StartedJob[] = [];
   for (const job of host.jobs.interrupted()) {
     try {
-      if (job.kind === 'predict') started.push(await startPredict(host, job.params as PredictJobParams));
-      else if (job.kind === 'explain') started.push(startExplain(host, job.params as ExplainJobParams));
-      else started.push(startExport(host, job.params as ExportJobParams));
+      started.push(await restart(host, job));
     } catch (error) {
       host.log?.(`could not resume job ${job.id}: ${(error as Error).message}`);
     }

@@ -64,5 +64,6 @@ export async function saliencyFor(
     grid: map.grid,
     map: Array.from(map.map),
     cached: map.cached,
+    warnings: model.session.info.warnings,
   };
 }

@@ -27,6 +27,13 @@ export interface SaliencyMap {
   cached: boolean;
 }
 
+/** An image a batch could not read or decode. */
+export interface ImageFailure {
+  imageId: number;
+  reason: string;
+  error: Error;
+}
+
 export class SaliencyStore {
   private readonly sessions = new Map<string, Promise<ExplainSession>>();
   /** The execution provider asked for (settings), and what the last opened session reported. */
@@ -100,7 +107,7 @@ export class SaliencyStore {
 
   /**
    * Maps for images (absolute paths given) with their targets; cached ones are read, the rest
-   * computed in one batch and stored.
+   * computed in one batch and stored. Throws if any image cannot be read.
    */
   async maps(
     model: RunModel,
@@ -108,18 +115,42 @@ export class SaliencyStore {
     method: MethodName,
     options: Partial<MethodOptions>,
   ): Promise<SaliencyMap[]> {
+    const out = await this.mapsOrFailures(model, images, method, options);
+    const failed = out.find((m) => 'reason' in m);
+    if (failed && 'reason' in failed) throw failed.error;
+    return out as SaliencyMap[];
+  }
+
+  /**
+   * As maps, but an image that cannot be read or decoded (vanished, unreadable, corrupt) comes
+   * back as its failure, and the others are still computed: what batch jobs skip and report.
+   */
+  async mapsOrFailures(
+    model: RunModel,
+    images: { imageId: number; absPath: string; target: number }[],
+    method: MethodName,
+    options: Partial<MethodOptions>,
+  ): Promise<(SaliencyMap | ImageFailure)[]> {
     const info = model.session.info;
     const hash = SaliencyStore.optionsHash(method, options, info.numBlocks);
-    const out: (SaliencyMap | null)[] = images.map((im) =>
+    const out: (SaliencyMap | ImageFailure | null)[] = images.map((im) =>
       this.cached(im.imageId, model.runId, method, im.target, hash),
     );
+    const loaded = await Promise.all(
+      images.map((im, k) =>
+        out[k] !== null
+          ? null
+          : preprocessImage(im.absPath, model.card.preprocessing, model.card.input).catch((error: Error) => {
+              out[k] = { imageId: im.imageId, reason: error.message, error };
+              return null;
+            }),
+      ),
+    );
     const missing = images.filter((_, k) => out[k] === null);
+    const tensors = loaded.filter((t) => t !== null);
     if (missing.length) {
       const per = info.channels * info.height * info.width;
       const input = new Float32Array(missing.length * per);
-      const tensors = await Promise.all(
-        missing.map((im) => preprocessImage(im.absPath, model.card.preprocessing, model.card.input)),
-      );
       tensors.forEach((t, k) => input.set(t.tensor, k * per));
       const { maps } = await model.session.saliency(
         input,
@@ -158,7 +189,7 @@ export class SaliencyStore {
         });
       })();
     }
-    return out as SaliencyMap[];
+    return out as (SaliencyMap | ImageFailure)[];
   }
 
   /** A new provider choice applies to sessions opened from now on. */
@@ -181,11 +212,19 @@ export function imageFiles(
   runId?: number,
 ): Map<
   number,
-  { absPath: string; relPath: string; top1: number | null; trueIdx: number | null; hash: string }
+  {
+    absPath: string;
+    relPath: string;
+    top1: number | null;
+    trueIdx: number | null;
+    hash: string;
+    /** ok, changed, or missing (the file was gone at the last import). */
+    status: string;
+  }
 > {
   const rows = db
     .prepare(
-      `SELECT i.id, r.path AS root, i.rel_path, i.content_hash, p.top1, p.true_idx FROM images i
+      `SELECT i.id, r.path AS root, i.rel_path, i.content_hash, i.status, p.top1, p.true_idx FROM images i
        JOIN dataset_roots r ON r.id = i.root_id
        LEFT JOIN predictions p ON p.run_id = ? AND p.image_id = i.id
        WHERE i.id IN (SELECT value FROM json_each(?))`,
@@ -195,6 +234,7 @@ export function imageFiles(
     root: string;
     rel_path: string;
     content_hash: string;
+    status: string;
     top1: number | null;
     true_idx: number | null;
   }[];
@@ -207,6 +247,7 @@ export function imageFiles(
         top1: r.top1,
         trueIdx: r.true_idx,
         hash: r.content_hash,
+        status: r.status,
       },
     ]),
   );

@@ -188,4 +188,15 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'export plans frozen whole, skipped images',
+    sql: `
+      -- The planned image as JSON (paths, tags, names of its files, manifest fields), frozen when
+      -- the export starts: a resume writes exactly this, whatever the tags are by then.
+      ALTER TABLE export_items ADD COLUMN plan TEXT;
+      -- Why the image is not in the export (its file is missing, unreadable...); NULL: exported.
+      ALTER TABLE export_items ADD COLUMN skipped TEXT;
+    `,
+  },
 ];

@@ -1,5 +1,6 @@
-// Every running job with a progress bar, its rate, its ETA and Cancel. Jobs run in the service,
-// so they keep going while the reviewer works in any view.
+// Every running job with a progress bar, its rate, its ETA and Cancel; a cancelled or failed job
+// with Resume (from its checkpoint) and Delete. Jobs run in the service, so they keep going while
+// the reviewer works in any view.
 import { useEffect, useState } from 'react';
 import type { JobInfo } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
@@ -19,17 +20,23 @@ function formatEta(seconds: number | null): string {
 export function JobsPanel() {
   const { client } = useConnection();
   const [jobs, setJobs] = useState<Map<number, Live>>(new Map());
+  const [error, setError] = useState('');
+  const act = (method: 'jobs.resume' | 'jobs.delete', jobId: number) => {
+    setError('');
+    client.call(method, { jobId }).catch((e: Error) => setError(e.message));
+  };
 
   useEffect(() => {
-    void client
+    client
       .call('jobs.list', {})
       .then((list) =>
         setJobs(
           new Map(
-            list.filter((j) => j.status === 'running').map((job) => [job.id, { job, rate: 0, eta: null }]),
+            list.filter((j) => j.status !== 'done').map((job) => [job.id, { job, rate: 0, eta: null }]),
           ),
         ),
-      );
+      )
+      .catch((e: Error) => setError(`Cannot list the jobs: ${e.message}`));
     return client.onEvent((event) => {
       setJobs((prev) => {
         const next = new Map(prev);
@@ -48,7 +55,8 @@ export function JobsPanel() {
           event.type === 'job.cancelled'
         ) {
           next.set(event.job.id, { job: event.job, rate: 0, eta: null });
-        } else return prev;
+        } else if (event.type === 'job.deleted') next.delete(event.jobId);
+        else return prev;
         return next;
       });
     });
@@ -58,7 +66,12 @@ export function JobsPanel() {
   return (
     <section className="jobs" role="region" aria-label="Jobs">
       <h2>Jobs</h2>
-      {list.length === 0 && <p className="muted">No jobs yet.</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {list.length === 0 && !error && <p className="muted">No jobs yet.</p>}
       {list.map(({ job, rate, eta }) => (
         <div key={job.id} className={`job ${job.status}`}>
           <div className="job-line">
@@ -70,9 +83,26 @@ export function JobsPanel() {
                 : ` · ${job.status}`}
             </span>
             {job.status === 'running' && (
-              <button className="small" onClick={() => void client.call('jobs.cancel', { jobId: job.id })}>
+              <button
+                className="small"
+                onClick={() =>
+                  client
+                    .call('jobs.cancel', { jobId: job.id })
+                    .catch((e: Error) => setError(`Cannot cancel job ${job.id}: ${e.message}`))
+                }
+              >
                 Cancel
               </button>
+            )}
+            {(job.status === 'cancelled' || job.status === 'failed') && (
+              <>
+                <button className="small" onClick={() => act('jobs.resume', job.id)}>
+                  Resume
+                </button>
+                <button className="small" onClick={() => act('jobs.delete', job.id)}>
+                  Delete
+                </button>
+              </>
             )}
           </div>
           <progress aria-label={`${job.kind} job ${job.id}`} max={Math.max(1, job.total)} value={job.done} />

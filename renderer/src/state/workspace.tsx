@@ -1,8 +1,9 @@
 // What every view shares: the datasets, the chosen dataset and run, its tags and runs, and the
 // labels the run's model knows. Refreshed when the service announces a change.
+import { unlessDisconnected } from '../client/callErrors';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { DatasetSummary, RunInfo, TagInfo } from '../../../electron/contract/protocol';
-import { useConnection } from './connection';
+import { useConnection, useConnectionState } from './connection';
 
 export interface Workspace {
   datasets: DatasetSummary[];
@@ -29,6 +30,7 @@ export function useWorkspace(): Workspace {
 
 export function WorkspaceProvider({ children }: { children: ReactNode }) {
   const { client } = useConnection();
+  const { epoch } = useConnectionState();
   const [datasets, setDatasets] = useState<DatasetSummary[]>([]);
   const [datasetId, setDatasetId] = useState<number | null>(null);
   const [runs, setRuns] = useState<RunInfo[]>([]);
@@ -38,37 +40,46 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
 
   const refreshDatasets = useCallback(
     () =>
-      void client.call('datasets.list', {}).then((list) => {
-        setDatasets(list);
-        setDatasetId((current) =>
-          current !== null && list.some((d) => d.id === current) ? current : (list[0]?.id ?? null),
-        );
-      }),
+      client
+        .call('datasets.list', {})
+        .then((list) => {
+          setDatasets(list);
+          setDatasetId((current) =>
+            current !== null && list.some((d) => d.id === current) ? current : (list[0]?.id ?? null),
+          );
+        })
+        .catch(unlessDisconnected),
     [client],
   );
   const refreshRuns = useCallback(() => {
     if (datasetId === null) return;
-    void client.call('runs.list', { datasetId }).then((list) => {
-      setRuns(list);
-      setRunId((current) => {
-        if (current !== null && list.some((r) => r.id === current)) return current;
-        const done = list.filter((r) => r.status === 'done');
-        return done.length ? done[done.length - 1].id : null;
-      });
-    });
+    client
+      .call('runs.list', { datasetId })
+      .then((list) => {
+        setRuns(list);
+        setRunId((current) => {
+          if (current !== null && list.some((r) => r.id === current)) return current;
+          const done = list.filter((r) => r.status === 'done');
+          return done.length ? done[done.length - 1].id : null;
+        });
+      })
+      .catch(unlessDisconnected);
   }, [client, datasetId]);
   const refreshTags = useCallback(() => {
     if (datasetId === null) return;
-    void client.call('tags.list', { datasetId }).then(setTags);
+    client.call('tags.list', { datasetId }).then(setTags).catch(unlessDisconnected);
   }, [client, datasetId]);
 
   useEffect(() => {
     refreshDatasets();
-    void client.call('app.info', {}).then((info) => setReviewer(info.reviewer));
+    client
+      .call('app.info', {})
+      .then((info) => setReviewer(info.reviewer))
+      .catch(unlessDisconnected);
     return client.onEvent((event) => {
       if (event.type === 'datasetsChanged' || event.type === 'imagesChanged') refreshDatasets();
     });
-  }, [client, refreshDatasets]);
+  }, [client, refreshDatasets, epoch]);
 
   useEffect(() => {
     refreshRuns();
@@ -78,7 +89,7 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
       if (event.type === 'runsChanged' || event.type === 'job.finished') refreshRuns();
       if (event.type === 'tagsChanged') refreshTags();
     });
-  }, [client, datasetId, refreshRuns, refreshTags]);
+  }, [client, datasetId, refreshRuns, refreshTags, epoch]);
 
   const dataset = datasets.find((d) => d.id === datasetId) ?? null;
   const run = runs.find((r) => r.id === runId) ?? null;

@@ -1,5 +1,6 @@
 // The datasets view: add a folder or a manifest, pick a dataset, see its size, labels, runs and
 // last import report, and start a prediction run with a bundled model or one from a file.
+import { unlessDisconnected } from '../client/callErrors';
 import { useEffect, useState } from 'react';
 import type { ImportReport, Result } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
@@ -17,15 +18,21 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
   const [runError, setRunError] = useState<string | null>(null);
 
   useEffect(() => {
-    void client.call('models.bundled', {}).then((list) => {
-      setModels(list);
-      setModel((current) => current || list[0]?.path || '');
-    });
+    client
+      .call('models.bundled', {})
+      .then((list) => {
+        setModels(list);
+        setModel((current) => current || list[0]?.path || '');
+      })
+      .catch(unlessDisconnected);
   }, [client]);
   useEffect(() => {
     if (!dataset) return;
     let live = true;
-    void client.call('datasets.lastImport', { datasetId: dataset.id }).then((r) => live && setReport(r));
+    client
+      .call('datasets.lastImport', { datasetId: dataset.id })
+      .then((r) => live && setReport(r))
+      .catch(unlessDisconnected);
     return () => {
       live = false;
     };

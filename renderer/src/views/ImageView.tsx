@@ -210,6 +210,11 @@ export function ImageView({ item, position }: Props) {
           {runId === null && (
             <p className="muted">Run a model on this dataset to see predictions and heatmaps.</p>
           )}
+          {saliency?.saliency?.warnings.map((warning) => (
+            <p key={warning} role="note" className="warning">
+              {warning}
+            </p>
+          ))}
           {saliency?.error && (
             <p role="alert" className="error">
               {saliency.error}

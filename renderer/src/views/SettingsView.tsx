@@ -11,16 +11,27 @@ export function SettingsView() {
   const [view, updateView] = useViewSettings();
   const [service, setService] = useState<Result<'settings.get'> | null>(null);
   const [saved, setSaved] = useState('');
+  const [error, setError] = useState('');
 
   useEffect(() => {
-    void client.call('settings.get', {}).then(setService);
+    client
+      .call('settings.get', {})
+      .then(setService)
+      .catch((e: Error) => setError(`Cannot load the service's settings: ${e.message}`));
   }, [client]);
 
   const save = (patch: Partial<Result<'settings.get'>>) =>
-    void client.call('settings.set', patch).then((s) => {
-      setService(s);
-      setSaved('Saved.');
-    });
+    client
+      .call('settings.set', patch)
+      .then((s) => {
+        setService(s);
+        setSaved('Saved.');
+        setError('');
+      })
+      .catch((e: Error) => {
+        setSaved('');
+        setError(`Not saved: ${e.message}`);
+      });
 
   return (
     <div className="settings card">
@@ -84,6 +95,11 @@ export function SettingsView() {
       <p className="muted" aria-live="polite">
         {saved}
       </p>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

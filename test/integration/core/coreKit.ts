@@ -121,3 +121,16 @@ export async function waitFor(probe: () => boolean, timeoutMs: number, what: str
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** A copy of the first `perClass` images of each class of the demo set, in `scratch`/subset. */
+export function demoSubset(scratch: string, perClass: number): string {
+  const root = path.join(scratch, 'subset');
+  for (const label of fs.readdirSync(DEMO)) {
+    const dir = path.join(DEMO, label);
+    if (!fs.statSync(dir).isDirectory()) continue;
+    fs.mkdirSync(path.join(root, label), { recursive: true });
+    for (const file of fs.readdirSync(dir).sort().slice(0, perClass))
+      fs.copyFileSync(path.join(dir, file), path.join(root, label, file));
+  }
+  return root;
+}

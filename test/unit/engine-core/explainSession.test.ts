@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from '../../../electron/engine/errors';
 import { ExplainSession } from '../../../electron/engine/explainSession';
+import { explainImage } from '../../../electron/engine/explainReport';
 import { writeModelFile } from '../../../electron/engine/onnx/modelFile';
 import type { ModelProto } from '../../../electron/engine/onnx/onnxSchema';
 import { buildTinyVit, randomArray, rng, runModel, type TinyVitOptions } from './graphTestKit';
@@ -133,6 +134,70 @@ describe('ExplainSession on a hand-built ViT', () => {
       assert.deepEqual(m2.maps[0], m1.maps[0]);
     } finally {
       await second.close();
+    }
+  });
+
+  it('rebuilds the graphs when the cached analysis.json is torn, and leaves no temporary files', async () => {
+    const file = tinyVitFile('torn');
+    const cacheDir = path.join(tmp, 'torn-cache');
+    const x = randomArray(IMAGE, rng(5));
+    const first = await ExplainSession.open(file, { provider: 'cpu', cacheDir });
+    const a = await first.saliency(x, 1, [2], 'attn-grad-product');
+    await first.close();
+    const files = fs.readdirSync(cacheDir, { recursive: true }).map(String);
+    assert.deepEqual(
+      files.filter((f) => f.includes('.tmp')),
+      [],
+    );
+    const meta = path.join(
+      cacheDir,
+      files.find((f) => f.endsWith('analysis.json'))!,
+    );
+    const whole = fs.readFileSync(meta);
+    fs.writeFileSync(meta, whole.subarray(0, whole.length >> 1)); // as a crash mid-write left it
+    const logs: string[] = [];
+    const second = await ExplainSession.open(file, { provider: 'cpu', cacheDir, log: (m) => logs.push(m) });
+    try {
+      assert.ok(
+        logs.some((m) => /cached analysis .* is damaged/.test(m)),
+        logs.join('\n'),
+      );
+      assert.ok(
+        logs.some((m) => m.startsWith('explain graph built')),
+        logs.join('\n'),
+      );
+      const b = await second.saliency(x, 1, [2], 'attn-grad-product');
+      assert.deepEqual(b.maps[0], a.maps[0]);
+    } finally {
+      await second.close();
+    }
+    assert.deepEqual(fs.readFileSync(meta), whole, 'the rebuilt analysis is written whole again');
+  });
+});
+
+describe('a class token with a mean-pooled head', () => {
+  it('is warned about in the session info and the explain report; a class-token head is not', async () => {
+    const x = randomArray(IMAGE, rng(9));
+    for (const head of ['mean-pool', 'slice-negative', 'class-token'] as const) {
+      const logs: string[] = [];
+      const session = await ExplainSession.open(tinyVitFile(`head-${head}`, { head }), {
+        provider: 'cpu',
+        log: (m) => logs.push(m),
+      });
+      try {
+        const { report } = await explainImage(session, x, { target: 'top1', methods: ['rollout'] });
+        if (head === 'class-token') {
+          assert.deepEqual(session.info.warnings, []);
+          assert.equal(report.warnings, undefined);
+        } else {
+          assert.equal(session.info.warnings.length, 1, head);
+          assert.match(session.info.warnings[0], /class token, but its head averages the tokens/);
+          assert.deepEqual(report.warnings, session.info.warnings);
+          assert.ok(logs.includes(session.info.warnings[0]));
+        }
+      } finally {
+        await session.close();
+      }
     }
   });
 });

@@ -123,6 +123,12 @@ export interface TinyVitOptions {
   attentionOp?: string;
   /** A fixed batch of 1 in the input shape. */
   fixedBatch?: boolean;
+  /**
+   * How the head reads the last block's tokens: the class token by Gather(0) (default), a token
+   * by a negative Gather index, the rows [0, -1) by a Slice with a negative end (then averaged),
+   * or the mean over every token (a mean-pool head, the class token included).
+   */
+  head?: 'class-token' | 'gather-negative' | 'slice-negative' | 'mean-pool';
 }
 
 /**
@@ -191,9 +197,13 @@ export function buildTinyVit(options: TinyVitOptions = {}): ModelProto {
     ]);
     x = e.op('Add', [x, e.op('MatMul', [h, w([2 * D, D])])]);
   }
-  let c = e.op('Gather', [e.op('LayerNormalization', [x, w([D], 1)], { axis: -1 }), e.ints([0], [])], {
-    axis: 1,
-  });
+  const last = e.op('LayerNormalization', [x, w([D], 1)], { axis: -1 });
+  const head = options.head ?? 'class-token';
+  let c: string;
+  if (head === 'mean-pool') c = e.reduce('ReduceMean', last, [1], false);
+  else if (head === 'slice-negative')
+    c = e.reduce('ReduceMean', e.op('Slice', [last, e.ints([0]), e.ints([-1]), e.ints([1])]), [1], false);
+  else c = e.op('Gather', [last, e.ints([head === 'gather-negative' ? -2 : 0], [])], { axis: 1 });
   if (options.extraOp) c = e.op(options.extraOp, [c]);
   const logits = e.op('Gemm', [c, w([3, D]), w([3], 0.1)], { transB: 1 });
   model.graph!.output = [valueInfo(logits, 1, [options.fixedBatch ? 1 : 'batch', 3])];

@@ -10,7 +10,7 @@ import { pruneHeadTokens } from '../../../electron/engine/graph/headTokenPruning
 import { readNpy } from '../../../electron/engine/npy';
 import { readModelFile } from '../../../electron/engine/onnx/modelFile';
 import type { ModelProto } from '../../../electron/engine/onnx/onnxSchema';
-import { runModel } from './graphTestKit';
+import { buildTinyVit, randomArray, rng, runModel, type TinyVitOptions } from './graphTestKit';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures');
 const KEPT: Record<string, number> = {
@@ -57,6 +57,32 @@ describe('head-token pruning', () => {
       const before = await runModel(withOutputs(model, analysis.attentionTensors), feeds);
       const after = await runModel(withOutputs(pruned.model, analysis.attentionTensors), feeds);
       for (const name of outputs) assert.ok(maxAbsDiff(before[name], after[name]) <= 1e-5, name);
+    });
+  }
+
+  // Heads that read the tokens by negative indices (the kept rows must be addressed from the
+  // front after the slice) and a mean-pool head (reads every token: nothing may be pruned).
+  const HEADS: { head: NonNullable<TinyVitOptions['head']>; kept: number | null }[] = [
+    { head: 'class-token', kept: 1 },
+    { head: 'gather-negative', kept: 4 },
+    { head: 'slice-negative', kept: 4 },
+    { head: 'mean-pool', kept: null },
+  ];
+  for (const { head, kept } of HEADS) {
+    it(`tiny ViT, ${head} head: same logits and attentions, ${kept ?? 'all'} token(s) kept`, async () => {
+      const model = buildTinyVit({ head });
+      const { analysis, info } = await analyseModel(model);
+      const pruned = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
+      assert.equal(pruned.tokensKept, kept);
+      if (kept !== null) assert.ok(pruned.opsPruned >= 5, `only ${pruned.opsPruned} ops moved`);
+      const x = new ort.Tensor('float32', randomArray(3 * 64, rng(7)), [3, 1, 8, 8]);
+      const outputs = [analysis.logitsName, ...analysis.attentionTensors];
+      const before = await runModel(withOutputs(model, analysis.attentionTensors), { x });
+      const after = await runModel(withOutputs(pruned.model, analysis.attentionTensors), { x });
+      for (const name of outputs) {
+        const diff = maxAbsDiff(before[name], after[name]);
+        assert.ok(diff <= 1e-5, `${name} differs by ${diff}`);
+      }
     });
   }
 

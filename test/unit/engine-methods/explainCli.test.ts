@@ -2,7 +2,7 @@
 // folder outputs, and exit codes 2 (usage) and 1 (failure) with the reason on stderr.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { cliScratch, ROOT } from './cliKit';
@@ -122,6 +122,26 @@ test('explain image → PNG overlays per method; a bare .onnx needs --mean/--std
     assert.equal(meta.format, 'png');
     assert.deepEqual([meta.width, meta.height], [240, 240]); // 40 px picture enlarged ×6
   }
+});
+
+test('explain one image --out x.jpg writes a JPEG overlay; another image extension is refused with exit 2', async () => {
+  const img = path.join(work, 'jpeg-in.png');
+  await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 200, g: 60, b: 30 } } })
+    .png()
+    .toFile(img);
+  const spec = ['--mean', '0.5', '--std', '0.5', '--size', '32x32', '--method', 'last-attn'];
+  const out = path.join(work, 'overlay.jpg');
+  const r = explain(out, img, ...spec);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(statSync(out).isFile(), 'a file, not a folder named overlay.jpg');
+  const meta = await sharp(out).metadata();
+  assert.equal(meta.format, 'jpeg');
+  assert.deepEqual([meta.width, meta.height], [240, 240]);
+  const webp = path.join(work, 'overlay.webp');
+  const refused = explain(webp, img, ...spec);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /overlays are written as \.png or \.jpg/);
+  assert.equal(existsSync(webp), false, 'nothing is created');
 });
 
 test('explain folder → per-image JSON and PNG at the relative path', async () => {
