@@ -31,6 +31,10 @@ import {
 import { readModelFile, serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
 import { ManagedSession, type ProviderName } from './providers';
+import { isFloat16Model, upcastFloat16 } from './onnx/float16Upcast';
+
+export const FLOAT16_NOTE =
+  'This is a float16 model: its maps are computed in float32 from its float16 weights (logits agree with its own float16 output to float16 rounding).';
 
 export type { ProviderName } from './providers';
 
@@ -52,6 +56,8 @@ export interface ExplainModelInfo {
   opset: number;
   /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
   warnings: string[];
+  /** The model file is float16; it is run and explained as float32. */
+  float16: boolean;
 }
 
 export interface OpenOptions {
@@ -96,7 +102,8 @@ export class ExplainSession {
   private closed = false;
 
   private constructor(
-    private readonly modelPath: string,
+    /** What predictions run: the model file, or the float32 copy of a float16 model. */
+    private readonly modelPath: string | Uint8Array,
     private readonly model: ModelProto,
     private readonly analysis: ModelAnalysis,
     private readonly probeInfo: TensorInfoMap,
@@ -126,7 +133,11 @@ export class ExplainSession {
         `imagesPerRun must be a positive whole number of images; got ${perRun}.`,
         'bad-option',
       );
-    const { model, sha256 } = readModelFile(file);
+    const read = readModelFile(file);
+    const { sha256 } = read;
+    // A float16 export is explained (and predicted) in float32, from its own rounded weights.
+    const float16 = isFloat16Model(read.model);
+    const model = float16 ? upcastFloat16(read.model) : read.model;
     const key = createHash('sha256')
       .update(
         JSON.stringify({
@@ -175,8 +186,9 @@ export class ExplainSession {
       }
       log(`explain graph built in ${Date.now() - started} ms (${analysis.attentionNodes.length} blocks)`);
     }
-    const warning = headReadoutWarning(model, info, analysis.tokens, analysis.prefixTokens);
-    if (warning) log(warning);
+    const warnings = [headReadoutWarning(model, info, analysis.tokens, analysis.prefixTokens)];
+    if (float16) warnings.push(FLOAT16_NOTE);
+    for (const w of warnings) if (w) log(w);
     const session = await ManagedSession.open(explainSource, {
       provider: options.provider,
       threads: options.threads,
@@ -196,9 +208,21 @@ export class ExplainSession {
       grid: analysis.grid,
       attentionNodes: analysis.attentionNodes,
       opset: analysis.opset,
-      warnings: warning ? [warning] : [],
+      warnings: warnings.filter((w): w is string => !!w),
+      float16,
     };
-    return new ExplainSession(file, pruned.model, analysis, pruned.info, session, cache, options, publicInfo);
+    // Predictions run the original file, unless it is float16: then its float32 copy.
+    const predictSource = float16 ? serializeModel(model) : file;
+    return new ExplainSession(
+      predictSource,
+      pruned.model,
+      analysis,
+      pruned.info,
+      session,
+      cache,
+      options,
+      publicInfo,
+    );
   }
 
   /** Logits [batch × classes] of the original graph. */

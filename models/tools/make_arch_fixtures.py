@@ -23,6 +23,7 @@ attention probabilities of block b, the softmax outputs in graph order, and d lo
 Every map is min-max normalised to [0, 1].
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -84,6 +85,9 @@ def families():
             image_size=28, patch_size=2, window_size=4, embed_dim=24, depths=[2, 2], num_heads=[2, 4],
             num_labels=5, attn_implementation='eager')), 'windowed',
             'HF SwinForImageClassification at 28x28: 14x14 and 7x7 grids padded to whole windows'),
+        'timm-vit-fp16': (lambda: vt.VisionTransformer(
+            img_size=SIZE, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=5), 1,
+            'timm ViT exported in float16 (the reference: the same float16-rounded weights in float32)'),
         'timm-volo': (lambda: timm.models.volo.VOLO(
             layers=(1, 1), img_size=64, patch_size=8, embed_dims=(24, 48), num_heads=(2, 3),
             downsamples=(True, False), outlook_attention=(True, False), post_layers=('ca',), num_classes=5),
@@ -278,14 +282,21 @@ def make(name, out, exporter):
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))
     d = os.path.join(out, f'{name}-{exporter}')
     os.makedirs(d, exist_ok=True)
-    export(model, x, os.path.join(d, 'model.onnx'), exporter)
+    float16 = name.endswith('-fp16')
+    if float16:  # the float32 reference runs the float16-rounded weights
+        with torch.no_grad():
+            model = model.half().float()
+        export(copy.deepcopy(model).half(), x.half(), os.path.join(d, 'model.onnx'), exporter)
+    else:
+        export(model, x, os.path.join(d, 'model.onnx'), exporter)
     model.eval()  # the TorchScript exporter restores the mode it found: keep eval (no drop path)
     np.save(os.path.join(d, 'input.npy'), x.numpy().astype(np.float32))
 
     logits = model(x).detach().numpy()[0].astype(np.float64)
-    onnx_logits = ort.InferenceSession(os.path.join(d, 'model.onnx')).run(None, {'pixel_values': x.numpy()})[0][0]
-    err = np.abs(onnx_logits - logits).max()
-    assert err < 1e-4, f'{name} {exporter}: ONNX Runtime logits differ from PyTorch by {err}'
+    feed = x.half().numpy() if float16 else x.numpy()
+    onnx_logits = ort.InferenceSession(os.path.join(d, 'model.onnx')).run(None, {'pixel_values': feed})[0][0]
+    err = np.abs(onnx_logits.astype(np.float64) - logits).max()
+    assert err < (2e-2 if float16 else 1e-4), f'{name} {exporter}: ONNX Runtime logits differ from PyTorch by {err}'
 
     order = np.argsort(-logits)
     targets = {}
@@ -317,8 +328,9 @@ def make(name, out, exporter):
             blocks.append(block)
         targets[label] = {'index': index, 'blocks': blocks, 'maps': {k: v.tolist() for k, v in maps.items()}}
         model.zero_grad()
-    first = next(a for a in att if a.ndim == 4)  # outlook attention (5-D) is not counted
-    heads, tokens = first.shape[1], first.shape[-1]
+    # (per image: heads x T x T; windowed: the first block that is not outlook attention, 5-D)
+    first = att[0] if p != 'windowed' else next(a for a in att if a.ndim == 4)
+    heads, tokens = first.shape[-3], first.shape[-1]
     if p == 'windowed':
         grid = list([t for t in terms if t is not None][-1].shape)
     else:
@@ -340,6 +352,7 @@ def make(name, out, exporter):
         'epsilonMode': 'relative',
         'negatives': 'shift',
         'onnxLogitsMaxError': float(err),
+        **({'float16': True, 'float16Logits': onnx_logits.astype(np.float64).tolist()} if float16 else {}),
         'generator': f'make_arch_fixtures.py (torch {torch.__version__}, timm {timm.__version__}, '
                      f'transformers {transformers.__version__})',
     }

@@ -40,6 +40,6 @@ export function headReadoutWarning(
   return (
     'This model has a class token, but its head averages the tokens (mean pooling): the maps follow ' +
     "the class token's row, which the classifier does not read alone, so they may not show what " +
-    'decided the prediction. The engine has no method for mean-pooled heads yet.'
+    'decided the prediction. (The received term, which the engine uses for models without a class token, is not applied to models that have one.)'
   );
 }

@@ -24,6 +24,8 @@ const STYLES = [
     (family) => [`${family}-ts`, `${family}-dynamo`],
   ),
   'timm-volo-dynamo', // the TorchScript exporter cannot write VOLO's Col2Im
+  'timm-vit-fp16-ts',
+  'timm-vit-fp16-dynamo',
 ];
 
 interface BlockRef {
@@ -36,6 +38,9 @@ interface BlockRef {
   clsGradient?: number[][];
 }
 interface Reference {
+  /** A float16 export: explained in float32; its own float16 logits, from ONNX Runtime. */
+  float16?: boolean;
+  float16Logits?: number[];
   /** Blocks on grids of their own (Swin): terms per block, maps of the methods defined there. */
   windowed?: boolean;
   opset: number;
@@ -102,6 +107,8 @@ for (const style of STYLES) {
         assert.equal(session.info.prefixTokens, ref.prefixTokens);
         assert.deepEqual(session.info.grid, ref.grid);
         assert.equal(session.provider, 'cpu');
+        assert.equal(session.info.float16, ref.float16 === true);
+        if (ref.float16) assert.ok(session.info.warnings.some((w) => /float16/.test(w)));
       });
 
       it('matches logits, attention rows and gradients for top-1 and top-2', async () => {
@@ -163,6 +170,12 @@ for (const style of STYLES) {
           }
         }
         assert.ok(worst.logits < 1e-4, `logits relative error ${worst.logits}`);
+        if (ref.float16Logits) {
+          // The model's own float16 output agrees to float16 rounding.
+          const d = maxAbs(predicted, ref.float16Logits);
+          assert.ok(d < 2e-3, `logits differ from the float16 model's own by ${d}`);
+          report.push(`${style}: float16 model's own logits within ${d.toExponential(2)}`);
+        }
         report.push(
           `${style}: logits ${worst.logits.toExponential(2)}, attention ${worst.attention.toExponential(2)}, gradient ${worst.gradient.toExponential(2)}, terms ${worst.term.toExponential(2)}`,
         );
