@@ -16,6 +16,7 @@ import {
 } from './graph/explainGraph';
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
 import { pruneHeadTokens } from './graph/headTokenPruning';
+import { rewriteForWebGpu } from './graph/webgpuRewrites';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
 import {
   type BlockAttention,
@@ -157,6 +158,7 @@ export class ExplainSession {
     const pruned = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
     if (!explainSource) {
       const graph = buildExplainGraph(pruned.model, analysis, pruned.info, true);
+      rewriteForWebGpu(graph.model, analysis.opset);
       const target = cache.file('explain.onnx');
       if (target) {
         writeModelFile(graph.model, target);
@@ -322,6 +324,7 @@ export class ExplainSession {
             resolved,
             targets,
           );
+          rewriteForWebGpu(graph, this.analysis.opset);
           const target = this.cache.file(name);
           if (target) {
             writeModelFile(graph, target);
