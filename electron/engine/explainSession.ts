@@ -59,6 +59,8 @@ export interface OpenOptions {
   log?: (message: string) => void;
   /** Intra-op threads (default: the number of cores). */
   threads?: number;
+  /** ORT's CPU memory arena (default on); see SessionSettings.memArena. */
+  memArena?: boolean;
   /**
    * Images per run of the gradient graphs (explain, and saliency of the gradient methods).
    * Default: on the CPU, runs of about GRADIENT_ROWS token rows; elsewhere the whole batch.
@@ -173,6 +175,7 @@ export class ExplainSession {
     const session = await ManagedSession.open(explainSource, {
       provider: options.provider,
       threads: options.threads,
+      memArena: options.memArena,
       log,
     });
     const [channels, height, width] = analysis.imageDims;
@@ -199,6 +202,7 @@ export class ExplainSession {
     this.predictSession ??= await ManagedSession.open(this.modelPath, {
       provider: this.explainSession.provider,
       threads: this.options.threads,
+      memArena: this.options.memArena,
       log: this.options.log,
     });
     const session = this.predictSession;
@@ -334,6 +338,7 @@ export class ExplainSession {
         return ManagedSession.open(source, {
           provider: this.explainSession.provider,
           threads: this.options.threads,
+          memArena: this.options.memArena,
           log: this.options.log,
         });
       })();
