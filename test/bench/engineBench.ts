@@ -11,7 +11,7 @@
 // Each model × provider runs in its own child process so that its peak RSS is its own. The
 // ViT-S/16 export is generated once into .bench/ (git-ignored) with models/tools/export_vit_s16.py.
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -444,13 +444,117 @@ async function main(): Promise<void> {
       }
     }
   }
-  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
-  for (const row of table) console.log(row.map((v, c) => v.padEnd(widths[c])).join('  '));
+  printTable(table);
   console.log(
     'explain = the fused attn-grad-product graph (top-1 class predicted and explained in one run); forward = the plain model; map diff: largest |map − CPU map| over 8 images.',
   );
-  if (args.json) writeFileSync(args.json, JSON.stringify({ cpu, threads: args.threads, results }, null, 2));
+  const folder = args.models.includes('fashion') && args.providers.includes('cpu') ? folderRates(args) : null;
+  if (args.json)
+    writeFileSync(args.json, JSON.stringify({ cpu, threads: args.threads, results, folder }, null, 2));
 }
+
+function printTable(table: string[][]): void {
+  const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  for (const row of table) console.log(row.map((v, c) => v.padEnd(widths[c])).join('  '));
+}
+
+const FOLDER_IMAGES = 512;
+const CLI_BATCH = 16;
+
+/** Seconds `vsw explain` takes over `dir` (CPU provider, all cores). */
+function cliSeconds(dir: string, out: string, args: Args, extra: string[]): number {
+  rmSync(out, { recursive: true, force: true });
+  const cli = path.join(ROOT, 'bin', 'vsw.js');
+  const model = path.join(ROOT, 'models', 'fashion-vit');
+  const t0 = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      'explain',
+      '--model',
+      model,
+      '--input',
+      dir,
+      '--out',
+      out,
+      '--provider',
+      'cpu',
+      '--batch',
+      String(CLI_BATCH),
+      ...extra,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0)
+    throw new Error(`vsw explain failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * `vsw explain` over a folder of the demo's PNGs (with overlays, and --no-overlay) against the
+ * engine's in-process rate at batch 1 and at the CLI's batch, in the same run. The folder rate is
+ * marginal: (N − 16) images over the time a folder of N takes beyond one of 16 (process start,
+ * model load and graph build excluded, as they are from the in-process rate).
+ */
+function folderRates(args: Args): Record<string, number> | null {
+  const demo = path.join(ROOT, 'models', 'demo', 'fashion-mnist');
+  if (!existsSync(path.join(ROOT, 'dist', 'electron', 'cli', 'vsw.js')) || !existsSync(demo)) {
+    console.log('folder pipeline: skipped (needs npm run build and models/demo/fashion-mnist)');
+    return null;
+  }
+  const work = mkdtempSync(path.join(os.tmpdir(), 'vsw-bench-folder-'));
+  try {
+    const pngs = (readdirSync(demo, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.png'))
+      .sort();
+    const big = path.join(work, 'big');
+    const small = path.join(work, 'small');
+    mkdirSync(big);
+    mkdirSync(small);
+    pngs.slice(0, FOLDER_IMAGES).forEach((f, i) => {
+      cpSync(path.join(demo, f), path.join(big, `${i}.png`));
+      if (i < CLI_BATCH) cpSync(path.join(demo, f), path.join(small, `${i}.png`));
+    });
+    const n = Math.min(FOLDER_IMAGES, pngs.length);
+    const marginal = (extra: string[]) =>
+      (n - CLI_BATCH) /
+      (cliSeconds(big, path.join(work, 'out'), args, extra) -
+        cliSeconds(small, path.join(work, 'out'), args, extra));
+    const withOverlays = marginal([]);
+    const jsonOnly = marginal(['--no-overlay']);
+    const fashion = MODELS.find((m) => m.key === 'fashion')!;
+    const engine = spawnSync(
+      process.execPath,
+      childArgs(fashion, 'cpu', { ...args, batches: [1, CLI_BATCH] }),
+      { encoding: 'utf8', cwd: ROOT },
+    );
+    const rows = (JSON.parse(engine.stdout.trim().split('\n').pop() ?? '') as ChildResult).rows;
+    const [b1, bN] = [rows[0].explainPerSecond, rows[1].explainPerSecond];
+    printTable([
+      [
+        'vsw explain over a folder (fashion-vit, CPU)',
+        'img/s',
+        `vs engine batch ${CLI_BATCH}`,
+        'vs engine batch 1',
+      ],
+      [
+        `overlays written (batch ${CLI_BATCH})`,
+        fmt(withOverlays),
+        pct(withOverlays / bN),
+        pct(withOverlays / b1),
+      ],
+      ['--no-overlay (JSON only)', fmt(jsonOnly), pct(jsonOnly / bN), pct(jsonOnly / b1)],
+      [`engine in process, batch ${CLI_BATCH}`, fmt(bN), '', ''],
+      ['engine in process, batch 1', fmt(b1), '', ''],
+    ]);
+    return { withOverlays, jsonOnly, engineBatch1: b1, engineCliBatch: bN };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const pct = (r: number): string => `${(100 * r).toFixed(0)}%`;
 
 void main().catch((e) => {
   console.error(e instanceof Error ? e.stack : String(e));
