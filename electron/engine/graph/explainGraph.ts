@@ -13,7 +13,7 @@ import { GraphEditor } from './graphEditor';
 import { probeTensors, type TensorInfoMap } from './shapeProbe';
 import { inferTokenLayout, type LayoutOverrides, type TokenLayout } from './tokenLayout';
 
-export const EXPLAIN_GRAPH_VERSION = 4;
+export const EXPLAIN_GRAPH_VERSION = 5;
 export const TARGET_INPUT = 'vsw_target_onehot';
 
 export interface ModelAnalysis extends TokenLayout {

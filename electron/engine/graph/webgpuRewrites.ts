@@ -125,6 +125,7 @@ export function rewriteForWebGpu(model: ModelProto, opset: number): number {
   const original = graph.node ?? [];
   graph.node = [];
   let rewritten = 0;
+  const orphans = new Set<string>();
   for (const node of original) {
     const ins = node.input ?? [];
     const outs = node.output ?? [];
@@ -141,13 +142,24 @@ export function rewriteForWebGpu(model: ModelProto, opset: number): number {
     if (node.opType === 'Gather' && (node.domain ?? '') === '' && live.has(ins[0]) && !live.has(ins[1])) {
       const index = constants.get(ins[1]);
       if (index && gatherAsSlice(editor, node, tensorIntegers(index), (index.dims ?? []).length)) {
+        orphans.add(ins[1]);
         rewritten++;
         continue;
       }
     }
     graph.node.push(node);
   }
+  dropUnusedConstants(graph, orphans);
   return rewritten;
+}
+
+/** Removes the constants in `names` that no node or output reads any more (ORT warns about them). */
+function dropUnusedConstants(graph: GraphProto, names: Set<string>): void {
+  const used = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  for (const n of graph.node ?? []) for (const x of n.input ?? []) used.add(x);
+  const gone = (name: string | undefined) => !!name && names.has(name) && !used.has(name);
+  graph.node = (graph.node ?? []).filter((n) => !(n.opType === 'Constant' && gone(n.output?.[0])));
+  graph.initializer = (graph.initializer ?? []).filter((t) => !gone(t.name));
 }
 
 /** Σ inputs as a balanced tree of Add (shorter dependency chains than a left fold), into `out`. */
