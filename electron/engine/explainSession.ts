@@ -90,6 +90,8 @@ class GraphCache {
 export class ExplainSession {
   private predictSession?: ManagedSession;
   private readonly fused = new Map<string, Promise<ManagedSession>>();
+  private readonly opened = new Set<ManagedSession>();
+  private lastRun?: ManagedSession;
   private closed = false;
 
   private constructor(
@@ -101,14 +103,32 @@ export class ExplainSession {
     private readonly cache: GraphCache,
     private readonly options: OpenOptions,
     readonly info: ExplainModelInfo,
-  ) {}
-
-  get provider(): ProviderName {
-    return this.explainSession.provider;
+  ) {
+    this.opened.add(explainSession);
   }
 
+  /** Runs `session` and remembers it as the one that ran last. */
+  private async runOn(
+    session: ManagedSession,
+    feeds: Record<string, ort.Tensor>,
+  ): Promise<Record<string, ort.Tensor>> {
+    this.opened.add(session);
+    const r = await session.run(feeds);
+    this.lastRun = session;
+    return r;
+  }
+
+  /**
+   * The provider of the session that ran last (each graph has its own session, and one that fails
+   * while running moves to the CPU on its own), so reports name what really ran.
+   */
+  get provider(): ProviderName {
+    return (this.lastRun ?? this.explainSession).provider;
+  }
+
+  /** What every session of this model said about its provider, including fallbacks while running. */
   get providerMessages(): string[] {
-    return this.explainSession.messages;
+    return [...new Set([...this.opened].flatMap((s) => s.messages))];
   }
 
   static async open(modelPath: string, options: OpenOptions = {}): Promise<ExplainSession> {
@@ -207,7 +227,7 @@ export class ExplainSession {
     });
     const session = this.predictSession;
     const out = await this.runBatched(input, batch, undefined, async (feeds) => {
-      const r = await session.run(feeds);
+      const r = await this.runOn(session, feeds);
       return [r[this.analysis.logitsName]];
     });
     return out[0];
@@ -232,7 +252,7 @@ export class ExplainSession {
       batch,
       targets,
       async (feeds) => {
-        const r = await this.explainSession.run(feeds);
+        const r = await this.runOn(this.explainSession, feeds);
         return names.map((n) => r[n]);
       },
       this.gradientChunk(this.explainSession),
@@ -280,7 +300,7 @@ export class ExplainSession {
       batch,
       needsTargets && !top1 ? targets : undefined,
       async (feeds) => {
-        const r = await session.run(feeds);
+        const r = await this.runOn(session, feeds);
         return [r[this.analysis.logitsName], r[MAP_OUTPUT]];
       },
       needsTargets ? this.gradientChunk(session) : undefined,

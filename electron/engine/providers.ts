@@ -3,8 +3,10 @@
 // a provider fails to start and when it fails on the first run.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
+import './ortLogging';
 
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
 export type ProviderChoice = ProviderName | 'auto';
@@ -36,13 +38,34 @@ function candidates(choice: ProviderChoice): ProviderName[] {
   return choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
 }
 
-/** Why a provider cannot work here, found without trying it (cheap checks only). */
+/**
+ * The CUDA provider's libraries that onnxruntime-node loads on demand; they are only there after
+ * `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (README: GPU).
+ */
+export function missingCudaLibraries(): string[] {
+  const dir = path.join(
+    path.dirname(require.resolve('onnxruntime-node/package.json')),
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+  );
+  const names =
+    process.platform === 'win32'
+      ? ['onnxruntime_providers_shared.dll', 'onnxruntime_providers_cuda.dll']
+      : ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
+  return names.filter((n) => !fs.existsSync(path.join(dir, n)));
+}
+
+/** Why a provider cannot work here, found without trying it (cheap checks only), as one phrase. */
 function knownUnavailable(provider: ProviderName, choice: ProviderChoice): string | undefined {
   const failed = failedProviders.get(provider);
-  if (failed) return failed;
+  if (failed) return `${provider} unavailable: ${failed}`;
   if (provider === 'cpu') return undefined;
   const backend = ort.listSupportedBackends().find((b) => b.name === provider);
-  if (!backend) return `this onnxruntime-node build has no ${provider} provider`;
+  if (!backend) return `${provider} unavailable: this onnxruntime-node build has no ${provider} provider`;
+  // Asking ORT for CUDA without its libraries only makes it print an error: look first.
+  if (provider === 'cuda' && missingCudaLibraries().length > 0) return 'CUDA not installed (see README: GPU)';
   if (
     provider === 'webgpu' &&
     choice === 'auto' &&
@@ -50,7 +73,7 @@ function knownUnavailable(provider: ProviderName, choice: ProviderChoice): strin
     !fs.existsSync('/dev/dri') &&
     !fs.existsSync('/dev/nvidia0')
   ) {
-    return 'no GPU device (/dev/dri or /dev/nvidia0) on this machine';
+    return 'webgpu unavailable: no GPU device (/dev/dri or /dev/nvidia0) on this machine';
   }
   return undefined;
 }
@@ -89,7 +112,8 @@ function defaultThreads(): number {
 
 function shortReason(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
-  return text.split('\n')[0].slice(0, 300);
+  // ORT's messages start with a source location and a failed check; the reason is the last sentence.
+  return (text.split('\n')[0].split('was false. ').pop() ?? text).slice(0, 300);
 }
 
 /**
@@ -123,27 +147,31 @@ export class ManagedSession {
       settings.log?.(m);
     };
     const list = candidates(choice);
-    for (let i = 0; i < list.length; i++) {
-      const provider = list[i];
-      const next = list[i + 1];
+    // Providers passed over are reported in one line with the outcome, e.g. "CUDA not installed
+    // (see README: GPU); using CPU".
+    const passed: string[] = [];
+    const report = (outcome: string): void => {
+      if (passed.length) say(`${passed.join('; ')}; ${outcome}`);
+    };
+    for (const provider of list) {
       const skip = knownUnavailable(provider, choice);
       if (skip) {
-        say(`${provider} unavailable: ${skip}; ${next ? `trying ${next}` : 'no provider left'}`);
+        passed.push(skip);
         continue;
       }
       try {
         const session = await createSession(source, sessionOptions(provider, threads, settings));
+        report(`using ${provider === 'cpu' ? 'CPU' : provider}`);
         return new ManagedSession(session, provider, source, threads, messages, settings);
       } catch (e) {
         const why = shortReason(e);
         if (provider === 'cpu')
           throw new EngineError(`ONNX Runtime cannot load the model on the CPU: ${why}`, 'model-load-failed');
         failedProviders.set(provider, `failed to start (${why})`);
-        say(
-          `${provider} unavailable: failed to start (${why}); ${next ? `fell back to ${next}` : 'no provider left'}`,
-        );
+        passed.push(`${provider} unavailable: failed to start (${why})`);
       }
     }
+    report('no provider left');
     throw new EngineError(`No execution provider could run the model: ${messages.join('; ')}`, 'no-provider');
   }
 

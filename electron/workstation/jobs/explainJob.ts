@@ -15,6 +15,9 @@ export interface ExplainResult {
   cached: number;
   skipped: { path: string; reason: string }[];
   seconds: number;
+  /** The provider that ran the last batch, and every fallback message (also ones while running). */
+  provider: string;
+  providerMessages: string[];
 }
 
 export async function runExplain(
@@ -44,6 +47,8 @@ export async function runExplain(
     cached: 0,
     skipped: [],
     seconds: 0,
+    provider: model.session.provider,
+    providerMessages: [],
   };
   const work: { imageId: number; absPath: string; target: number }[] = [];
   for (const id of ids) {
@@ -70,5 +75,7 @@ export async function runExplain(
     ctx.progress(Math.min(start + params.batch, work.length), work.length);
   }
   result.seconds = (performance.now() - started) / 1000;
+  result.provider = model.session.provider;
+  result.providerMessages = model.session.providerMessages;
   return result;
 }

@@ -29,10 +29,18 @@ export interface SaliencyMap {
 
 export class SaliencyStore {
   private readonly sessions = new Map<string, Promise<ExplainSession>>();
-  /** The execution provider asked for (settings), and what the last opened session reported. */
+  /** The execution provider asked for (settings). */
   private provider: 'auto' | 'cuda' | 'webgpu' | 'cpu' = 'auto';
-  lastProvider: string | null = null;
-  providerMessages: string[] = [];
+  /** The session used last: what it ran on and said, read live (a fallback while running shows). */
+  private last?: ExplainSession;
+
+  get lastProvider(): string | null {
+    return this.last?.provider ?? null;
+  }
+
+  get providerMessages(): string[] {
+    return this.last?.providerMessages ?? [];
+  }
 
   constructor(
     private readonly db: Db,
@@ -59,16 +67,12 @@ export class SaliencyStore {
         prefixTokens: card.tokens?.prefix,
         attentionNodes: card.attention?.nodes,
       });
-      pending.then(
-        (session) => {
-          this.lastProvider = session.provider;
-          this.providerMessages = session.providerMessages;
-        },
-        () => this.sessions.delete(model.path),
-      );
+      pending.catch(() => this.sessions.delete(model.path));
       this.sessions.set(model.path, pending);
     }
-    return { runId, labels: run.labels, card, modelPath: model.path, session: await pending };
+    const session = await pending;
+    this.last = session;
+    return { runId, labels: run.labels, card, modelPath: model.path, session };
   }
 
   static optionsHash(method: MethodName, options: Partial<MethodOptions>, numBlocks: number): string {
