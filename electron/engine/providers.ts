@@ -18,6 +18,12 @@ export interface SessionSettings {
   /** Intra-op threads; defaults to the number of cores. */
   threads?: number;
   /**
+   * The CUDA provider's GPU (device id, default 0). onnxruntime-node 1.30 passes only this CUDA
+   * option to ORT (its binding reads deviceId alone), so the arena and cuDNN's convolution
+   * algorithm search keep ORT's defaults (README: GPU).
+   */
+  cudaDevice?: number;
+  /**
    * ORT's CPU memory arena (default on). Off, freed intermediates go back to the system allocator:
    * lower peak RSS, a little slower (the engine bench measures both).
    */
@@ -84,7 +90,7 @@ function sessionOptions(
   settings: SessionSettings,
 ): ort.InferenceSession.SessionOptions {
   const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
-    provider === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : [provider];
+    provider === 'cuda' ? [{ name: 'cuda', deviceId: settings.cudaDevice ?? 0 }] : [provider];
   return {
     executionProviders,
     graphOptimizationLevel: 'all',
@@ -106,7 +112,8 @@ function createSession(
     : ort.InferenceSession.create(source, options);
 }
 
-function defaultThreads(): number {
+/** Intra-op threads when none are given: every core this process may use. */
+export function defaultThreads(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 

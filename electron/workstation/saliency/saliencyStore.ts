@@ -31,6 +31,7 @@ export class SaliencyStore {
   private readonly sessions = new Map<string, Promise<ExplainSession>>();
   /** The execution provider asked for (settings). */
   private provider: 'auto' | 'cuda' | 'webgpu' | 'cpu' = 'auto';
+  private cudaDevice = 0;
   /** The session used last: what it ran on and said, read live (a fallback while running shows). */
   private last?: ExplainSession;
 
@@ -62,6 +63,7 @@ export class SaliencyStore {
     if (!pending) {
       pending = ExplainSession.open(model.path, {
         provider: this.provider,
+        cudaDevice: this.cudaDevice,
         cacheDir: path.join(this.cacheDir, 'explain-graphs'),
         grid: card.tokens?.grid,
         prefixTokens: card.tokens?.prefix,
@@ -165,10 +167,14 @@ export class SaliencyStore {
     return out as SaliencyMap[];
   }
 
-  /** A new provider choice applies to sessions opened from now on. */
-  async setProvider(provider: 'auto' | 'cuda' | 'webgpu' | 'cpu'): Promise<void> {
-    if (provider === this.provider) return;
+  /** A new provider choice (or CUDA device) applies to sessions opened from now on. */
+  async setProvider(
+    provider: 'auto' | 'cuda' | 'webgpu' | 'cpu',
+    cudaDevice = this.cudaDevice,
+  ): Promise<void> {
+    if (provider === this.provider && cudaDevice === this.cudaDevice) return;
     this.provider = provider;
+    this.cudaDevice = cudaDevice;
     await this.close();
   }
 

@@ -75,6 +75,22 @@ export function SettingsView() {
             <option value="webgpu">webgpu</option>
             <option value="cpu">cpu</option>
           </LabelledSelect>
+          <label>
+            CUDA device
+            <input
+              aria-label="CUDA device"
+              type="number"
+              min={0}
+              max={63}
+              step={1}
+              defaultValue={service.cudaDevice}
+              onBlur={(e) => {
+                const id = Number(e.target.value);
+                if (Number.isInteger(id) && id >= 0 && id <= 63 && id !== service.cudaDevice)
+                  save({ cudaDevice: id });
+              }}
+            />
+          </label>
           <p className="muted">
             Last run used: <strong>{service.lastProvider ?? 'nothing yet'}</strong>
             {service.providerMessages.length > 0 && ` — ${service.providerMessages.join('; ')}`}
