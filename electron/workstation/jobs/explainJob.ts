@@ -3,7 +3,7 @@
 import { WorkstationError } from '../datasets/importFolder';
 import { selectImageIds } from '../query/buildQuery';
 import { classIndex } from '../runs/runs';
-import { imageFiles } from '../saliency/saliencyStore';
+import { imageFiles, type SaliencyMap } from '../saliency/saliencyStore';
 import type { JobContext } from './jobRunner';
 import type { ExplainJobParams, JobHost } from './startJobs';
 
@@ -67,13 +67,24 @@ export async function runExplain(
     work.push({ imageId: id, absPath: f.absPath, target });
   }
   ctx.progress(0, work.length);
+  // Two batches in flight: the next one's images are read and decoded while ORT runs this one.
+  let inFlight: { maps: Promise<SaliencyMap[]>; end: number } | undefined;
+  const finish = async (previous: NonNullable<typeof inFlight>) => {
+    for (const m of await previous.maps) result[m.cached ? 'cached' : 'computed']++;
+    ctx.progress(previous.end, work.length);
+  };
   for (let start = 0; start < work.length; start += params.batch) {
     ctx.checkCancelled();
     const batch = work.slice(start, start + params.batch);
-    const maps = await host.saliency.maps(model, batch, params.method, params.options);
-    for (const m of maps) result[m.cached ? 'cached' : 'computed']++;
-    ctx.progress(Math.min(start + params.batch, work.length), work.length);
+    const next = {
+      maps: host.saliency.maps(model, batch, params.method, params.options),
+      end: start + batch.length,
+    };
+    next.maps.catch(() => undefined); // rethrown when awaited in turn
+    if (inFlight) await finish(inFlight);
+    inFlight = next;
   }
+  if (inFlight) await finish(inFlight);
   result.seconds = (performance.now() - started) / 1000;
   result.provider = model.session.provider;
   result.providerMessages = model.session.providerMessages;
