@@ -275,10 +275,15 @@ interface TorchResult {
   device: string;
 }
 
-/** PyTorch on the CPU at its best of 1, half and all threads (it can collapse with more). */
+/** Thread counts PyTorch is tried at on the CPU: 1, half and all of the bench's. */
+function torchThreads(args: Args): number[] {
+  return [...new Set([1, Math.floor(args.threads / 2), args.threads])].filter((t) => t >= 1);
+}
+
+/** PyTorch on the CPU at its best of torchThreads (it can collapse with more). */
 function bestTorch(model: string, batch: number, args: Args): TorchResult | string {
   let best: TorchResult | string = 'not run';
-  for (const threads of [...new Set([1, Math.floor(args.threads / 2), args.threads])].filter((t) => t >= 1)) {
+  for (const threads of torchThreads(args)) {
     const r = torchBench(model, batch, args, threads, 'cpu');
     if (typeof r !== 'string' && (typeof best === 'string' || r.imagesPerSecond > best.imagesPerSecond))
       best = r;
@@ -363,7 +368,7 @@ async function main(): Promise<void> {
   const torch = args.torch ? torchStatus() : { missing: 'skipped (--no-torch)', cuda: false };
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
-    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}; PyTorch on the CPU its best of 1, ${Math.floor(args.threads / 2)} and ${args.threads} threads${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
+    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}; PyTorch on the CPU its best of ${torchThreads(args).join(', ')} thread(s)${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
   );
   if (torch.missing) console.log(`PyTorch side skipped: ${torch.missing}`);
   console.log(
