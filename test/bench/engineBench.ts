@@ -275,9 +275,16 @@ interface TorchResult {
   device: string;
 }
 
-/** Thread counts PyTorch is tried at on the CPU: 1, half and all of the bench's. */
+/**
+ * Thread counts PyTorch is tried at on the CPU: 1, half and all of the bench's; on many cores only
+ * half and all (one thread would take minutes a point at batch 32 and never wins there).
+ */
 function torchThreads(args: Args): number[] {
-  return [...new Set([1, Math.floor(args.threads / 2), args.threads])].filter((t) => t >= 1);
+  const counts =
+    args.threads > 4
+      ? [Math.floor(args.threads / 2), args.threads]
+      : [1, Math.floor(args.threads / 2), args.threads];
+  return [...new Set(counts)].filter((t) => t >= 1);
 }
 
 /** PyTorch on the CPU at its best of torchThreads (it can collapse with more). */

@@ -18,6 +18,11 @@ mkdir -p "$OUT"
 summary="$OUT/summary.txt"
 say() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$summary"; }
 
+# xz may be missing there; Python's lzma reads the same files.
+unxz_to_stdout() {
+  if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
+
 say "unpacking the Vulkan loaders"
 if ! ldconfig -p | grep -q libvulkan.so.1; then
   for f in .gpu/gl/*.deb; do dpkg -x "$f" /; done
@@ -31,14 +36,14 @@ egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
   say "using the carried node"
   mkdir -p /tmp/vsw-node
-  xz -dc .gpu/node.xz >/tmp/vsw-node/node
+  unxz_to_stdout .gpu/node.xz >/tmp/vsw-node/node
   chmod +x /tmp/vsw-node/node
   export PATH=/tmp/vsw-node:$PATH
 fi
 if [ ! -d node_modules/onnxruntime-node ]; then
   say "unpacking node_modules"
   mkdir -p node_modules
-  tar -C node_modules -xJf .gpu/node_modules.tar.xz
+  unxz_to_stdout .gpu/node_modules.tar.xz | tar -C node_modules -x
 fi
 say "node $(node --version); $(nproc) cores; $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null)"
 node -e 'console.log("ORT backends:", require("onnxruntime-node").listSupportedBackends().map((b) => b.name).join(", "))' 2>&1 | tee -a "$summary"
