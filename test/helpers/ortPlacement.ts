@@ -77,6 +77,7 @@ export function placementOf(model: Uint8Array, provider: string): PlacementResul
 export function activationNodesOnCpu(placement: Placement, graph: GraphProto): string[] {
   const live = activationTensors(graph);
   const byName = new Map((graph.node ?? []).map((n) => [n.name ?? '', n]));
+  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
   const out: string[] = [];
   for (const entry of placement.byProvider.get('CPUExecutionProvider') ?? []) {
     const m = /^(\S+) \((.*)\)$/.exec(entry);
@@ -85,8 +86,11 @@ export function activationNodesOnCpu(placement: Placement, graph: GraphProto): s
       out.push(`${entry} (not in the built graph)`);
       continue;
     }
-    // Shape and Size read only metadata: their place does not move activations.
+    // Shape and Size read only metadata: their place does not move activations. An Identity that
+    // only renames a tensor into a graph output is the hand-off to the caller: the output is
+    // copied to the host either way.
     if (node.opType === 'Shape' || node.opType === 'Size') continue;
+    if (node.opType === 'Identity' && (node.output ?? []).every((o) => outputs.has(o))) continue;
     if ((node.input ?? []).some((t) => t && live.has(t))) out.push(entry);
   }
   return out;
