@@ -13,7 +13,7 @@ import { rewriteForWebGpu } from '../../../electron/engine/graph/webgpuRewrites'
 import { resolveMethodOptions } from '../../../electron/engine/methods';
 import { readModelFile, serializeModel } from '../../../electron/engine/onnx/modelFile';
 import type { ModelProto } from '../../../electron/engine/onnx/onnxSchema';
-import { activationNodesOnCpu, placementOf } from '../../helpers/ortPlacement';
+import { activationNodesOnCpu, parsePlacement, placementOf } from '../../helpers/ortPlacement';
 import { buildModel } from './graphTestKit';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -54,6 +54,25 @@ describe('ORT node placement log', () => {
     const r = placementOf(serializeModel(probe), 'cpu');
     assert.ok(r.ok, r.ok ? '' : r.error);
     assert.equal(r.placement.counts.get('CPUExecutionProvider'), 2, [...r.placement.counts].join(' '));
+  });
+
+  it('is parsed per provider from a mixed placement, and CPU nodes on activations are picked out', () => {
+    const [mul, sum] = probe.graph!.node!;
+    const at =
+      '2026-11-30 12:00:00.000000000 [V:onnxruntime:, session_state.cc:1377 VerifyEachNodeIsAssignedToAnEp]';
+    const log = [
+      `${at} Node placements`,
+      `${at}  Node(s) placed on [WebGpuExecutionProvider]. Number of nodes: 2`,
+      `${at}   ${mul.opType} (${mul.name})`,
+      `${at}   MemcpyToHost (Memcpy)`,
+      `${at}  Node(s) placed on [CPUExecutionProvider]. Number of nodes: 1`,
+      `${at}   ${sum.opType} (${sum.name})`,
+      '2026-11-30 12:00:00.000000001 [V:onnxruntime:, session_state.cc:1400 Other] something else',
+    ].join('\n');
+    const placement = parsePlacement(log);
+    assert.equal(placement.counts.get('WebGpuExecutionProvider'), 2);
+    assert.deepEqual(placement.byProvider.get('CPUExecutionProvider'), [`Sum (${sum.name})`]);
+    assert.deepEqual(activationNodesOnCpu(placement, probe.graph!), [`Sum (${sum.name})`]);
   });
 
   it(
