@@ -42,15 +42,15 @@ def main():
     path = os.path.join(args.out_dir, "model.onnx")
     # The TorchScript exporter, as for the bundled models (PyTorch >= 2.9 defaults to dynamo).
     legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-    args = dict(opset_version=17, input_names=["input"], output_names=["logits"],
+    export_args = dict(opset_version=17, input_names=["input"], output_names=["logits"],
                 dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     try:
-        torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, **args, **legacy)
+        torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, **export_args, **legacy)
     except Exception as e:  # a PyTorch without the TorchScript exporter: its default one
         if not legacy:
             raise
         print(f"TorchScript export failed ({e}); trying PyTorch's default exporter", file=sys.stderr)
-        torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, **args)
+        torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, **export_args)
     onnx.checker.check_model(path)
     card = {
         "schemaVersion": 1,
