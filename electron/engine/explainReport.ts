@@ -8,6 +8,7 @@ import {
   type BlockAttention,
   type MethodName,
   type MethodOptions,
+  type ResolvedMethodOptions,
 } from './methods';
 
 /** What this module needs of an ExplainSession (which satisfies it). */
@@ -108,35 +109,29 @@ function clsRows(block: BlockAttention, data: Float32Array): number[][] {
   );
 }
 
-/** Explains one preprocessed image (1×C×H×W) and returns the JSON report and the maps. */
-export async function explainImage(
-  session: ExplainingSession,
-  input: Float32Array,
-  request: ExplainRequest,
-): Promise<{ report: ExplainReport; maps: Map<MethodName, Float32Array> }> {
-  const { info } = session;
-  if (request.labels && request.labels.length !== info.numClasses) {
+export function checkLabels(request: ExplainRequest, numClasses: number): void {
+  if (request.labels && request.labels.length !== numClasses)
     throw new EngineError(
-      `The model card lists ${request.labels.length} labels but the model has ${info.numClasses} classes; fix the card's 'labels'.`,
+      `The model card lists ${request.labels.length} labels but the model has ${numClasses} classes; fix the card's 'labels'.`,
       'card-mismatch',
     );
-  }
-  // A named class needs no first pass; top1/top2 need the logits first.
-  const target =
-    typeof request.target === 'number'
-      ? checkTargetIndex(request.target, info.numClasses)
-      : resolveTarget(request.target, await session.predict(input, 1));
-  const { logits, perImage } = await session.explain(input, 1, [target]);
-  const blocks = perImage[0];
-  const options = resolveMethodOptions(request.options, blocks.length);
-  const maps = new Map<MethodName, Float32Array>();
-  for (const method of request.methods)
-    maps.set(method, computeMap(method, blocks, info.prefixTokens, options));
-  const report: ExplainReport = {
+}
+
+/** The report of one image from its logits, resolved target, options and maps. */
+export function buildReport(
+  session: Pick<ExplainingSession, 'info' | 'provider'>,
+  request: ExplainRequest,
+  logits: Float32Array,
+  target: number,
+  options: ResolvedMethodOptions,
+  maps: Map<MethodName, Float32Array>,
+): ExplainReport {
+  const { info } = session;
+  return {
     schemaVersion: 1,
     provider: session.provider,
-    logits: Array.from(logits.subarray(0, info.numClasses)),
-    probabilities: activate(logits.subarray(0, info.numClasses), request.activation),
+    logits: Array.from(logits),
+    probabilities: activate(logits, request.activation),
     ...(request.labels ? { labels: request.labels } : {}),
     options: {
       epsilon: options.epsilon,
@@ -150,6 +145,28 @@ export async function explainImage(
     maps: Object.fromEntries([...maps].map(([m, v]) => [m, Array.from(v)])),
     ...(info.warnings?.length ? { warnings: info.warnings } : {}),
   };
+}
+
+/** Explains one preprocessed image (1×C×H×W) and returns the JSON report and the maps. */
+export async function explainImage(
+  session: ExplainingSession,
+  input: Float32Array,
+  request: ExplainRequest,
+): Promise<{ report: ExplainReport; maps: Map<MethodName, Float32Array> }> {
+  const { info } = session;
+  checkLabels(request, info.numClasses);
+  // A named class needs no first pass; top1/top2 need the logits first.
+  const target =
+    typeof request.target === 'number'
+      ? checkTargetIndex(request.target, info.numClasses)
+      : resolveTarget(request.target, await session.predict(input, 1));
+  const { logits, perImage } = await session.explain(input, 1, [target]);
+  const blocks = perImage[0];
+  const options = resolveMethodOptions(request.options, blocks.length);
+  const maps = new Map<MethodName, Float32Array>();
+  for (const method of request.methods)
+    maps.set(method, computeMap(method, blocks, info.prefixTokens, options));
+  const report = buildReport(session, request, logits.subarray(0, info.numClasses), target, options, maps);
   if (request.dumpBlocks)
     report.blocks = blocks.map((b) => ({
       clsAttention: clsRows(b, b.attention),
