@@ -24,13 +24,28 @@ if (!binary && !process.env.VSW_NO_ELECTRON) {
   const installer = path.join(root, 'node_modules', 'electron', 'install.js');
   if (fs.existsSync(installer)) {
     console.error('Electron binary not present; trying to download it once…');
-    spawnSync(process.execPath, [installer], {
-      stdio: 'inherit',
+    const r = spawnSync(process.execPath, [installer], {
+      encoding: 'utf8',
       env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '' },
       timeout: 120000,
     });
     binary = electronBinary();
+    // The installer's own output is a stack trace; one line with its reason is enough.
+    if (!binary) console.error(`Electron download failed: ${downloadFailure(r)}.`);
   }
+}
+
+/** The reason in the installer's output (e.g. "fetch failed", "getaddrinfo ENOTFOUND host"). */
+function downloadFailure(r) {
+  if (r.error) return r.error.code === 'ETIMEDOUT' ? 'timed out after 120 s' : r.error.message;
+  const output = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  const known =
+    /(fetch failed|getaddrinfo \S+ \S+|E(?:CONNREFUSED|CONNRESET|TIMEDOUT|AI_AGAIN|NOTFOUND)\b[^\n]*|HTTPError: [^\n]*)/.exec(
+      output,
+    );
+  if (known) return known[1].trim();
+  const first = output.split('\n').find((l) => l.trim() && !/^\s+at /.test(l));
+  return first ? first.trim().slice(0, 200) : `the installer exited with code ${r.status}`;
 }
 
 const openArgs = fs.existsSync(demo) ? ['--open', demo] : [];

@@ -14,6 +14,7 @@ export interface ModelFlags {
   grid?: [number, number];
   prefixTokens?: number;
   provider?: 'cuda' | 'webgpu' | 'cpu';
+  cudaDevice?: number;
   cacheDir?: string;
   mean?: number[];
   std?: number[];
@@ -67,6 +68,11 @@ function addModelOptions(command: Command): Command {
         'webgpu',
         'cpu',
       ]),
+    )
+    .option(
+      '--cuda-device <id>',
+      "the CUDA provider's GPU (default 0)",
+      parseNonNegativeInteger('--cuda-device'),
     )
     .option(
       '--mean <M[,M,M]>',
@@ -152,6 +158,7 @@ async function openModel(
   const card = loaded.card;
   const session = await ExplainSession.open(loaded.modelPath, {
     provider: flags.provider ?? 'auto',
+    cudaDevice: flags.cudaDevice,
     grid: flags.grid ?? card?.tokens?.grid,
     prefixTokens: flags.prefixTokens ?? card?.tokens?.prefix,
     attentionNodes: card?.attention?.nodes,

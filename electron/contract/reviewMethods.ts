@@ -17,6 +17,8 @@ export const ProviderChoice = z.enum(['auto', 'cuda', 'webgpu', 'cpu']);
 const ServiceSettings = z.object({
   reviewer: z.string(),
   provider: ProviderChoice,
+  /** The GPU the CUDA provider uses (its device id). */
+  cudaDevice: z.number().int().min(0),
   /** The execution provider the last model session actually ran on. */
   lastProvider: z.string().nullable(),
   providerMessages: z.array(z.string()),
@@ -65,7 +67,11 @@ export const reviewMethods = {
   'settings.get': { params: z.object({}).strict(), result: ServiceSettings },
   'settings.set': {
     params: z
-      .object({ reviewer: z.string().trim().min(1).max(200).optional(), provider: ProviderChoice.optional() })
+      .object({
+        reviewer: z.string().trim().min(1).max(200).optional(),
+        provider: ProviderChoice.optional(),
+        cudaDevice: z.number().int().min(0).max(63).optional(),
+      })
       .strict(),
     result: ServiceSettings,
   },

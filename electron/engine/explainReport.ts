@@ -183,36 +183,30 @@ export async function explainTokenMaps(
   return { logits, maps, notDefined, options, dump };
 }
 
-/** Explains one preprocessed image (1×C×H×W) and returns the JSON report and the maps. */
-export async function explainImage(
-  session: ExplainingSession,
-  input: Float32Array,
-  request: ExplainRequest,
-): Promise<{ report: ExplainReport; maps: Map<MethodName, Float32Array> }> {
-  const { info } = session;
-  if (request.labels && request.labels.length !== info.numClasses) {
+export function checkLabels(request: ExplainRequest, numClasses: number): void {
+  if (request.labels && request.labels.length !== numClasses)
     throw new EngineError(
-      `The model card lists ${request.labels.length} labels but the model has ${info.numClasses} classes; fix the card's 'labels'.`,
+      `The model card lists ${request.labels.length} labels but the model has ${numClasses} classes; fix the card's 'labels'.`,
       'card-mismatch',
     );
-  }
-  // A named class needs no first pass; top1/top2 need the logits first.
-  const target =
-    typeof request.target === 'number'
-      ? checkTargetIndex(request.target, info.numClasses)
-      : resolveTarget(request.target, await session.predict(input, 1));
-  const { logits, maps, notDefined, options, dump } = await explainTokenMaps(
-    session,
-    input,
-    target,
-    request.methods,
-    request.options,
-  );
-  const report: ExplainReport = {
+}
+
+/** The report of one image from its logits, resolved target, options and maps. */
+export function buildReport(
+  session: Pick<ExplainingSession, 'info' | 'provider'>,
+  request: ExplainRequest,
+  logits: Float32Array,
+  target: number,
+  options: ResolvedMethodOptions,
+  maps: Map<MethodName, Float32Array>,
+  notDefined: Partial<Record<MethodName, string>> = {},
+): ExplainReport {
+  const { info } = session;
+  return {
     schemaVersion: 1,
     provider: session.provider,
-    logits: Array.from(logits.subarray(0, info.numClasses)),
-    probabilities: activate(logits.subarray(0, info.numClasses), request.activation),
+    logits: Array.from(logits),
+    probabilities: activate(logits, request.activation),
     ...(request.labels ? { labels: request.labels } : {}),
     options: {
       epsilon: options.epsilon,
@@ -227,6 +221,37 @@ export async function explainImage(
     ...(Object.keys(notDefined).length ? { notDefined } : {}),
     ...(info.warnings?.length ? { warnings: info.warnings } : {}),
   };
+}
+
+/** Explains one preprocessed image (1×C×H×W) and returns the JSON report and the maps. */
+export async function explainImage(
+  session: ExplainingSession,
+  input: Float32Array,
+  request: ExplainRequest,
+): Promise<{ report: ExplainReport; maps: Map<MethodName, Float32Array> }> {
+  const { info } = session;
+  checkLabels(request, info.numClasses);
+  // A named class needs no first pass; top1/top2 need the logits first.
+  const target =
+    typeof request.target === 'number'
+      ? checkTargetIndex(request.target, info.numClasses)
+      : resolveTarget(request.target, await session.predict(input, 1));
+  const { logits, maps, notDefined, options, dump } = await explainTokenMaps(
+    session,
+    input,
+    target,
+    request.methods,
+    request.options,
+  );
+  const report = buildReport(
+    session,
+    request,
+    logits.subarray(0, info.numClasses),
+    target,
+    options,
+    maps,
+    notDefined,
+  );
   if (request.dumpBlocks) report.blocks = dump;
   return { report, maps };
 }

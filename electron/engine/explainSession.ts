@@ -18,6 +18,7 @@ import {
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
 import { headReadoutWarning } from './graph/headReadout';
 import { pruneHeadTokens } from './graph/headTokenPruning';
+import { rewriteForWebGpu } from './graph/webgpuRewrites';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
 import { blockTerm } from './methods/common';
 import {
@@ -30,7 +31,7 @@ import {
 } from './methods';
 import { readModelFile, serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
-import { ManagedSession, type ProviderName } from './providers';
+import { defaultThreads, ManagedSession, type ProviderName } from './providers';
 import { isFloat16Model, upcastFloat16 } from './onnx/float16Upcast';
 
 export const FLOAT16_NOTE =
@@ -70,6 +71,10 @@ export interface OpenOptions {
   log?: (message: string) => void;
   /** Intra-op threads (default: the number of cores). */
   threads?: number;
+  /** ORT's CPU memory arena (default on); see SessionSettings.memArena. */
+  memArena?: boolean;
+  /** The CUDA provider's device id (default 0). */
+  cudaDevice?: number;
   /**
    * Images per run of the gradient graphs (explain, and saliency of the gradient methods).
    * Default: on the CPU, runs of about GRADIENT_ROWS token rows; elsewhere the whole batch.
@@ -99,6 +104,8 @@ class GraphCache {
 export class ExplainSession {
   private predictSession?: ManagedSession;
   private readonly fused = new Map<string, Promise<ManagedSession>>();
+  private readonly opened = new Set<ManagedSession>();
+  private lastRun?: ManagedSession;
   private closed = false;
 
   private constructor(
@@ -111,14 +118,32 @@ export class ExplainSession {
     private readonly cache: GraphCache,
     private readonly options: OpenOptions,
     readonly info: ExplainModelInfo,
-  ) {}
-
-  get provider(): ProviderName {
-    return this.explainSession.provider;
+  ) {
+    this.opened.add(explainSession);
   }
 
+  /** Runs `session` and remembers it as the one that ran last. */
+  private async runOn(
+    session: ManagedSession,
+    feeds: Record<string, ort.Tensor>,
+  ): Promise<Record<string, ort.Tensor>> {
+    this.opened.add(session);
+    const r = await session.run(feeds);
+    this.lastRun = session;
+    return r;
+  }
+
+  /**
+   * The provider of the session that ran last (each graph has its own session, and one that fails
+   * while running moves to the CPU on its own), so reports name what really ran.
+   */
+  get provider(): ProviderName {
+    return (this.lastRun ?? this.explainSession).provider;
+  }
+
+  /** What every session of this model said about its provider, including fallbacks while running. */
   get providerMessages(): string[] {
-    return this.explainSession.messages;
+    return [...new Set([...this.opened].flatMap((s) => s.messages))];
   }
 
   static async open(modelPath: string, options: OpenOptions = {}): Promise<ExplainSession> {
@@ -174,6 +199,7 @@ export class ExplainSession {
     const pruned = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
     if (!explainSource) {
       const graph = buildExplainGraph(pruned.model, analysis, pruned.info, true);
+      rewriteForWebGpu(graph.model, analysis.opset);
       const target = cache.file('explain.onnx');
       if (target) {
         // The graph first, then its analysis: analysis.json present means both are whole.
@@ -192,6 +218,8 @@ export class ExplainSession {
     const session = await ManagedSession.open(explainSource, {
       provider: options.provider,
       threads: options.threads,
+      memArena: options.memArena,
+      cudaDevice: options.cudaDevice,
       log,
     });
     const [channels, height, width] = analysis.imageDims;
@@ -231,11 +259,13 @@ export class ExplainSession {
     this.predictSession ??= await ManagedSession.open(this.modelPath, {
       provider: this.explainSession.provider,
       threads: this.options.threads,
+      memArena: this.options.memArena,
+      cudaDevice: this.options.cudaDevice,
       log: this.options.log,
     });
     const session = this.predictSession;
     const out = await this.runBatched(input, batch, undefined, async (feeds) => {
-      const r = await session.run(feeds);
+      const r = await this.runOn(session, feeds);
       return [r[this.analysis.logitsName]];
     });
     return out[0];
@@ -348,7 +378,7 @@ export class ExplainSession {
       batch,
       targets,
       async (feeds) => {
-        const r = await this.explainSession.run(feeds);
+        const r = await this.runOn(this.explainSession, feeds);
         return names.map((n) => r[n]);
       },
       this.gradientChunk(this.explainSession),
@@ -383,7 +413,7 @@ export class ExplainSession {
       batch,
       needsTargets && !top1 ? targets : undefined,
       async (feeds) => {
-        const r = await session.run(feeds);
+        const r = await this.runOn(session, feeds);
         return [r[this.analysis.logitsName], r[MAP_OUTPUT]];
       },
       needsTargets ? this.gradientChunk(session) : undefined,
@@ -431,6 +461,7 @@ export class ExplainSession {
             resolved,
             targets,
           );
+          rewriteForWebGpu(graph, this.analysis.opset);
           const target = this.cache.file(name);
           if (target) {
             writeModelFile(graph, target);
@@ -440,6 +471,8 @@ export class ExplainSession {
         return ManagedSession.open(source, {
           provider: this.explainSession.provider,
           threads: this.options.threads,
+          memArena: this.options.memArena,
+          cudaDevice: this.options.cudaDevice,
           log: this.options.log,
         });
       })();
@@ -482,16 +515,19 @@ export class ExplainSession {
    * Images per run of a gradient graph. On the CPU, a big batch of big images is slower per image
    * than small runs: the activations the backward pass keeps no longer fit in the caches (ViT-S/16
    * at 224²: ~10 % per image between batch 8 and 1), while small models want big runs to spread
-   * the per-run overhead. So runs hold up to GRADIENT_ROWS token rows; other providers take the
-   * whole batch.
+   * the per-run overhead. So runs hold up to GRADIENT_ROWS token rows per pair of threads (each
+   * core's share stays cache-sized, and 16 cores get runs big enough to keep them all busy:
+   * ViT-S/16 runs 2 images on 2 cores, 20 on 16); other providers take the whole batch.
    */
   private gradientChunk(session: ManagedSession): number | undefined {
     if (this.options.imagesPerRun !== undefined) return this.options.imagesPerRun;
     if (session.provider !== 'cpu') return undefined;
+    const threads = this.options.threads ?? defaultThreads();
+    const rows = GRADIENT_ROWS * Math.max(1, Math.floor(threads / 2));
     // Windowed models: the first stage has the most tokens.
     const first = this.analysis.windowed?.[0].grid;
     const tokens = first ? first[0] * first[1] : this.analysis.tokens;
-    return Math.max(1, Math.floor(GRADIENT_ROWS / tokens));
+    return Math.max(1, Math.floor(rows / tokens));
   }
 
   /**

@@ -35,12 +35,14 @@ export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
     if (!file) throw new WorkstationError(`no image with id ${imageId}`, 'not-found');
     return file;
   };
-  void ws.saliency.setProvider(readSettings(ws.options.dataDir).provider);
+  const initial = readSettings(ws.options.dataDir);
+  void ws.saliency.setProvider(initial.provider, initial.cudaDevice);
   const settings = () => {
     const saved = readSettings(ws.options.dataDir);
     return {
       reviewer: saved.reviewer ?? ws.options.reviewer,
       provider: saved.provider,
+      cudaDevice: saved.cudaDevice,
       lastProvider: ws.saliency.lastProvider ?? null,
       providerMessages: ws.saliency.providerMessages ?? [],
     };
@@ -82,15 +84,17 @@ export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
         });
     },
     'settings.get': () => settings(),
-    'settings.set': async ({ reviewer, provider }) => {
+    'settings.set': async ({ reviewer, provider, cudaDevice }) => {
       const saved = readSettings(ws.options.dataDir);
-      writeSettings(ws.options.dataDir, {
+      const next = {
         ...saved,
         ...(reviewer ? { reviewer } : {}),
         ...(provider ? { provider } : {}),
-      });
+        ...(cudaDevice !== undefined ? { cudaDevice } : {}),
+      };
+      writeSettings(ws.options.dataDir, next);
       if (reviewer) ws.setReviewer(reviewer);
-      if (provider) await ws.saliency.setProvider(provider);
+      if (provider || cudaDevice !== undefined) await ws.saliency.setProvider(next.provider, next.cudaDevice);
       return settings();
     },
   };

@@ -9,6 +9,7 @@ Writes <dir>/model.onnx and <dir>/model.json (a model card with ImageNet-style p
 and labels "class 0" .. "class 999").
 """
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -39,9 +40,17 @@ def main():
     model = build(args.seed)
     os.makedirs(args.out_dir, exist_ok=True)
     path = os.path.join(args.out_dir, "model.onnx")
-    torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, opset_version=17,
-                      input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    # The TorchScript exporter, as for the bundled models (PyTorch >= 2.9 defaults to dynamo).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    export_args = dict(opset_version=17, input_names=["input"], output_names=["logits"],
+                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    try:
+        torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, **export_args, **legacy)
+    except Exception as e:  # a PyTorch without the TorchScript exporter: its default one
+        if not legacy:
+            raise
+        print(f"TorchScript export failed ({e}); trying PyTorch's default exporter", file=sys.stderr)
+        torch.onnx.export(model, torch.zeros(1, 3, 224, 224), path, **export_args)
     onnx.checker.check_model(path)
     card = {
         "schemaVersion": 1,

@@ -1,14 +1,17 @@
-// Benchmark of the saliency path (npm run bench, not part of npm test): images/s at batch 1 and 8
-// and peak RSS of the fused attn-grad-product on ONNX Runtime (CPU), for the bundled Fashion-MNIST
-// ViT and a ViT-S/16-sized random export at 224×224, against PyTorch autograd computing the same
-// maps on the same cores (PyTorch at its best thread count), plus achieved GFLOP/s against a measured MatMul rate.
+// Benchmark of the saliency path (npm run bench, not part of npm test). Per model and provider:
+// images/s of the fused attn-grad-product (prediction and map in one run) and of the plain forward
+// at batch 1 and 32, the maps' largest difference from the CPU provider's, and peak RSS; against
+// PyTorch autograd computing the same maps on the same machine (CPU at its best thread count, and
+// CUDA where PyTorch sees a GPU). Models: the bundled Fashion-MNIST ViT and a ViT-S/16-sized random
+// export at 224×224.
 //
-//   node --import tsx test/bench/engineBench.ts [--seconds 8] [--threads N (default: all cores)]
+//   node --import tsx test/bench/engineBench.ts [--provider cpu,webgpu] [--batches 1,32]
+//     [--seconds 8] [--threads N] [--no-arena] [--models fashion,vit-s16] [--json FILE] [--no-torch]
 //
-// Each model runs in its own child process so that its peak RSS is its own. The ViT-S/16 export is
-// generated once into .bench/ (git-ignored) with models/tools/export_vit_s16.py.
+// Each model × provider runs in its own child process so that its peak RSS is its own. The
+// ViT-S/16 export is generated once into .bench/ (git-ignored) with models/tools/export_vit_s16.py.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -17,57 +20,95 @@ import { loadModel, type ModelCard } from '../../electron/engine/modelCard';
 import { serializeModel } from '../../electron/engine/onnx/modelFile';
 import { listInputFiles } from '../../electron/engine/imageFiles';
 import { preprocessImage } from '../../electron/engine/preprocess';
+import type { ProviderName } from '../../electron/engine/providers';
 
 const ROOT = path.join(__dirname, '..', '..');
-const PYTHON = '/usr/bin/python3';
-const BATCHES = [1, 8];
+const PYTHON =
+  process.env.VSW_BENCH_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 interface Args {
   seconds: number;
   threads: number;
+  providers: ProviderName[];
+  batches: number[];
+  arena: boolean;
+  models: string[];
+  json?: string;
+  torch: boolean;
   child?: string;
 }
 
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 function parseArgs(argv: string[]): Args {
-  // Both sides get all of this machine's cores by default (PyTorch then picks its best thread count).
-  const args: Args = { seconds: 8, threads: Number(process.env.VSW_BENCH_THREADS ?? os.cpus().length) };
+  // Both sides get all of this machine's cores by default.
+  const args: Args = {
+    seconds: 8,
+    threads: Number(process.env.VSW_BENCH_THREADS ?? os.cpus().length),
+    providers: ['cpu'],
+    batches: [1, 32],
+    arena: true,
+    models: ['fashion', 'vit-s16'],
+    torch: true,
+  };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--seconds') args.seconds = Number(argv[++i]);
-    else if (argv[i] === '--threads') args.threads = Number(argv[++i]);
-    else if (argv[i] === '--child') args.child = argv[++i];
+    const a = argv[i];
+    if (a === '--seconds') args.seconds = Number(argv[++i]);
+    else if (a === '--threads') args.threads = Number(argv[++i]);
+    else if (a === '--provider') args.providers = list(argv[++i]) as ProviderName[];
+    else if (a === '--batches') args.batches = list(argv[++i]).map(Number);
+    else if (a === '--no-arena') args.arena = false;
+    else if (a === '--models') args.models = list(argv[++i]);
+    else if (a === '--json') args.json = argv[++i];
+    else if (a === '--no-torch') args.torch = false;
+    else if (a === '--child') args.child = argv[++i];
   }
   return args;
 }
 
 interface ModelSpec {
+  key: string;
   name: string;
   dir: string;
   torchModel: 'fashion-vit' | 'vit-s16';
 }
 
 const MODELS: ModelSpec[] = [
-  { name: 'fashion-vit (bundled)', dir: path.join(ROOT, 'models', 'fashion-vit'), torchModel: 'fashion-vit' },
-  { name: 'ViT-S/16 224² (random)', dir: path.join(ROOT, '.bench', 'vit-s16'), torchModel: 'vit-s16' },
+  {
+    key: 'fashion',
+    name: 'fashion-vit (bundled)',
+    dir: path.join(ROOT, 'models', 'fashion-vit'),
+    torchModel: 'fashion-vit',
+  },
+  {
+    key: 'vit-s16',
+    name: 'ViT-S/16 224² (random)',
+    dir: path.join(ROOT, '.bench', 'vit-s16'),
+    torchModel: 'vit-s16',
+  },
 ];
 
-interface ChildResult {
-  rows: { batch: number; imagesPerSecond: number; cpuMsPerImage: number }[];
-  peakRssMB: number;
-  forwardGflop: number | null;
-  openSeconds: number;
+interface Row {
+  batch: number;
+  explainPerSecond: number;
+  forwardPerSecond: number;
+  cpuMsPerImage: number;
 }
 
-/** Forward FLOPs of a plain ViT from its card's architecture (multiply-add = 2 FLOPs). */
-function forwardFlops(card: ModelCard, tokens: number, classes: number): number | null {
-  const arch = card.architecture as { dim?: number; depth?: number; mlpRatio?: number } | undefined;
-  const patch = card.tokens?.patchSize?.[0];
-  if (!arch?.dim || !arch.depth || !arch.mlpRatio || !patch) return null;
-  const D = arch.dim;
-  const M = D * arch.mlpRatio;
-  const T = tokens;
-  const C = card.input.channels;
-  const block = 2 * T * D * 3 * D + 2 * 2 * T * T * D + 2 * T * D * D + 2 * 2 * T * D * M;
-  return 2 * (T - 1) * D * C * patch * patch + arch.depth * block + 2 * D * classes;
+interface ChildResult {
+  requested: ProviderName;
+  provider: ProviderName;
+  providerMessages: string[];
+  rows: Row[];
+  /** Largest |map − CPU provider's map| over a batch, for a non-CPU provider. */
+  mapDiffVsCpu: number | null;
+  peakRssMB: number;
+  openSeconds: number;
 }
 
 async function inputsFor(
@@ -79,7 +120,7 @@ async function inputsFor(
   const out = new Float32Array(size * count);
   const demo = path.join(ROOT, 'models', 'demo', 'fashion-mnist');
   if (card?.input.height === 28 && existsSync(demo)) {
-    const files = (await listInputFiles(demo)).slice(0, count);
+    const files = await listInputFiles(demo);
     for (let i = 0; i < count; i++)
       out.set(
         (await preprocessImage(path.join(demo, files[i % files.length]), card.preprocessing, info)).tensor,
@@ -94,45 +135,80 @@ async function inputsFor(
   return out;
 }
 
-/** Child: times the fused top-1 saliency (prediction and map in one run) on one model. */
+/** Images per second of `iteration` over about `seconds` (one warm-up run, at least two timed). */
+async function rate(
+  iteration: () => Promise<void>,
+  batch: number,
+  seconds: number,
+): Promise<[number, number]> {
+  await iteration();
+  let n = 0;
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  while (n < 2 || performance.now() - start < seconds * 1000) {
+    await iteration();
+    n++;
+  }
+  const cpu = process.cpuUsage(cpuStart);
+  return [(n * batch) / ((performance.now() - start) / 1000), (cpu.user + cpu.system) / 1000 / (n * batch)];
+}
+
+function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
+  let m = 0;
+  a.forEach((row, i) => row.forEach((v, k) => (m = Math.max(m, Math.abs(v - b[i][k])))));
+  return m;
+}
+
+/** Child: times one model on one provider. */
 async function runChild(dir: string, args: Args): Promise<void> {
   const { modelPath, card } = await loadModel(dir);
+  const requested = args.providers[0];
   const t0 = performance.now();
-  const session = await ExplainSession.open(modelPath, { provider: 'cpu', threads: args.threads });
+  const session = await ExplainSession.open(modelPath, {
+    provider: requested,
+    threads: args.threads,
+    memArena: args.arena,
+  });
   const openSeconds = (performance.now() - t0) / 1000;
-  const rows: ChildResult['rows'] = [];
   const info = session.info;
   const size = info.channels * info.height * info.width;
-  const all = await inputsFor(card, info, Math.max(...BATCHES));
-  for (const batch of BATCHES) {
+  const all = await inputsFor(card, info, Math.max(...args.batches));
+  const rows: Row[] = [];
+  for (const batch of args.batches) {
     const x = all.subarray(0, batch * size);
-    const iteration = async () => {
-      await session.saliency(x, batch, 'top1', 'attn-grad-product');
-    };
-    for (let i = 0; i < 2; i++) await iteration();
-    let n = 0;
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    while (performance.now() - start < args.seconds * 1000) {
-      await iteration();
-      n++;
-    }
-    const cpu = process.cpuUsage(cpuStart);
-    rows.push({
+    const [explainPerSecond, cpuMsPerImage] = await rate(
+      async () => void (await session.saliency(x, batch, 'top1', 'attn-grad-product')),
       batch,
-      imagesPerSecond: (n * batch) / ((performance.now() - start) / 1000),
-      // CPU time is steadier than wall time on a shared machine
-      cpuMsPerImage: (cpu.user + cpu.system) / 1000 / (n * batch),
-    });
+      args.seconds,
+    );
+    const [forwardPerSecond] = await rate(
+      async () => void (await session.predict(x, batch)),
+      batch,
+      args.seconds / 2,
+    );
+    rows.push({ batch, explainPerSecond, forwardPerSecond, cpuMsPerImage });
   }
-  await session.close();
-  const flops = card ? forwardFlops(card, info.numTokens, info.numClasses) : null;
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+  let mapDiffVsCpu: number | null = null;
+  if (session.provider !== 'cpu') {
+    const batch = Math.min(8, Math.max(...args.batches));
+    const x = all.subarray(0, batch * size);
+    const mine = await session.saliency(x, batch, 'top1', 'attn-grad-product');
+    const cpu = await ExplainSession.open(modelPath, { provider: 'cpu', threads: args.threads });
+    const theirs = await cpu.saliency(x, batch, mine.targets, 'attn-grad-product');
+    mapDiffVsCpu = maxAbsDiff(mine.maps, theirs.maps);
+    await cpu.close();
+  }
   const result: ChildResult = {
+    requested,
+    provider: session.provider,
+    providerMessages: session.providerMessages,
     rows,
-    peakRssMB: process.resourceUsage().maxRSS / 1024,
-    forwardGflop: flops === null ? null : flops / 1e9,
+    mapDiffVsCpu,
+    peakRssMB,
     openSeconds,
   };
+  await session.close();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
@@ -168,7 +244,7 @@ async function matmulRate(threads: number): Promise<number> {
   for (let i = 0; i < 3; i++) await session.run(feeds);
   let runs = 0;
   const start = performance.now();
-  while (performance.now() - start < 3000) {
+  while (performance.now() - start < 2000) {
     await session.run(feeds);
     runs++;
   }
@@ -176,26 +252,46 @@ async function matmulRate(threads: number): Promise<number> {
   return (2 * n ** 3 * runs) / ((performance.now() - start) / 1000) / 1e9;
 }
 
-function torchAvailable(): string | null {
-  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  return r.status === 0
-    ? null
-    : `PyTorch is not installed for ${PYTHON} (${r.stderr.trim().split('\n').pop()})`;
+function python(argv: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync(PYTHON, argv, { encoding: 'utf8', cwd: ROOT, env });
+}
+
+/** Why PyTorch cannot run here (null: it can), and whether it sees a CUDA GPU. */
+function torchStatus(): { missing: string | null; cuda: boolean } {
+  const r = python(['-c', 'import torch; print(torch.cuda.is_available())']);
+  if (r.error) return { missing: `${PYTHON} not found`, cuda: false };
+  if (r.status !== 0)
+    return {
+      missing: `PyTorch is not installed for ${PYTHON} (${r.stderr.trim().split('\n').pop()})`,
+      cuda: false,
+    };
+  return { missing: null, cuda: r.stdout.trim().endsWith('True') };
 }
 
 interface TorchResult {
   imagesPerSecond: number;
-  cpuMsPerImage: number | null;
   peakRssMB: number | null;
   threads: number;
+  device: string;
 }
 
-/** PyTorch on the same cores at its best thread setting (1 … threads): it can collapse with more. */
+/**
+ * Thread counts PyTorch is tried at on the CPU: 1, half and all of the bench's; on many cores only
+ * half and all (one thread would take minutes a point at batch 32 and never wins there).
+ */
+function torchThreads(args: Args): number[] {
+  const counts =
+    args.threads > 4
+      ? [Math.floor(args.threads / 2), args.threads]
+      : [1, Math.floor(args.threads / 2), args.threads];
+  return [...new Set(counts)].filter((t) => t >= 1);
+}
+
+/** PyTorch on the CPU at its best of torchThreads (it can collapse with more). */
 function bestTorch(model: string, batch: number, args: Args): TorchResult | string {
   let best: TorchResult | string = 'not run';
-  for (let threads = 1; threads <= args.threads; threads++) {
-    const r = torchBench(model, batch, args, threads);
+  for (const threads of torchThreads(args)) {
+    const r = torchBench(model, batch, args, threads, 'cpu');
     if (typeof r !== 'string' && (typeof best === 'string' || r.imagesPerSecond > best.imagesPerSecond))
       best = r;
     else if (typeof best === 'string') best = r;
@@ -203,7 +299,13 @@ function bestTorch(model: string, batch: number, args: Args): TorchResult | stri
   return best;
 }
 
-function torchBench(model: string, batch: number, args: Args, threads: number): TorchResult | string {
+function torchBench(
+  model: string,
+  batch: number,
+  args: Args,
+  threads: number,
+  device: string,
+): TorchResult | string {
   const env = {
     ...process.env,
     OPENBLAS_NUM_THREADS: String(threads),
@@ -211,32 +313,24 @@ function torchBench(model: string, batch: number, args: Args, threads: number): 
     MKL_NUM_THREADS: String(threads),
   };
   const script = path.join(ROOT, 'models', 'tools', 'torch_saliency_bench.py');
-  const cmd = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', 'maxrss_kb=%M', PYTHON] : [PYTHON];
-  const r = spawnSync(
-    cmd[0],
-    [
-      ...cmd.slice(1),
-      script,
-      '--model',
-      model,
-      '--batch',
-      String(batch),
-      '--threads',
-      String(threads),
-      '--seconds',
-      String(args.seconds),
-    ],
-    { encoding: 'utf8', env, cwd: ROOT },
-  );
+  const flags = ['--model', model, '--batch', String(batch), '--threads', String(threads)];
+  const timed = [...flags, '--seconds', String(args.seconds), '--device', device];
+  const r = existsSync('/usr/bin/time')
+    ? spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', PYTHON, script, ...timed], {
+        encoding: 'utf8',
+        env,
+        cwd: ROOT,
+      })
+    : python([script, ...timed], env);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    const parsed = JSON.parse(line) as { imagesPerSecond: number; cpuSecondsPerImage?: number };
+    const parsed = JSON.parse(line) as { imagesPerSecond: number };
     const rss = /maxrss_kb=(\d+)/.exec(r.stderr)?.[1];
     return {
       imagesPerSecond: parsed.imagesPerSecond,
-      cpuMsPerImage: parsed.cpuSecondsPerImage === undefined ? null : parsed.cpuSecondsPerImage * 1000,
       peakRssMB: rss ? Number(rss) / 1024 : null,
       threads,
+      device,
     };
   } catch {
     return `torch bench failed: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
@@ -247,45 +341,66 @@ function ensureVitS16(dir: string, torchMissing: string | null): string | null {
   if (existsSync(path.join(dir, 'model.onnx'))) return null;
   if (torchMissing) return `cannot generate the ViT-S/16 export: ${torchMissing}`;
   process.stderr.write('generating the ViT-S/16 export into .bench/vit-s16 …\n');
-  const r = spawnSync(PYTHON, [path.join(ROOT, 'models', 'tools', 'export_vit_s16.py'), dir], {
-    encoding: 'utf8',
-    cwd: ROOT,
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+  const r = python([path.join(ROOT, 'models', 'tools', 'export_vit_s16.py'), dir], {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: '1',
   });
   return r.status === 0 ? null : `export_vit_s16.py failed: ${r.stderr.trim().split('\n').pop()}`;
 }
 
+function childArgs(m: ModelSpec, provider: ProviderName, args: Args): string[] {
+  return [
+    '--import',
+    'tsx',
+    __filename,
+    '--child',
+    m.dir,
+    '--provider',
+    provider,
+    '--threads',
+    String(args.threads),
+    '--seconds',
+    String(args.seconds),
+    '--batches',
+    args.batches.join(','),
+    ...(args.arena ? [] : ['--no-arena']),
+  ];
+}
+
+const fmt = (v: number | null | undefined, digits = 1): string => (v == null ? '—' : v.toFixed(digits));
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.child) return runChild(args.child, args);
-  const torchMissing = torchAvailable();
-  const cpu = (await import('node:os')).cpus()[0]?.model ?? 'unknown CPU';
+  const torch = args.torch ? torchStatus() : { missing: 'skipped (--no-torch)', cuda: false };
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
-    `engine bench: ${cpu}, ${args.threads} core(s) for both: ONNX Runtime uses ${args.threads} thread(s), PyTorch its best of 1…${args.threads}; ${args.seconds} s per measurement`,
+    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}; PyTorch on the CPU its best of ${torchThreads(args).join(', ')} thread(s)${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
   );
-  if (torchMissing) console.log(`PyTorch side skipped: ${torchMissing}`);
-  const peak = await matmulRate(args.threads);
-  console.log(`ONNX Runtime MatMul 1024×1024×1024: ${peak.toFixed(1)} GFLOP/s`);
-  const table: string[][] = [
-    [
-      'model',
-      'batch',
-      'ORT img/s',
-      'PyTorch img/s',
-      'ratio',
-      'ORT CPU ms/img',
-      'PyTorch CPU ms/img',
-      'CPU ratio',
-      'ORT GFLOP/s',
-      '% of MatMul',
-      'ORT peak RSS',
-      'PyTorch peak RSS',
-    ],
+  if (torch.missing) console.log(`PyTorch side skipped: ${torch.missing}`);
+  console.log(
+    `ONNX Runtime MatMul 1024×1024×1024 (CPU): ${(await matmulRate(args.threads)).toFixed(1)} GFLOP/s`,
+  );
+  const header = [
+    'model',
+    'provider',
+    'batch',
+    'explain img/s',
+    'forward img/s',
+    'explain/forward',
+    'PyTorch img/s',
+    'ratio',
+    'map diff vs CPU',
+    'ORT peak RSS',
+    'PyTorch peak RSS',
   ];
-  for (const m of MODELS) {
+  const table: string[][] = [header];
+  const results: Record<string, unknown>[] = [];
+  const torchCache = new Map<string, TorchResult | string>();
+  for (const m of MODELS.filter((s) => args.models.includes(s.key))) {
     const skip =
       m.torchModel === 'vit-s16'
-        ? ensureVitS16(m.dir, torchMissing)
+        ? ensureVitS16(m.dir, torch.missing)
         : existsSync(path.join(m.dir, 'model.onnx'))
           ? null
           : `${path.relative(ROOT, m.dir)}/model.onnx is not there yet`;
@@ -293,57 +408,165 @@ async function main(): Promise<void> {
       console.log(`${m.name}: skipped (${skip})`);
       continue;
     }
-    const child = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        __filename,
-        '--child',
-        m.dir,
-        '--threads',
-        String(args.threads),
-        '--seconds',
-        String(args.seconds),
-      ],
-      { encoding: 'utf8', cwd: ROOT },
-    );
-    let res: ChildResult;
-    try {
-      res = JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as ChildResult;
-    } catch {
-      console.log(`${m.name}: failed: ${child.stderr.trim().split('\n').slice(-3).join(' ')}`);
-      continue;
-    }
-    console.log(`${m.name}: explain session opened in ${res.openSeconds.toFixed(1)} s`);
-    for (const row of res.rows) {
-      const t = torchMissing ? torchMissing : bestTorch(m.torchModel, row.batch, args);
-      const torch = typeof t === 'string' ? null : t;
-      if (typeof t === 'string' && !torchMissing) console.log(`  PyTorch batch ${row.batch}: ${t}`);
-      // The ORT path per image: the explain graph's forward + its activation-gradient backward ≈ 2 forwards.
-      const gflops = res.forwardGflop === null ? null : row.imagesPerSecond * 2 * res.forwardGflop;
-      table.push([
-        m.name,
-        String(row.batch),
-        row.imagesPerSecond.toFixed(1),
-        torch ? `${torch.imagesPerSecond.toFixed(1)} (${torch.threads}t)` : '—',
-        torch ? `${(row.imagesPerSecond / torch.imagesPerSecond).toFixed(2)}×` : '—',
-        row.cpuMsPerImage.toFixed(1),
-        torch?.cpuMsPerImage ? torch.cpuMsPerImage.toFixed(1) : '—',
-        torch?.cpuMsPerImage ? `${(torch.cpuMsPerImage / row.cpuMsPerImage).toFixed(2)}×` : '—',
-        gflops === null ? '—' : gflops.toFixed(1),
-        gflops === null ? '—' : `${((100 * gflops) / peak).toFixed(0)}%`,
-        `${res.peakRssMB.toFixed(0)} MB`,
-        torch?.peakRssMB ? `${torch.peakRssMB.toFixed(0)} MB` : '—',
-      ]);
+    for (const provider of args.providers) {
+      const child = spawnSync(process.execPath, childArgs(m, provider, args), {
+        encoding: 'utf8',
+        cwd: ROOT,
+      });
+      let res: ChildResult;
+      try {
+        res = JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as ChildResult;
+      } catch {
+        console.log(
+          `${m.name} on ${provider}: failed: ${child.stderr.trim().split('\n').slice(-3).join(' ')}`,
+        );
+        continue;
+      }
+      const ran = res.provider === provider ? provider : `${res.provider} (asked ${provider})`;
+      console.log(`${m.name} on ${ran}: explain session opened in ${res.openSeconds.toFixed(1)} s`);
+      for (const msg of res.providerMessages) console.log(`  ${msg}`);
+      for (const row of res.rows) {
+        // PyTorch on the same kind of device: CUDA against a GPU provider, else the CPU.
+        const device = res.provider !== 'cpu' && torch.cuda ? 'cuda' : 'cpu';
+        const key = `${m.torchModel}/${row.batch}/${device}`;
+        if (!torch.missing && !torchCache.has(key))
+          torchCache.set(
+            key,
+            device === 'cuda'
+              ? torchBench(m.torchModel, row.batch, args, args.threads, 'cuda')
+              : bestTorch(m.torchModel, row.batch, args),
+          );
+        const t = torchCache.get(key);
+        const tr = t && typeof t !== 'string' ? t : null;
+        if (typeof t === 'string') console.log(`  PyTorch batch ${row.batch}: ${t}`);
+        table.push([
+          m.name,
+          res.provider,
+          String(row.batch),
+          fmt(row.explainPerSecond),
+          fmt(row.forwardPerSecond),
+          `${((100 * row.explainPerSecond) / row.forwardPerSecond).toFixed(0)}%`,
+          tr ? `${fmt(tr.imagesPerSecond)} (${tr.device === 'cuda' ? 'CUDA' : `${tr.threads}t`})` : '—',
+          tr ? `${(row.explainPerSecond / tr.imagesPerSecond).toFixed(2)}×` : '—',
+          res.mapDiffVsCpu === null ? '—' : res.mapDiffVsCpu.toExponential(1),
+          `${res.peakRssMB.toFixed(0)} MB`,
+          tr?.peakRssMB ? `${tr.peakRssMB.toFixed(0)} MB` : '—',
+        ]);
+        results.push({ model: m.name, ...res, rows: undefined, ...row, torch: tr });
+      }
     }
   }
+  printTable(table);
+  console.log(
+    'explain = the fused attn-grad-product graph (top-1 class predicted and explained in one run); forward = the plain model; map diff: largest |map − CPU map| over 8 images.',
+  );
+  const folder = args.models.includes('fashion') && args.providers.includes('cpu') ? folderRates(args) : null;
+  if (args.json)
+    writeFileSync(args.json, JSON.stringify({ cpu, threads: args.threads, results, folder }, null, 2));
+}
+
+function printTable(table: string[][]): void {
   const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
   for (const row of table) console.log(row.map((v, c) => v.padEnd(widths[c])).join('  '));
-  console.log(
-    'GFLOP/s counts 2 forward passes per image (the explain graph predicts the top-1 class and explains it in one run: forward + activation-gradient backward).',
-  );
 }
+
+const FOLDER_IMAGES = 512;
+const CLI_BATCH = 16;
+
+/** Seconds `vsw explain` takes over `dir` (CPU provider, all cores). */
+function cliSeconds(dir: string, out: string, args: Args, extra: string[]): number {
+  rmSync(out, { recursive: true, force: true });
+  const cli = path.join(ROOT, 'bin', 'vsw.js');
+  const model = path.join(ROOT, 'models', 'fashion-vit');
+  const t0 = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      'explain',
+      '--model',
+      model,
+      '--input',
+      dir,
+      '--out',
+      out,
+      '--provider',
+      'cpu',
+      '--batch',
+      String(CLI_BATCH),
+      ...extra,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0)
+    throw new Error(`vsw explain failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * `vsw explain` over a folder of the demo's PNGs (with overlays, and --no-overlay) against the
+ * engine's in-process rate at batch 1 and at the CLI's batch, in the same run. The folder rate is
+ * marginal: (N − 16) images over the time a folder of N takes beyond one of 16 (process start,
+ * model load and graph build excluded, as they are from the in-process rate).
+ */
+function folderRates(args: Args): Record<string, number> | null {
+  const demo = path.join(ROOT, 'models', 'demo', 'fashion-mnist');
+  if (!existsSync(path.join(ROOT, 'dist', 'electron', 'cli', 'vsw.js')) || !existsSync(demo)) {
+    console.log('folder pipeline: skipped (needs npm run build and models/demo/fashion-mnist)');
+    return null;
+  }
+  const work = mkdtempSync(path.join(os.tmpdir(), 'vsw-bench-folder-'));
+  try {
+    const pngs = (readdirSync(demo, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.png'))
+      .sort();
+    const big = path.join(work, 'big');
+    const small = path.join(work, 'small');
+    mkdirSync(big);
+    mkdirSync(small);
+    pngs.slice(0, FOLDER_IMAGES).forEach((f, i) => {
+      cpSync(path.join(demo, f), path.join(big, `${i}.png`));
+      if (i < CLI_BATCH) cpSync(path.join(demo, f), path.join(small, `${i}.png`));
+    });
+    const n = Math.min(FOLDER_IMAGES, pngs.length);
+    const marginal = (extra: string[]) =>
+      (n - CLI_BATCH) /
+      (cliSeconds(big, path.join(work, 'out'), args, extra) -
+        cliSeconds(small, path.join(work, 'out'), args, extra));
+    const withOverlays = marginal([]);
+    const jsonOnly = marginal(['--no-overlay']);
+    const fashion = MODELS.find((m) => m.key === 'fashion')!;
+    const engine = spawnSync(
+      process.execPath,
+      childArgs(fashion, 'cpu', { ...args, batches: [1, CLI_BATCH] }),
+      { encoding: 'utf8', cwd: ROOT },
+    );
+    const rows = (JSON.parse(engine.stdout.trim().split('\n').pop() ?? '') as ChildResult).rows;
+    const [b1, bN] = [rows[0].explainPerSecond, rows[1].explainPerSecond];
+    printTable([
+      [
+        'vsw explain over a folder (fashion-vit, CPU)',
+        'img/s',
+        `vs engine batch ${CLI_BATCH}`,
+        'vs engine batch 1',
+      ],
+      [
+        `overlays written (batch ${CLI_BATCH})`,
+        fmt(withOverlays),
+        pct(withOverlays / bN),
+        pct(withOverlays / b1),
+      ],
+      ['--no-overlay (JSON only)', fmt(jsonOnly), pct(jsonOnly / bN), pct(jsonOnly / b1)],
+      [`engine in process, batch ${CLI_BATCH}`, fmt(bN), '', ''],
+      ['engine in process, batch 1', fmt(b1), '', ''],
+    ]);
+    return { withOverlays, jsonOnly, engineBatch1: b1, engineCliBatch: bN };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const pct = (r: number): string => `${(100 * r).toFixed(0)}%`;
 
 void main().catch((e) => {
   console.error(e instanceof Error ? e.stack : String(e));

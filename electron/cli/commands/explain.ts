@@ -4,10 +4,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import sharp from 'sharp';
-import { explainImage, parseTarget, type TargetSpec } from '../../engine/explainReport';
+import { explainImage, parseTarget, type ExplainReport, type TargetSpec } from '../../engine/explainReport';
 import { COLORMAP_NAMES, renderOverlay, type ColormapName } from '../../engine/heatmap';
 import { isImageFile, isNpyFile, listInputFiles } from '../../engine/imageFiles';
-import { loadInput, resolvePreprocessing } from '../../engine/inputLoader';
+import { loadInput, resolvePreprocessing, type LoadedInput } from '../../engine/inputLoader';
 import type { MethodName } from '../../engine/methods';
 import type { PreprocessingSpec } from '../../engine/modelCard';
 import { UsageError } from '../errors';
@@ -20,6 +20,9 @@ import {
   type ModelFlags,
 } from '../engineOptions';
 import { withProgressBar } from '../progressBar';
+import { parseInteger } from '../options';
+import { runPipelined } from '../batchPipeline';
+import { explainBatch } from '../../engine/explainBatch';
 
 interface ExplainFlags extends ModelFlags, MethodFlags {
   input: string;
@@ -29,6 +32,9 @@ interface ExplainFlags extends ModelFlags, MethodFlags {
   dumpBlocks?: boolean;
   colormap: ColormapName;
   opacity: number;
+  /** false with --no-overlay: JSON only. */
+  overlay: boolean;
+  batch: number;
 }
 
 type OutKind = 'json' | 'png' | 'jpeg' | 'folder';
@@ -64,6 +70,13 @@ export function register(program: Command): void {
         return v;
       },
       0.5,
+    )
+    .option('--no-overlay', 'write the JSON reports only, no heatmap PNGs')
+    .option(
+      '--batch <n>',
+      'images per ONNX Runtime run for a folder (decoding and writing overlap the runs)',
+      parseInteger('--batch', 1, 1024),
+      16,
     );
   engineAction(command, runExplain);
 }
@@ -117,6 +130,26 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
       activation: loaded.card?.output.activation,
     };
     const failures: string[] = [];
+    const overlayOptions = { colormap: flags.colormap, opacity: flags.opacity };
+    /** Writes one image's JSON (and overlays) into the --out folder. */
+    const writeToFolder = async (
+      rel: string,
+      input: LoadedInput,
+      report: ExplainReport,
+      maps: Map<MethodName, Float32Array>,
+    ) => {
+      const base = path.join(flags.out, rel.slice(0, rel.length - path.extname(rel).length));
+      await fs.mkdir(path.dirname(base), { recursive: true });
+      const writes = [fs.writeFile(`${base}.json`, JSON.stringify(report))];
+      if (flags.overlay)
+        for (const m of methods)
+          writes.push(
+            renderOverlay(input.overlayBase, maps.get(m)!, info.grid, input.geometry, overlayOptions).then(
+              (png) => fs.writeFile(`${base}.${m}.png`, png),
+            ),
+          );
+      await Promise.all(writes);
+    };
     const explainOne = async (rel: string): Promise<void> => {
       const file = path.join(root, rel);
       const input = await loadInput(file, spec, info);
@@ -124,10 +157,13 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
       const written: string[] = [];
       const writeOverlay = async (method: MethodName, to: string) => {
         await fs.mkdir(path.dirname(to), { recursive: true });
-        const png = await renderOverlay(input.overlayBase, maps.get(method)!, info.grid, input.geometry, {
-          colormap: flags.colormap,
-          opacity: flags.opacity,
-        });
+        const png = await renderOverlay(
+          input.overlayBase,
+          maps.get(method)!,
+          info.grid,
+          input.geometry,
+          overlayOptions,
+        );
         await fs.writeFile(to, outKind === 'jpeg' ? await sharp(png).jpeg({ quality: 92 }).toBuffer() : png);
         written.push(to);
       };
@@ -140,28 +176,57 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
         const stem = flags.out.slice(0, -ext.length);
         for (const m of methods)
           await writeOverlay(m, methods.length === 1 ? flags.out : `${stem}.${m}${ext}`);
-      } else {
-        const base = path.join(flags.out, rel.slice(0, rel.length - path.extname(rel).length));
-        await fs.mkdir(path.dirname(base), { recursive: true });
-        await fs.writeFile(`${base}.json`, JSON.stringify(report));
-        written.push(`${base}.json`);
-        for (const m of methods) await writeOverlay(m, `${base}.${m}.png`);
-      }
+      } else await writeToFolder(rel, input, report, maps);
       if (!folderInput) for (const w of written) process.stdout.write(`${w}\n`);
     };
     if (!folderInput) await explainOne(files[0]);
     else {
       await withProgressBar('explain', async (progress) => {
         progress(0, files.length);
-        for (let i = 0; i < files.length; i++) {
-          try {
-            await explainOne(files[i]);
-          } catch (e) {
-            // One unreadable image does not stop the folder; the run still fails at the end.
-            failures.push(`${files[i]}: ${(e as Error).message}`);
+        let finished = 0;
+        if (flags.dumpBlocks) {
+          // Every block's rows come from the per-image explain graph.
+          for (const rel of files) {
+            await explainOne(rel).catch((e: Error) => failures.push(`${rel}: ${e.message}`));
+            progress(++finished, files.length);
           }
-          progress(i + 1, files.length);
+          return;
         }
+        await runPipelined(files, flags.batch, {
+          load: async (batch) => {
+            // sharp decodes the batch concurrently in its own threads.
+            const loaded = await Promise.all(
+              batch.map((rel) =>
+                loadInput(path.join(root, rel), spec, info).then(
+                  (input) => ({ rel, input }),
+                  (e: Error) => {
+                    // One unreadable image does not stop the folder; the run still fails at the end.
+                    failures.push(`${rel}: ${e.message}`);
+                    return null;
+                  },
+                ),
+              ),
+            );
+            return loaded.filter((x) => x !== null);
+          },
+          compute: async (ok) => {
+            const per = info.channels * info.height * info.width;
+            const tensor = new Float32Array(ok.length * per);
+            ok.forEach((x, i) => tensor.set(x.input.tensor, i * per));
+            const results = ok.length ? await explainBatch(session, tensor, ok.length, request) : [];
+            return ok.map((x, i) => ({ ...x, ...results[i] }));
+          },
+          write: async (done) => {
+            await Promise.all(
+              done.map((x) =>
+                writeToFolder(x.rel, x.input, x.report, x.maps).catch((e: Error) =>
+                  failures.push(`${x.rel}: ${e.message}`),
+                ),
+              ),
+            );
+          },
+          done: (count) => progress((finished += count), files.length),
+        });
       });
       process.stdout.write(
         `${files.length - failures.length} of ${files.length} inputs explained into ${flags.out}\n`,

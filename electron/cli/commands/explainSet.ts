@@ -48,8 +48,9 @@ export function register(program: Command): void {
       if (flags.json) console.log(JSON.stringify(r, null, 2));
       else {
         console.log(
-          `${r.method}: ${r.computed} computed, ${r.cached} already cached, ${r.skipped.length} skipped of ${r.images} (${r.seconds.toFixed(1)} s)`,
+          `${r.method}: ${r.computed} computed, ${r.cached} already cached, ${r.skipped.length} skipped of ${r.images} (${r.seconds.toFixed(1)} s on ${r.provider})`,
         );
+        for (const m of r.providerMessages) console.log(`  ${m}`);
         for (const s of r.skipped) console.log(`  skipped ${s.path}: ${s.reason}`);
       }
     } finally {

@@ -15,8 +15,9 @@ import { inferTokenLayout, type LayoutOverrides, type TokenLayout } from './toke
 import { inferWindowedBlocks, poolTermNodes, type WindowedBlock, windowedTermNodes } from './windowedLayout';
 
 // 4: graphs cached by 3 may hold a head read by a negative index that pruning broke.
-// 5: windowed models (per-block term outputs); skipped blocks get no gradient.
-export const EXPLAIN_GRAPH_VERSION = 5;
+// 5: graphs rewritten for the WebGPU provider's kernels.
+// 6: windowed models (per-block term outputs); skipped blocks get no gradient.
+export const EXPLAIN_GRAPH_VERSION = 6;
 export const TARGET_INPUT = 'vsw_target_onehot';
 
 export interface ModelAnalysis extends TokenLayout {
@@ -185,12 +186,8 @@ export function appendExplainNodes(
   if (!gradients) return { attention };
   if (!info) throw new Error('internal: building gradients needs the probe information');
   let seed = TARGET_INPUT;
-  if (targets === 'top1') {
-    const top = editor.op('ArgMax', [analysis.logitsName], { axis: 1, keepdims: 0 });
-    seed = editor.op('OneHot', [top, editor.ints([analysis.numClasses], []), editor.float([0, 1])], {
-      axis: -1,
-    });
-  } else editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
+  if (targets === 'top1') seed = firstMaxOneHot(editor, analysis.logitsName);
+  else editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
   // Blocks left out of the product (outlook attention) need no gradient: '' in their place.
   const wanted = analysis.attentionTensors.filter((_, b) => analysis.windowed?.[b].kind !== 'skipped');
   const raw = buildGradients(new GradientContext(editor, info), {
@@ -200,6 +197,24 @@ export function appendExplainNodes(
   });
   const byTensor = new Map(wanted.map((t, i) => [t, normalise(raw[i])]));
   return { attention, gradient: analysis.attentionTensors.map((t) => byTensor.get(t) ?? '') };
+}
+
+/**
+ * Per row of [batch, classes], 1 at the first largest value and 0 elsewhere (the one-hot of
+ * ArgMax), in float ops only: ORT's WebGPU provider has no OneHot kernel. A running count of the
+ * row's maxima keeps only the first on ties.
+ */
+function firstMaxOneHot(editor: GraphEditor, logits: string): string {
+  const isMax = editor.op(
+    'Cast',
+    [editor.op('Equal', [logits, editor.reduce('ReduceMax', logits, [1], true)])],
+    {
+      to: DataType.FLOAT,
+    },
+  );
+  const seen = editor.op('CumSum', [isMax, editor.ints([1], [])]);
+  const first = editor.op('Cast', [editor.op('Equal', [seen, editor.float(1)])], { to: DataType.FLOAT });
+  return editor.op('Mul', [isMax, first]);
 }
 
 /**

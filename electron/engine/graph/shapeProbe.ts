@@ -2,6 +2,7 @@
 // tensors such as slice bounds) from one run of the original model with all of them exposed as
 // outputs, on a deterministic dummy input of the model's input size.
 import * as ort from 'onnxruntime-node';
+import '../ortLogging';
 import { EngineError } from '../errors';
 import { serializeModel } from '../onnx/modelFile';
 import type { ModelProto } from '../onnx/onnxSchema';

@@ -17,6 +17,9 @@ export interface ExplainResult {
   /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
   warnings: string[];
   seconds: number;
+  /** The provider that ran the last batch, and every fallback message (also ones while running). */
+  provider: string;
+  providerMessages: string[];
 }
 
 export async function runExplain(
@@ -47,6 +50,8 @@ export async function runExplain(
     skipped: [],
     warnings: model.session.info.warnings,
     seconds: 0,
+    provider: model.session.provider,
+    providerMessages: [],
   };
   const work: { imageId: number; absPath: string; relPath: string; target: number }[] = [];
   for (const id of ids) {
@@ -69,17 +74,33 @@ export async function runExplain(
     work.push({ imageId: id, absPath: f.absPath, relPath: f.relPath, target });
   }
   ctx.progress(0, work.length);
+  // Two batches in flight: the next one's images are read and decoded while ORT runs this one.
+  // An image that cannot be read or decoded any more is skipped and listed, never the job.
+  type Batch = typeof work;
+  let inFlight:
+    { maps: ReturnType<typeof host.saliency.mapsOrFailures>; batch: Batch; end: number } | undefined;
+  const finish = async (previous: NonNullable<typeof inFlight>) => {
+    (await previous.maps).forEach((m, k) => {
+      if ('reason' in m) result.skipped.push({ path: previous.batch[k].relPath, reason: m.reason });
+      else result[m.cached ? 'cached' : 'computed']++;
+    });
+    ctx.progress(previous.end, work.length);
+  };
   for (let start = 0; start < work.length; start += params.batch) {
     ctx.checkCancelled();
     const batch = work.slice(start, start + params.batch);
-    // An image that cannot be read or decoded any more is skipped and listed, never the job.
-    const maps = await host.saliency.mapsOrFailures(model, batch, params.method, params.options);
-    maps.forEach((m, k) => {
-      if ('reason' in m) result.skipped.push({ path: batch[k].relPath, reason: m.reason });
-      else result[m.cached ? 'cached' : 'computed']++;
-    });
-    ctx.progress(Math.min(start + params.batch, work.length), work.length);
+    const next = {
+      maps: host.saliency.mapsOrFailures(model, batch, params.method, params.options),
+      batch,
+      end: start + batch.length,
+    };
+    next.maps.catch(() => undefined); // rethrown when awaited in turn
+    if (inFlight) await finish(inFlight);
+    inFlight = next;
   }
+  if (inFlight) await finish(inFlight);
   result.seconds = (performance.now() - started) / 1000;
+  result.provider = model.session.provider;
+  result.providerMessages = model.session.providerMessages;
   return result;
 }

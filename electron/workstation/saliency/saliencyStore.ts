@@ -36,10 +36,19 @@ export interface ImageFailure {
 
 export class SaliencyStore {
   private readonly sessions = new Map<string, Promise<ExplainSession>>();
-  /** The execution provider asked for (settings), and what the last opened session reported. */
+  /** The execution provider asked for (settings). */
   private provider: 'auto' | 'cuda' | 'webgpu' | 'cpu' = 'auto';
-  lastProvider: string | null = null;
-  providerMessages: string[] = [];
+  private cudaDevice = 0;
+  /** The session used last: what it ran on and said, read live (a fallback while running shows). */
+  private last?: ExplainSession;
+
+  get lastProvider(): string | null {
+    return this.last?.provider ?? null;
+  }
+
+  get providerMessages(): string[] {
+    return this.last?.providerMessages ?? [];
+  }
 
   constructor(
     private readonly db: Db,
@@ -61,21 +70,18 @@ export class SaliencyStore {
     if (!pending) {
       pending = ExplainSession.open(model.path, {
         provider: this.provider,
+        cudaDevice: this.cudaDevice,
         cacheDir: path.join(this.cacheDir, 'explain-graphs'),
         grid: card.tokens?.grid,
         prefixTokens: card.tokens?.prefix,
         attentionNodes: card.attention?.nodes,
       });
-      pending.then(
-        (session) => {
-          this.lastProvider = session.provider;
-          this.providerMessages = session.providerMessages;
-        },
-        () => this.sessions.delete(model.path),
-      );
+      pending.catch(() => this.sessions.delete(model.path));
       this.sessions.set(model.path, pending);
     }
-    return { runId, labels: run.labels, card, modelPath: model.path, session: await pending };
+    const session = await pending;
+    this.last = session;
+    return { runId, labels: run.labels, card, modelPath: model.path, session };
   }
 
   static optionsHash(method: MethodName, options: Partial<MethodOptions>, numBlocks: number): string {
@@ -192,10 +198,14 @@ export class SaliencyStore {
     return out as (SaliencyMap | ImageFailure)[];
   }
 
-  /** A new provider choice applies to sessions opened from now on. */
-  async setProvider(provider: 'auto' | 'cuda' | 'webgpu' | 'cpu'): Promise<void> {
-    if (provider === this.provider) return;
+  /** A new provider choice (or CUDA device) applies to sessions opened from now on. */
+  async setProvider(
+    provider: 'auto' | 'cuda' | 'webgpu' | 'cpu',
+    cudaDevice = this.cudaDevice,
+  ): Promise<void> {
+    if (provider === this.provider && cudaDevice === this.cudaDevice) return;
     this.provider = provider;
+    this.cudaDevice = cudaDevice;
     await this.close();
   }
 

@@ -1,5 +1,5 @@
 // Settings the service keeps for the reviewer across restarts (settings.json in the data dir):
-// the reviewer's name and the preferred execution provider. Written atomically.
+// the reviewer's name, the preferred execution provider and the CUDA device. Written atomically.
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -7,6 +7,7 @@ import { z } from 'zod';
 export const SettingsFile = z.object({
   reviewer: z.string().min(1).optional(),
   provider: z.enum(['auto', 'cuda', 'webgpu', 'cpu']).default('auto'),
+  cudaDevice: z.number().int().min(0).default(0),
 });
 export type SettingsFile = z.infer<typeof SettingsFile>;
 

@@ -2,6 +2,7 @@
 // threshold, colour map and safe view (kept per machine).
 import { useEffect, useState } from 'react';
 import type { Result } from '../../../electron/contract/protocol';
+import { LabelledNumber } from '../components/LabelledNumber';
 import { LabelledSelect } from '../components/LabelledSelect';
 import { useConnection } from '../state/connection';
 import { useViewSettings } from '../state/settings';
@@ -33,6 +34,11 @@ export function SettingsView() {
         setError(`Not saved: ${e.message}`);
       });
 
+  /** A whole device id from 0 to 63 that differs from the saved one. */
+  const saveCudaDevice = (id: number) => {
+    if (Number.isInteger(id) && id >= 0 && id <= 63 && id !== service?.cudaDevice) save({ cudaDevice: id });
+  };
+
   return (
     <div className="settings card">
       <h2>Settings</h2>
@@ -54,18 +60,14 @@ export function SettingsView() {
         <option value="grad-rollout">grad-rollout</option>
         <option value="last-attn">last-attn</option>
       </LabelledSelect>
-      <label>
-        Default score threshold
-        <input
-          aria-label="Default score threshold"
-          type="number"
-          min={0}
-          max={1}
-          step={0.05}
-          value={view.threshold}
-          onChange={(e) => updateView({ threshold: Number(e.target.value) })}
-        />
-      </label>
+      <LabelledNumber
+        caption="Default score threshold"
+        min={0}
+        max={1}
+        step={0.05}
+        value={view.threshold}
+        onChange={(e) => updateView({ threshold: Number(e.target.value) })}
+      />
       {service && (
         <>
           <label>
@@ -86,6 +88,13 @@ export function SettingsView() {
             <option value="webgpu">webgpu</option>
             <option value="cpu">cpu</option>
           </LabelledSelect>
+          <LabelledNumber
+            caption="CUDA device"
+            min={0}
+            max={63}
+            defaultValue={service.cudaDevice}
+            onBlur={(e) => saveCudaDevice(Number(e.target.value))}
+          />
           <p className="muted">
             Last run used: <strong>{service.lastProvider ?? 'nothing yet'}</strong>
             {service.providerMessages.length > 0 && ` — ${service.providerMessages.join('; ')}`}
