@@ -264,7 +264,7 @@ test('all methods match dense implementations of their definitions on random dat
 test('bad inputs are named', () => {
   const blocks = randomBlocks(2, 2, 5, 9);
   assert.throws(() => computeMap('rollout', [], 1), /No attention blocks/);
-  assert.throws(() => computeMap('rollout', blocks, 5), /prefixTokens must be an integer in \[1, 4\]/);
+  assert.throws(() => computeMap('rollout', blocks, 5), /prefixTokens must be an integer in \[0, 4\]/);
   assert.throws(
     () =>
       computeMap(
