@@ -145,6 +145,18 @@ export function cloneForEditing(model: ModelProto): ModelProto {
  */
 export type TargetSource = 'input' | 'top1';
 
+/** The backward pass's seed: the one-hot targets, fed as TARGET_INPUT or made from the arg-max. */
+export function targetSeed(editor: GraphEditor, analysis: ModelAnalysis, targets: TargetSource): string {
+  if (targets === 'top1') {
+    const top = editor.op('ArgMax', [analysis.logitsName], { axis: 1, keepdims: 0 });
+    return editor.op('OneHot', [top, editor.ints([analysis.numClasses], []), editor.float([0, 1])], {
+      axis: -1,
+    });
+  }
+  editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
+  return TARGET_INPUT;
+}
+
 /**
  * Appends to `editor`'s graph: the normalised attentions and (with `gradients`) their gradients.
  * Returns the tensor names; does not add graph outputs.
@@ -162,16 +174,9 @@ export function appendExplainNodes(
   const attention = analysis.attentionTensors.map(normalise);
   if (!gradients) return { attention };
   if (!info) throw new Error('internal: building gradients needs the probe information');
-  let seed = TARGET_INPUT;
-  if (targets === 'top1') {
-    const top = editor.op('ArgMax', [analysis.logitsName], { axis: 1, keepdims: 0 });
-    seed = editor.op('OneHot', [top, editor.ints([analysis.numClasses], []), editor.float([0, 1])], {
-      axis: -1,
-    });
-  } else editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
   const raw = buildGradients(new GradientContext(editor, info), {
     output: analysis.logitsName,
-    seed,
+    seed: targetSeed(editor, analysis, targets),
     wrt: analysis.attentionTensors,
   });
   return { attention, gradient: raw.map(normalise) };
