@@ -5,7 +5,15 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EngineError } from '../engine/errors';
 import { ExplainSession } from '../engine/explainSession';
 import { loadModel, parseNumberList, parseSize, type LoadedModel } from '../engine/modelCard';
-import { isMethodName, METHOD_NAMES, type MethodName, type MethodOptions } from '../engine/methods';
+import {
+  isMapMethod,
+  isMethodName,
+  MAP_METHODS,
+  METHOD_NAMES,
+  type MapMethod,
+  type MethodName,
+  type MethodOptions,
+} from '../engine/methods';
 import { resolveDataDir } from '../workstation/dataDir';
 import { UsageError } from './errors';
 
@@ -131,12 +139,20 @@ export function methodOptionsFrom(flags: MethodFlags): Partial<MethodOptions> {
 
 /** --method: one name or 'all'. */
 export function parseMethods(text: string): MethodName[] {
-  if (text === 'all') return [...METHOD_NAMES];
+  return parseNames(text, METHOD_NAMES, isMethodName);
+}
+
+/** --method of the commands that take every map method (the faithful ones too). */
+export function parseMapMethods(text: string): MapMethod[] {
+  return parseNames(text, MAP_METHODS, isMapMethod);
+}
+
+function parseNames<T extends string>(text: string, all: readonly T[], is: (n: string) => n is T): T[] {
+  if (text === 'all') return [...all];
   const names = text.split(',').map((s) => s.trim());
   for (const n of names)
-    if (!isMethodName(n))
-      throw new UsageError(`--method must be one of ${METHOD_NAMES.join(', ')} or all; got '${n}'.`);
-  return names as MethodName[];
+    if (!is(n)) throw new UsageError(`--method must be one of ${all.join(', ')} or all; got '${n}'.`);
+  return names as T[];
 }
 
 async function openModel(
@@ -173,6 +189,8 @@ const USAGE_CODES = new Set([
   'bad-method',
   'bad-provider',
   'bad-colormap',
+  'original-missing',
+  'mask-missing',
 ]);
 
 function asUsageError(error: unknown): unknown {

@@ -11,18 +11,35 @@ import { upsampleBilinear } from '../contract/bilinear';
 import { listInputFiles } from './imageFiles';
 import {
   computeMap,
+  isMethodName,
   minMaxNormalise,
   resolveMethodOptions,
-  type MethodName,
+  type MapMethod,
   type MethodOptions,
 } from './methods';
 
 export type Baseline = 'mean' | 'black' | 'blur';
 /** A method's name, or 'random' for the floor. */
-export type ScoredMap = MethodName | 'random';
+export type ScoredMap = MapMethod | 'random';
+
+/** What the evaluation needs of a session: the attention dumps and the fused or perturbed maps. */
+export interface EvaluatingSession extends ExplainingSession {
+  saliency(
+    input: Float32Array,
+    batch: number,
+    targets: number[],
+    method: MapMethod,
+    options?: Partial<MethodOptions>,
+  ): Promise<{ maps: Float32Array[]; grid: [number, number] }>;
+}
 
 export interface FaithfulnessOptions {
-  methods: MethodName[];
+  methods: MapMethod[];
+  /**
+   * Time each method's map as the workstation makes it (one warm `saliency` call per image and
+   * method, an extra run for the attention methods, whose scored maps come from the dumps).
+   */
+  timeMethods?: boolean;
   methodOptions?: Partial<MethodOptions>;
   /** What deleted pixels become: 'mean' (0 after normalisation: the dataset mean), 'black', 'blur'. */
   baseline: Baseline;
@@ -67,6 +84,8 @@ export interface MethodSummary {
   insertion: CurveSummary;
   /** Share of the map's mass inside the mask, and the share of images whose hottest pixel is inside. */
   localisation?: { maskMass: Interval; pointing: number };
+  /** Milliseconds to make one image's map (with timeMethods). */
+  msPerImage?: Interval;
 }
 
 export interface ImageResult {
@@ -80,6 +99,8 @@ export interface ImageResult {
   /** Whether the map's hottest pixel lies inside the mask (the pointing game). */
   pointing?: Partial<Record<ScoredMap, boolean>>;
   maskArea?: number;
+  /** Milliseconds per method's map (with timeMethods). */
+  ms?: Partial<Record<ScoredMap, number>>;
 }
 
 export interface FaithfulnessReport {
@@ -216,7 +237,7 @@ interface PerturbationJob {
 
 /** Runs the deletion and insertion curves of every method (and a random map) over the items. */
 export async function evaluateFaithfulness(
-  session: ExplainingSession,
+  session: EvaluatingSession,
   items: EvaluationItem[],
   options: FaithfulnessOptions,
 ): Promise<FaithfulnessReport> {
@@ -255,11 +276,21 @@ export async function evaluateFaithfulness(
     const { perImage: blocks } = await session.explain(tensor, 1, [target]);
     resolved ??= resolveMethodOptions(options.methodOptions, blocks[0].length);
     const pixelMaps = new Map<ScoredMap, Float32Array>();
-    for (const m of options.methods)
-      pixelMaps.set(
-        m,
-        upsampleBilinear(computeMap(m, blocks[0], prefixTokens, resolved), grid[0], grid[1], H, W),
-      );
+    const ms: Partial<Record<ScoredMap, number>> = {};
+    for (const m of options.methods) {
+      if (isMethodName(m))
+        pixelMaps.set(
+          m,
+          upsampleBilinear(computeMap(m, blocks[0], prefixTokens, resolved), grid[0], grid[1], H, W),
+        );
+      if (!isMethodName(m) || options.timeMethods) {
+        const started = performance.now();
+        const made = await session.saliency(tensor, 1, [target], m, resolved);
+        ms[m] = performance.now() - started;
+        if (!isMethodName(m))
+          pixelMaps.set(m, upsampleBilinear(made.maps[0], made.grid[0], made.grid[1], H, W));
+      }
+    }
     pixelMaps.set(
       'random',
       upsampleBilinear(
@@ -312,6 +343,7 @@ export async function evaluateFaithfulness(
       probability: probs[target],
       deletion: {},
       insertion: {},
+      ...(options.timeMethods ? { ms } : {}),
     };
     jobs.forEach((job, j) => {
       if (job.step !== 0) return;
@@ -349,6 +381,9 @@ export async function evaluateFaithfulness(
       };
     };
     const s: MethodSummary = { deletion: summary('deletion'), insertion: summary('insertion') };
+    // The first image's time includes building and loading the method's graph: left out.
+    const warm = perImage.length > 1 ? perImage.slice(1) : perImage;
+    if (options.timeMethods && m !== 'random') s.msPerImage = meanInterval(warm.map((r) => r.ms![m]!));
     const withMask = perImage.filter((r) => r.maskMass);
     if (withMask.length > 0) {
       s.localisation = {

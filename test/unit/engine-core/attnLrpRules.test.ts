@@ -19,7 +19,7 @@ import { preprocessImage } from '../../../electron/engine/preprocess';
 import { parseModelCard } from '../../../electron/engine/modelCard';
 import { buildModel, randomArray, rng, runModel } from './graphTestKit';
 
-const root = path.resolve(import.meta.dirname, '../../..');
+const root = path.join(__dirname, '..', '..', '..');
 
 /** Runs y = model(x) and the AttnLRP-modified gradients ĝ of Σ seed ⊙ y for the named tensors. */
 async function relevanceRun(
