@@ -2,6 +2,7 @@
 // boundary, with its runtime validator. Types everywhere else are inferred from these schemas.
 import { z } from 'zod';
 import { reviewMethods } from './reviewMethods';
+import { SALIENCY_METHODS, SaliencyMethod, SaliencyOptions } from './saliencyMethods';
 import {
   Facets,
   GridItem,
@@ -144,16 +145,7 @@ export const JobInfo = z.object({
 });
 export type JobInfo = z.infer<typeof JobInfo>;
 
-export const SALIENCY_METHODS = ['attn-grad-product', 'rollout', 'grad-rollout', 'last-attn'] as const;
-export const SaliencyMethod = z.enum(SALIENCY_METHODS);
-export const SaliencyOptions = z
-  .object({
-    epsilon: z.number().nonnegative().optional(),
-    epsilonMode: z.enum(['relative', 'absolute']).optional(),
-    blocks: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
-    negatives: z.enum(['shift', 'clamp']).optional(),
-  })
-  .strict();
+export { SALIENCY_METHODS, SaliencyMethod, SaliencyOptions };
 
 export const PredictParams = z
   .object({

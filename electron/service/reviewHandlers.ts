@@ -6,6 +6,7 @@ import type { Handlers } from '../contract/rpc';
 import { colormapTable, COLORMAP_NAMES } from '../engine/heatmap';
 import { WorkstationError } from '../workstation/datasets/importFolder';
 import { blockContributions, evaluateImage } from '../workstation/saliency/imageInsights';
+import { regionChecks, runRegionCheck } from '../workstation/saliency/regionChecks';
 import { imageFiles } from '../workstation/saliency/saliencyStore';
 import { readSettings, writeSettings } from '../workstation/settings/serviceSettings';
 import type { Workstation } from '../workstation/workstation';
@@ -13,6 +14,8 @@ import type { Workstation } from '../workstation/workstation';
 type ReviewMethod =
   | 'saliency.blocks'
   | 'evaluate.image'
+  | 'region.check'
+  | 'region.list'
   | 'heatmap.colormaps'
   | 'models.bundled'
   | 'settings.get'
@@ -54,6 +57,16 @@ export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
       const file = fileOf(imageId, runId);
       return evaluateImage(await ws.saliency.runModel(runId), file.absPath, target, file.top1, methods);
     },
+    'region.check': async ({ imageId, runId, target, method, options }) =>
+      runRegionCheck(ws.saliency, ws.db, {
+        imageId,
+        runId,
+        method,
+        options,
+        target,
+        reviewerId: ws.reviewerId,
+      }),
+    'region.list': ({ imageId }) => regionChecks(ws.db, imageId),
     'heatmap.colormaps': () => {
       const tables = Object.fromEntries(
         COLORMAP_NAMES.map((name) => [name, Array.from(colormapTable(name))]),

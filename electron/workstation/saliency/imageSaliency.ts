@@ -1,6 +1,6 @@
 // One image in detail (its grid item, full probability vector and tag events) and its saliency map
 // on demand, from the cache or computed and cached.
-import type { MethodName, MethodOptions } from '../../engine/methods';
+import type { MapMethod, MethodOptions } from '../../engine/methods';
 import type { GridItem } from '../../contract/query';
 import { WorkstationError } from '../datasets/importFolder';
 import { gridItem } from '../query/queryImages';
@@ -36,7 +36,7 @@ export async function saliencyFor(
   params: {
     imageId: number;
     runId: number;
-    method: MethodName;
+    method: MapMethod;
     options: Partial<MethodOptions>;
     target?: string;
   },

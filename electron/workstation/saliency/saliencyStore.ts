@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { ExplainSession } from '../../engine/explainSession';
-import { resolveMethodOptions, type MethodName, type MethodOptions } from '../../engine/methods';
+import { resolveMethodOptions, type MapMethod, type MethodOptions } from '../../engine/methods';
 import { parseModelCard, type ModelCard } from '../../engine/modelCard';
 import { preprocessImage } from '../../engine/preprocess';
 import { WorkstationError } from '../datasets/importFolder';
@@ -71,7 +71,7 @@ export class SaliencyStore {
     return { runId, labels: run.labels, card, modelPath: model.path, session: await pending };
   }
 
-  static optionsHash(method: MethodName, options: Partial<MethodOptions>, numBlocks: number): string {
+  static optionsHash(method: MapMethod, options: Partial<MethodOptions>, numBlocks: number): string {
     // Only attn-grad-product reads options; the others share one cache entry.
     const relevant = method === 'attn-grad-product' ? resolveMethodOptions(options, numBlocks) : {};
     return crypto.createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
@@ -80,7 +80,7 @@ export class SaliencyStore {
   cached(
     imageId: number,
     runId: number,
-    method: MethodName,
+    method: MapMethod,
     target: number,
     hash: string,
   ): SaliencyMap | null {
@@ -105,7 +105,7 @@ export class SaliencyStore {
   async maps(
     model: RunModel,
     images: { imageId: number; absPath: string; target: number }[],
-    method: MethodName,
+    method: MapMethod,
     options: Partial<MethodOptions>,
   ): Promise<SaliencyMap[]> {
     const info = model.session.info;
@@ -121,7 +121,7 @@ export class SaliencyStore {
         missing.map((im) => preprocessImage(im.absPath, model.card.preprocessing, model.card.input)),
       );
       tensors.forEach((t, k) => input.set(t.tensor, k * per));
-      const { maps } = await model.session.saliency(
+      const { maps, grid } = await model.session.saliency(
         input,
         missing.length,
         missing.map((m) => m.target),
@@ -143,15 +143,15 @@ export class SaliencyStore {
             method,
             im.target,
             hash,
-            info.grid[0],
-            info.grid[1],
+            grid[0],
+            grid[1],
             Buffer.from(map.buffer),
             now,
           );
           out[images.indexOf(im)] = {
             imageId: im.imageId,
             target: im.target,
-            grid: info.grid,
+            grid,
             map,
             cached: false,
           };

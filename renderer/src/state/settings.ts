@@ -1,9 +1,10 @@
 // The reviewer's view preferences, kept in localStorage (they are per machine and per person;
 // anything the service needs, such as the reviewer's name, is stored by the service).
 import { useCallback, useSyncExternalStore } from 'react';
+import type { SALIENCY_METHODS } from '../../../electron/contract/protocol';
 
 export type ColourMap = 'turbo' | 'jet' | 'viridis' | 'inferno';
-export type Method = 'attn-grad-product' | 'rollout' | 'grad-rollout' | 'last-attn';
+export type Method = (typeof SALIENCY_METHODS)[number];
 
 export interface ViewSettings {
   safeView: boolean;

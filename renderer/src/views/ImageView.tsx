@@ -14,6 +14,7 @@ import { useWorkspace } from '../state/workspace';
 import { writesSettled } from '../state/writeQueue';
 import { BlockStrip } from './BlockStrip';
 import { FaithfulnessTable } from './FaithfulnessTable';
+import { RegionCheck } from './RegionCheck';
 
 type Saliency = Result<'saliency.get'>;
 type Detail = Result<'images.get'>;
@@ -243,6 +244,12 @@ export function ImageView({ item, position }: Props) {
                 runId={runId}
                 target={saliency.saliency.target}
                 lut={luts?.[settings.colourMap] ?? null}
+              />
+              <RegionCheck
+                imageId={item.id}
+                runId={runId}
+                method={settings.method}
+                target={saliency.saliency.target}
               />
               <FaithfulnessTable imageId={item.id} runId={runId} target={saliency.saliency.target} />
             </>
