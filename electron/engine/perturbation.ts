@@ -1,12 +1,14 @@
 // Maps measured by hiding parts of the image: each hidden region is replaced with the dataset mean
-// (0 after the card's normalisation) and the drop of p(target) is recorded. Many masked copies go
-// through one ONNX Runtime run per chunk.
+// (0 after the card's normalisation) and the model's drop in confidence for the target is recorded.
+// Many masked copies go through one ONNX Runtime run per chunk.
 // - 'occlusion' (token occlusion): one window per patch (an r × r group of patches on grids
-//   larger than 14 × 14); the map, on the token grid, is the drop.
+//   larger than 14 × 14); the map, on the token grid, is the drop of p(target).
 // - 'occlusion-multiscale': a cue that spans several patches survives the loss of any one of them
-//   (its patches back each other up), so single patches under-read it. Windows of one and two
-//   patches slide at half-patch steps; the map, on the half-patch grid, is each cell's mean drop
-//   over the windows that hide it, summed over the two sizes.
+//   (its patches back each other up), so patch-sized windows under-read it and bigger ones smear
+//   it. Windows of one and one and a half patches slide at half-patch steps; each half-patch cell
+//   gets the mean drop of log p(target) over the windows that hide it, summed over the two sizes.
+//   The log makes a window that takes p from 0.9 to 0.05 count far more than one that takes it to
+//   0.7: the map ranks regions by how decisive they are, not by how much they nibble.
 // Drops below zero (hiding the region made the class more likely) count as zero: the map shows
 // the evidence for the class. Maps are min-max normalised like every other method's.
 import { EngineError } from './errors';
@@ -32,6 +34,8 @@ export interface OcclusionPlan {
   /** Window sizes in cells; each size's windows step by `stride` cells, starting past the top-left edge so every cell is hidden equally often. */
   sizes: number[];
   stride: number;
+  /** What a window's drop is measured on: p(target), or log p(target). */
+  score: 'probability' | 'log-probability';
 }
 
 /** Masked copies per ONNX Runtime run. */
@@ -45,7 +49,7 @@ export function occlusionPlan(method: PerturbationMethodName, info: PerturbedMod
   const patchW = info.width / cols;
   if (method === 'occlusion') {
     const r = Math.max(1, Math.ceil(Math.max(rows, cols) / MAX_CELLS_PER_SIDE));
-    return { grid: [rows, cols], cellH: patchH, cellW: patchW, sizes: [r], stride: r };
+    return { grid: [rows, cols], cellH: patchH, cellW: patchW, sizes: [r], stride: r, score: 'probability' };
   }
   const halfH = Math.max(1, Math.round(patchH / 2));
   const halfW = Math.max(1, Math.round(patchW / 2));
@@ -53,8 +57,9 @@ export function occlusionPlan(method: PerturbationMethodName, info: PerturbedMod
     grid: [Math.ceil(info.height / halfH), Math.ceil(info.width / halfW)],
     cellH: halfH,
     cellW: halfW,
-    sizes: [2, 4],
+    sizes: [2, 3],
     stride: 1,
+    score: 'log-probability',
   };
 }
 
@@ -95,7 +100,9 @@ export async function occlusionMap(
   const plane = H * W;
   const [rows, cols] = plan.grid;
   const windows = windowsOf(plan);
-  const p0 = softmaxAt(await model.predict(image, 1), K, target);
+  // Log p floored at 1e-12 so that a window that removes the class entirely stays finite.
+  const measure = (p: number) => (plan.score === 'probability' ? p : Math.log(Math.max(p, 1e-12)));
+  const p0 = measure(softmaxAt(await model.predict(image, 1), K, target));
   const drops = new Float64Array(windows.length);
   for (let start = 0; start < windows.length; start += CHUNK) {
     const count = Math.min(CHUNK, windows.length - start);
@@ -112,7 +119,8 @@ export async function occlusionMap(
         for (let y = y0; y < y1; y++) copy.fill(0, c * plane + y * W + x0, c * plane + y * W + x1);
     }
     const logits = await model.predict(input, count);
-    for (let j = 0; j < count; j++) drops[start + j] = p0 - softmaxAt(logits.subarray(j * K), K, target);
+    for (let j = 0; j < count; j++)
+      drops[start + j] = p0 - measure(softmaxAt(logits.subarray(j * K), K, target));
   }
   // Per size, each cell's mean drop over the windows that hide it; summed over the sizes.
   const map = new Float64Array(rows * cols);
