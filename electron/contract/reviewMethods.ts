@@ -1,7 +1,7 @@
 // Protocol methods the reviewer UI needs beyond the core's: the image view's per-block strip and
 // faithfulness scores, the colour maps' tables, the bundled models, and service-side settings.
 import { z } from 'zod';
-import { SALIENCY_METHODS, SaliencyOptions } from './saliencyMethods';
+import { ModelLeaderboard, SaliencyChoice, SaliencyOptions } from './saliencyMethods';
 
 const MethodNameSchema = z.enum(['attn-grad-product', 'rollout', 'grad-rollout', 'last-attn']);
 const ImageTarget = z
@@ -61,10 +61,18 @@ export const reviewMethods = {
   },
   'region.check': {
     params: ImageTarget.extend({
-      method: z.enum(SALIENCY_METHODS),
+      method: SaliencyChoice,
       options: SaliencyOptions.default({}),
     }).strict(),
     result: RegionCheck,
+  },
+  'models.leaderboard': {
+    /** The model of a run, or a model path (file or folder). */
+    params: z
+      .object({ runId: z.number().int().positive().optional(), model: z.string().min(1).optional() })
+      .strict()
+      .refine((p) => (p.runId === undefined) !== (p.model === undefined), 'give runId or model'),
+    result: ModelLeaderboard,
   },
   'region.list': {
     params: z.object({ imageId: z.number().int().positive() }).strict(),

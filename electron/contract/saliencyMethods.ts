@@ -20,3 +20,43 @@ export const SaliencyOptions = z
     negatives: z.enum(['shift', 'clamp']).optional(),
   })
   .strict();
+
+/** A method, or 'default': the model's leaderboard winner (the article's method until scored). */
+export const SaliencyChoice = z.enum(['default', ...SALIENCY_METHODS]);
+
+const Interval = z.object({ mean: z.number(), ci95: z.tuple([z.number(), z.number()]).nullable() });
+
+/** A model's faithfulness leaderboard (faithfulness.json beside its card), as the UI shows it. */
+export const LeaderboardView = z.object({
+  dataset: z.string(),
+  images: z.number().int(),
+  subset: z.object({ rule: z.string(), of: z.number().int() }).optional(),
+  machine: z.string(),
+  createdAt: z.string(),
+  random: z.object({
+    deletion: Interval,
+    insertion: Interval,
+    localisation: z.object({ maskMass: Interval, pointing: z.number() }).optional(),
+  }),
+  maskArea: z.number().optional(),
+  methods: z.array(
+    z.object({
+      method: z.string(),
+      deletion: Interval,
+      insertion: Interval,
+      localisation: z.object({ maskMass: Interval, pointing: z.number() }).optional(),
+      msPerImage: Interval.optional(),
+      rank: z.object({ deletion: z.number(), insertion: z.number(), mean: z.number() }),
+    }),
+  ),
+  winner: z.object({ method: z.string(), reason: z.string() }),
+});
+
+export const ModelLeaderboard = z.object({
+  name: z.string(),
+  path: z.string(),
+  /** Null until `vsw evaluate --leaderboard` has scored these weights. */
+  leaderboard: LeaderboardView.nullable(),
+  defaultMethod: z.enum(SALIENCY_METHODS),
+  reason: z.string(),
+});

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Handlers } from '../contract/rpc';
 import { colormapTable, COLORMAP_NAMES } from '../engine/heatmap';
+import { loadModel } from '../engine/modelCard';
 import { WorkstationError } from '../workstation/datasets/importFolder';
 import { blockContributions, evaluateImage } from '../workstation/saliency/imageInsights';
 import { regionChecks, runRegionCheck } from '../workstation/saliency/regionChecks';
@@ -16,6 +17,7 @@ type ReviewMethod =
   | 'evaluate.image'
   | 'region.check'
   | 'region.list'
+  | 'models.leaderboard'
   | 'heatmap.colormaps'
   | 'models.bundled'
   | 'settings.get'
@@ -67,6 +69,25 @@ export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
         reviewerId: ws.reviewerId,
       }),
     'region.list': ({ imageId }) => regionChecks(ws.db, imageId),
+    'models.leaderboard': async ({ runId, model }) => {
+      let file: string;
+      if (runId !== undefined) file = (await ws.saliency.runModel(runId)).modelPath;
+      else {
+        const loaded = await loadModel(model!).catch((e: Error) => {
+          throw new WorkstationError(e.message, 'bad-params');
+        });
+        file = loaded.modelPath;
+      }
+      const { board, method, reason } = ws.saliency.modelDefault(file);
+      const folder = path.dirname(file);
+      return {
+        name: path.basename(folder),
+        path: folder,
+        leaderboard: board,
+        defaultMethod: method,
+        reason,
+      };
+    },
     'heatmap.colormaps': () => {
       const tables = Object.fromEntries(
         COLORMAP_NAMES.map((name) => [name, Array.from(colormapTable(name))]),

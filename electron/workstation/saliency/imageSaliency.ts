@@ -36,11 +36,12 @@ export async function saliencyFor(
   params: {
     imageId: number;
     runId: number;
-    method: MapMethod;
+    method: MapMethod | 'default';
     options: Partial<MethodOptions>;
     target?: string;
   },
 ) {
+  const { method, reason } = await store.resolveMethod(params.runId, params.method);
   const model = await store.runModel(params.runId);
   const file = imageFiles(db, [params.imageId], params.runId).get(params.imageId);
   if (!file) throw new WorkstationError(`no image with id ${params.imageId}`, 'not-found');
@@ -56,11 +57,13 @@ export async function saliencyFor(
   const [map] = await store.maps(
     model,
     [{ imageId: params.imageId, absPath: file.absPath, target }],
-    params.method,
+    method,
     params.options,
   );
   return {
     target: model.labels[target] ?? String(target),
+    method,
+    reason,
     grid: map.grid,
     map: Array.from(map.map),
     cached: map.cached,

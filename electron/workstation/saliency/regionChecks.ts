@@ -31,12 +31,13 @@ export async function runRegionCheck(
   params: {
     imageId: number;
     runId: number;
-    method: MapMethod;
+    method: MapMethod | 'default';
     options: Partial<MethodOptions>;
     target?: string;
     reviewerId: number;
   },
 ): Promise<StoredRegionCheck> {
+  const { method } = await store.resolveMethod(params.runId, params.method);
   const model = await store.runModel(params.runId);
   const file = imageFiles(db, [params.imageId], params.runId).get(params.imageId);
   if (!file) throw new WorkstationError(`no image with id ${params.imageId}`, 'not-found');
@@ -52,7 +53,7 @@ export async function runRegionCheck(
   const [map] = await store.maps(
     model,
     [{ imageId: params.imageId, absPath: file.absPath, target }],
-    params.method,
+    method,
     params.options,
   );
   const { tensor } = await preprocessImage(file.absPath, model.card.preprocessing, model.card.input);
@@ -70,7 +71,7 @@ export async function runRegionCheck(
       .run(
         params.imageId,
         params.runId,
-        params.method,
+        method,
         label,
         check.fraction,
         check.before,
@@ -86,7 +87,7 @@ export async function runRegionCheck(
     id,
     imageId: params.imageId,
     runId: params.runId,
-    method: params.method,
+    method,
     target: label,
     fraction: check.fraction,
     before: check.before,

@@ -2,8 +2,10 @@
 // model), computes maps with the fused in-graph method, and caches them in saliency_cache keyed by
 // image, run, method, target and a hash of the method's effective options.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ExplainSession } from '../../engine/explainSession';
+import { defaultMethod, readLeaderboard, sha256OfFile, type Leaderboard } from '../../engine/leaderboard';
 import { resolveMethodOptions, type MapMethod, type MethodOptions } from '../../engine/methods';
 import { parseModelCard, type ModelCard } from '../../engine/modelCard';
 import { preprocessImage } from '../../engine/preprocess';
@@ -29,6 +31,10 @@ export interface SaliencyMap {
 
 export class SaliencyStore {
   private readonly sessions = new Map<string, Promise<ExplainSession>>();
+  private readonly defaults = new Map<
+    string,
+    { board: Leaderboard | null; method: MapMethod; reason: string }
+  >();
   /** The execution provider asked for (settings), and what the last opened session reported. */
   private provider: 'auto' | 'cuda' | 'webgpu' | 'cpu' = 'auto';
   lastProvider: string | null = null;
@@ -38,6 +44,29 @@ export class SaliencyStore {
     private readonly db: Db,
     private readonly cacheDir: string,
   ) {}
+
+  /** A model's leaderboard and default method (cached per model file; the hash is read once). */
+  modelDefault(modelPath: string): { board: Leaderboard | null; method: MapMethod; reason: string } {
+    let known = this.defaults.get(modelPath);
+    if (!known) {
+      const board = fs.existsSync(modelPath)
+        ? readLeaderboard(path.dirname(modelPath), sha256OfFile(modelPath))
+        : null;
+      known = { board, ...defaultMethod(board) };
+      this.defaults.set(modelPath, known);
+    }
+    return known;
+  }
+
+  /** 'default' → the run's model's leaderboard winner, with the reason; a named method as is. */
+  async resolveMethod(
+    runId: number,
+    choice: MapMethod | 'default',
+  ): Promise<{ method: MapMethod; reason: string | null }> {
+    if (choice !== 'default') return { method: choice, reason: null };
+    const { method, reason } = this.modelDefault((await this.runModel(runId)).modelPath);
+    return { method, reason };
+  }
 
   async runModel(runId: number): Promise<RunModel> {
     const run = getRun(this.db, runId);

@@ -4,7 +4,8 @@ import { useCallback, useSyncExternalStore } from 'react';
 import type { SALIENCY_METHODS } from '../../../electron/contract/protocol';
 
 export type ColourMap = 'turbo' | 'jet' | 'viridis' | 'inferno';
-export type Method = (typeof SALIENCY_METHODS)[number];
+/** A saliency method, or 'default': the model's leaderboard winner (resolved by the service). */
+export type Method = (typeof SALIENCY_METHODS)[number] | 'default';
 
 export interface ViewSettings {
   safeView: boolean;
@@ -20,7 +21,7 @@ const DEFAULTS: ViewSettings = {
   safeView: true,
   colourMap: 'turbo',
   opacity: 0.55,
-  method: 'attn-grad-product',
+  method: 'default',
   threshold: 0.5,
   overlayInGrid: false,
 };

@@ -119,6 +119,7 @@ export function ImageView({ item, position }: Props) {
           value={settings.method}
           onChange={(method) => updateSettings({ method })}
         >
+          <option value="default">model default</option>
           {SALIENCY_METHODS.map((m) => (
             <option key={m} value={m}>
               {m}
@@ -224,6 +225,14 @@ export function ImageView({ item, position }: Props) {
                 : ''}
             {hover && ` · ${hover}`} {zoom > 1 && `· zoom ${zoom.toFixed(1)}×`}
           </p>
+          {saliency?.saliency && (
+            <p className="method-reason" aria-label="Method shown">
+              {saliency.saliency.method} ·{' '}
+              {saliency.saliency.reason
+                ? `default for this model: ${saliency.saliency.reason}`
+                : 'your choice (Method: model default shows the leaderboard winner)'}
+            </p>
+          )}
           <table className="top5" aria-label="Top-5 scores">
             <tbody>
               {top5.map((p) => (
@@ -248,7 +257,7 @@ export function ImageView({ item, position }: Props) {
               <RegionCheck
                 imageId={item.id}
                 runId={runId}
-                method={settings.method}
+                method={saliency.saliency.method}
                 target={saliency.saliency.target}
               />
               <FaithfulnessTable imageId={item.id} runId={runId} target={saliency.saliency.target} />
