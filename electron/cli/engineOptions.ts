@@ -22,6 +22,7 @@ export interface ModelFlags {
   grid?: [number, number];
   prefixTokens?: number;
   provider?: 'cuda' | 'webgpu' | 'cpu';
+  threads?: number;
   cacheDir?: string;
   mean?: number[];
   std?: number[];
@@ -91,7 +92,12 @@ function addModelOptions(command: Command): Command {
       'resize images to this size (overrides the card; needed for a bare .onnx with image input)',
       parser((t) => parseSize(t, '--size')),
     )
-    .option('--cache-dir <dir>', 'where built explain graphs are kept (default: the data folder cache)');
+    .option('--cache-dir <dir>', 'where built explain graphs are kept (default: the data folder cache)')
+    .option(
+      '--threads <n>',
+      "ONNX Runtime's intra-op threads (default: the number of cores; 1 on a busy machine)",
+      parseNonNegativeInteger('--threads'),
+    );
 }
 
 function addMethodOptions(command: Command): Command {
@@ -168,6 +174,7 @@ async function openModel(
   const card = loaded.card;
   const session = await ExplainSession.open(loaded.modelPath, {
     provider: flags.provider ?? 'auto',
+    threads: flags.threads || undefined,
     grid: flags.grid ?? card?.tokens?.grid,
     prefixTokens: flags.prefixTokens ?? card?.tokens?.prefix,
     attentionNodes: card?.attention?.nodes,
