@@ -7,17 +7,7 @@ import { upsampleBilinear } from '../contract/bilinear';
 import { EngineError } from './errors';
 import { randomMap, rankPixels } from './evaluate';
 import { activate } from './explainReport';
-
-export interface RegionCheckModel {
-  readonly info: {
-    channels: number;
-    height: number;
-    width: number;
-    numClasses: number;
-    grid: [number, number];
-  };
-  predict(input: Float32Array, batch: number): Promise<Float32Array>;
-}
+import type { PerturbedModel } from './perturbation';
 
 export interface RegionCheck {
   target: number;
@@ -44,7 +34,7 @@ export function isDecisive(before: number, after: number, random: number): boole
 }
 
 export async function checkRegion(
-  model: RegionCheckModel,
+  model: PerturbedModel,
   image: Float32Array,
   target: number,
   map: ArrayLike<number>,

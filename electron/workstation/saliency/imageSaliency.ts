@@ -30,17 +30,16 @@ export function imageDetail(db: Db, imageId: number, runId?: number) {
   return { item, probabilities, tags };
 }
 
-export async function saliencyFor(
-  store: SaliencyStore,
-  db: Db,
-  params: {
-    imageId: number;
-    runId: number;
-    method: MapMethod | 'default';
-    options: Partial<MethodOptions>;
-    target?: string;
-  },
-) {
+export interface ImageMapRequest {
+  imageId: number;
+  runId: number;
+  method: MapMethod | 'default';
+  options: Partial<MethodOptions>;
+  target?: string;
+}
+
+/** One image's map of a run ('default' resolved, the target defaulting to the run's top-1), cached. */
+export async function imageMap(store: SaliencyStore, db: Db, params: ImageMapRequest) {
   const { method, reason } = await store.resolveMethod(params.runId, params.method);
   const model = await store.runModel(params.runId);
   const file = imageFiles(db, [params.imageId], params.runId).get(params.imageId);
@@ -60,6 +59,11 @@ export async function saliencyFor(
     method,
     params.options,
   );
+  return { model, file, target, method, reason, map };
+}
+
+export async function saliencyFor(store: SaliencyStore, db: Db, params: ImageMapRequest) {
+  const { model, target, method, reason, map } = await imageMap(store, db, params);
   return {
     target: model.labels[target] ?? String(target),
     method,

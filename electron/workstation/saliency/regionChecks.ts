@@ -1,13 +1,11 @@
 // "Check this region" for an image of a run: the map (from the cache, or computed and cached) with
 // its top 10% hidden, p(target) before and after and the contrast regions (engine/regionCheck.ts);
 // every check is kept with the image so that the grid can filter "checked: region decisive".
-import type { MapMethod, MethodOptions } from '../../engine/methods';
 import { preprocessImage } from '../../engine/preprocess';
 import { checkRegion } from '../../engine/regionCheck';
-import { WorkstationError } from '../datasets/importFolder';
-import { classIndex } from '../runs/runs';
 import type { Db } from '../store/openDatabase';
-import { imageFiles, type SaliencyStore } from './saliencyStore';
+import { imageMap, type ImageMapRequest } from './imageSaliency';
+import type { SaliencyStore } from './saliencyStore';
 
 export interface StoredRegionCheck {
   id: number;
@@ -28,34 +26,9 @@ export interface StoredRegionCheck {
 export async function runRegionCheck(
   store: SaliencyStore,
   db: Db,
-  params: {
-    imageId: number;
-    runId: number;
-    method: MapMethod | 'default';
-    options: Partial<MethodOptions>;
-    target?: string;
-    reviewerId: number;
-  },
+  params: ImageMapRequest & { reviewerId: number },
 ): Promise<StoredRegionCheck> {
-  const { method } = await store.resolveMethod(params.runId, params.method);
-  const model = await store.runModel(params.runId);
-  const file = imageFiles(db, [params.imageId], params.runId).get(params.imageId);
-  if (!file) throw new WorkstationError(`no image with id ${params.imageId}`, 'not-found');
-  const target =
-    params.target !== undefined
-      ? classIndex({ id: params.runId, datasetId: 0, labels: model.labels, modelId: null }, params.target)
-      : file.top1;
-  if (target === null)
-    throw new WorkstationError(
-      `image ${params.imageId} has no prediction in run ${params.runId}; give a target class`,
-      'bad-params',
-    );
-  const [map] = await store.maps(
-    model,
-    [{ imageId: params.imageId, absPath: file.absPath, target }],
-    method,
-    params.options,
-  );
+  const { model, file, target, method, map } = await imageMap(store, db, params);
   const { tensor } = await preprocessImage(file.absPath, model.card.preprocessing, model.card.input);
   const check = await checkRegion(model.session, tensor, target, map.map, map.grid, {
     activation: model.card.output.activation,

@@ -75,24 +75,13 @@ test('evaluate --leaderboard scores the flipped images and writes faithfulness.j
   for (const f of ['model.json', 'model.onnx'])
     copyFileSync(path.join(ROOT, 'models', 'fashion-vit-shortcut', f), path.join(folder, f));
   const cued = path.join(ROOT, 'models', 'demo', 'fashion-mnist-cued');
+  const evaluateCued = (...args: string[]) =>
+    vsw('evaluate', '--model', folder, '--input', cued, ...args, '--provider', 'cpu');
   const originals = path.join(ROOT, 'models', 'demo', 'fashion-mnist');
   // Coat/00006 keeps its prediction with the cue; Coat/00014 and Pullover/00016 flip to Shirt.
   const list = path.join(work, 'some.txt');
   writeFileSync(list, 'Coat/00006.png\nimages/Coat/00014.png\nPullover/00016.png\n');
-  const byList = vsw(
-    'evaluate',
-    '--model',
-    folder,
-    '--input',
-    cued,
-    '--flipped',
-    list,
-    '--method',
-    'occlusion,rollout',
-    '--leaderboard',
-    '--provider',
-    'cpu',
-  );
+  const byList = evaluateCued('--flipped', list, '--method', 'occlusion,rollout', '--leaderboard');
   assert.equal(byList.code, 0, byList.stderr);
   assert.match(byList.stderr, /scoring 3 of 450 images/);
   const board = JSON.parse(readFileSync(path.join(folder, 'faithfulness.json'), 'utf8'));
@@ -111,12 +100,7 @@ test('evaluate --leaderboard scores the flipped images and writes faithfulness.j
   assert.match(byList.stdout, /leaderboard written to .*faithfulness\.json: default method/);
 
   // --originals: the subset is found by predicting the uncued originals.
-  const byOriginals = vsw(
-    'evaluate',
-    '--model',
-    folder,
-    '--input',
-    cued,
+  const byOriginals = evaluateCued(
     '--originals',
     originals,
     '--n',
@@ -125,23 +109,10 @@ test('evaluate --leaderboard scores the flipped images and writes faithfulness.j
     'last-attn',
     '--out',
     path.join(work, 'flipped.json'),
-    '--provider',
-    'cpu',
   );
   assert.equal(byOriginals.code, 0, byOriginals.stderr);
   assert.match(byOriginals.stderr, /scoring 2 of 450 images \(the images whose prediction differs/);
-  const missing = vsw(
-    'evaluate',
-    '--model',
-    folder,
-    '--input',
-    cued,
-    '--originals',
-    work,
-    '--leaderboard',
-    '--provider',
-    'cpu',
-  );
+  const missing = evaluateCued('--originals', work, '--leaderboard');
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /original of .* is missing/);
 });
