@@ -1,9 +1,8 @@
 // Protocol methods the reviewer UI needs beyond the core's: the image view's per-block strip and
 // faithfulness scores, the colour maps' tables, the bundled models, and service-side settings.
 import { z } from 'zod';
-import { ModelLeaderboard, SaliencyChoice, SaliencyOptions } from './saliencyMethods';
+import { ModelLeaderboard, SaliencyChoice, SaliencyMethod, SaliencyOptions } from './saliencyMethods';
 
-const MethodNameSchema = z.enum(['attn-grad-product', 'rollout', 'grad-rollout', 'last-attn']);
 const ImageTarget = z
   .object({
     imageId: z.number().int().positive(),
@@ -52,7 +51,7 @@ export const reviewMethods = {
     }),
   },
   'evaluate.image': {
-    params: ImageTarget.extend({ methods: z.array(MethodNameSchema).optional() }).strict(),
+    params: ImageTarget.extend({ methods: z.array(SaliencyMethod).optional() }).strict(),
     result: z.object({
       target: z.string(),
       /** Areas under the deletion (lower is better) and insertion (higher is better) curves. */
