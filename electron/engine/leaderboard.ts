@@ -115,19 +115,27 @@ export function buildLeaderboard(
     },
     ...(report.maskArea !== undefined ? { maskArea: report.maskArea } : {}),
     methods: entries,
-    winner: { method: best.method, reason: winnerReason(best, report.images) },
+    winner: { method: best.method, reason: winnerReason(best, entries, report.images) },
     machine: meta.machine,
     createdAt: new Date().toISOString(),
   };
 }
 
-function winnerReason(best: LeaderboardEntry, images: number): string {
+function winnerReason(best: LeaderboardEntry, entries: LeaderboardEntry[], images: number): string {
   const on = `on ${images} images`;
   const { deletion, insertion } = best.rank;
-  if (deletion === 1 && insertion === 1) return `best deletion and insertion AUC ${on}`;
-  if (deletion === 1) return `best deletion AUC ${on}`;
-  if (insertion === 1) return `best insertion AUC ${on}`;
-  return `best mean rank over deletion and insertion AUC ${on}`;
+  const reason =
+    deletion === 1 && insertion === 1
+      ? `best deletion and insertion AUC ${on}`
+      : deletion === 1
+        ? `best deletion AUC ${on}`
+        : insertion === 1
+          ? `best insertion AUC ${on}`
+          : `best mean rank over deletion and insertion AUC ${on}`;
+  const tied = entries.filter((e) => e !== best && e.rank.mean === best.rank.mean).map((e) => e.method);
+  return tied.length
+    ? `${reason}; tied within the CIs with ${tied.join(', ')}, ahead on insertion − deletion`
+    : reason;
 }
 
 export function sha256OfFile(file: string): string {
