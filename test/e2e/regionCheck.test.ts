@@ -56,7 +56,18 @@ test(
     assert.ok(IMAGES.includes(rel), `the first cell is one of the copied images (${rel})`);
     await first.click();
     await page.keyboard.press('Enter');
+    // The model's leaderboard winner is shown by default, with the reason.
+    const shownMethod = page.getByLabel('Method shown');
+    await shownMethod.waitFor({ timeout: 60_000 });
+    assert.match(
+      await shownMethod.innerText(),
+      /^occlusion-multiscale · default for this model: best deletion and insertion AUC on 157 images/,
+    );
     await page.getByRole('combobox', { name: 'Method' }).selectOption('occlusion');
+    await page
+      .getByLabel('Method shown')
+      .getByText(/^occlusion · your choice/)
+      .waitFor();
     await page.getByRole('img', { name: 'Heatmap', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Check this region' }).click();
     const result = page.getByLabel('Region check result');
@@ -96,6 +107,19 @@ test(
     await grid.getByRole('gridcell').first().waitFor();
     assert.equal(await grid.getByRole('gridcell').count(), IMAGES.length - 1);
     await screenshot(page, 'review-grid-region-check-filter');
+
+    // Settings lists the bundled models' leaderboards.
+    await page
+      .getByRole('button', { name: 'Settings' })
+      .or(page.getByRole('tab', { name: 'Settings' }))
+      .first()
+      .click();
+    const board = page.getByRole('region', { name: 'Leaderboard of fashion-vit-shortcut' });
+    await board.getByRole('table').waitFor();
+    assert.match(await board.getByLabel('Default method').innerText(), /occlusion-multiscale/);
+    // A header, the eight methods and the random floor.
+    assert.equal(await board.getByRole('row').count(), 10);
+    await screenshot(page, 'settings-leaderboards');
     assert.deepEqual(errors, []);
   },
 );
