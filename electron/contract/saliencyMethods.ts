@@ -21,8 +21,11 @@ export const SaliencyOptions = z
   })
   .strict();
 
-/** A method, or 'default': the model's leaderboard winner (the article's method until scored). */
-export const SaliencyChoice = z.enum(['default', ...SALIENCY_METHODS]);
+/**
+ * A method, or 'default': the model's leaderboard winner (the article's method until scored), or
+ * 'default-fast': the leaderboard's best method that makes a map in under 50 ms (grid thumbnails).
+ */
+export const SaliencyChoice = z.enum(['default', 'default-fast', ...SALIENCY_METHODS]);
 
 const Interval = z.object({ mean: z.number(), ci95: z.tuple([z.number(), z.number()]).nullable() });
 

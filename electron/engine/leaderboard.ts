@@ -151,9 +151,24 @@ export function readLeaderboard(cardDir: string, modelSha256: string): Leaderboa
   return board;
 }
 
-/** The method a model's maps are shown with by default, and why. */
-export function defaultMethod(board: Leaderboard | null): { method: MapMethod; reason: string } {
+/** Time per image under which a method is fit for many maps at once (grid thumbnails). */
+export const FAST_MS_PER_IMAGE = 50;
+
+/**
+ * The method a model's maps are shown with by default, and why. With `fast`, the best method on
+ * the leaderboard that makes a map in under FAST_MS_PER_IMAGE (for the grid's many thumbnails).
+ */
+export function defaultMethod(
+  board: Leaderboard | null,
+  fast = false,
+): { method: MapMethod; reason: string } {
   if (!board || !isMapMethod(board.winner.method))
     return { method: UNSCORED_DEFAULT, reason: "the article's method (this model has no leaderboard yet)" };
-  return board.winner;
+  if (!fast) return board.winner;
+  const quick = board.methods.find((m) => m.msPerImage && m.msPerImage.mean < FAST_MS_PER_IMAGE);
+  if (!quick || quick.method === board.winner.method) return board.winner;
+  return {
+    method: quick.method,
+    reason: `the best of the methods under ${FAST_MS_PER_IMAGE} ms per image (mean rank ${quick.rank.mean}; the winner, ${board.winner.method}, is slower)`,
+  };
 }

@@ -33,7 +33,7 @@ export function imageDetail(db: Db, imageId: number, runId?: number) {
 export interface ImageMapRequest {
   imageId: number;
   runId: number;
-  method: MapMethod | 'default';
+  method: MapMethod | 'default' | 'default-fast';
   options: Partial<MethodOptions>;
   target?: string;
 }

@@ -31,10 +31,7 @@ export interface SaliencyMap {
 
 export class SaliencyStore {
   private readonly sessions = new Map<string, Promise<ExplainSession>>();
-  private readonly defaults = new Map<
-    string,
-    { board: Leaderboard | null; method: MapMethod; reason: string }
-  >();
+  private readonly boards = new Map<string, Leaderboard | null>();
   /** The execution provider asked for (settings), and what the last opened session reported. */
   private provider: 'auto' | 'cuda' | 'webgpu' | 'cpu' = 'auto';
   lastProvider: string | null = null;
@@ -46,25 +43,33 @@ export class SaliencyStore {
   ) {}
 
   /** A model's leaderboard and default method (cached per model file; the hash is read once). */
-  modelDefault(modelPath: string): { board: Leaderboard | null; method: MapMethod; reason: string } {
-    let known = this.defaults.get(modelPath);
-    if (!known) {
-      const board = fs.existsSync(modelPath)
+  modelDefault(
+    modelPath: string,
+    fast = false,
+  ): { board: Leaderboard | null; method: MapMethod; reason: string } {
+    let board = this.boards.get(modelPath);
+    if (board === undefined) {
+      board = fs.existsSync(modelPath)
         ? readLeaderboard(path.dirname(modelPath), sha256OfFile(modelPath))
         : null;
-      known = { board, ...defaultMethod(board) };
-      this.defaults.set(modelPath, known);
+      this.boards.set(modelPath, board);
     }
-    return known;
+    return { board, ...defaultMethod(board, fast) };
   }
 
-  /** 'default' → the run's model's leaderboard winner, with the reason; a named method as is. */
+  /**
+   * 'default' → the run's model's leaderboard winner, 'default-fast' → its best method fit for
+   * many maps at once, each with the reason; a named method as is.
+   */
   async resolveMethod(
     runId: number,
-    choice: MapMethod | 'default',
+    choice: MapMethod | 'default' | 'default-fast',
   ): Promise<{ method: MapMethod; reason: string | null }> {
-    if (choice !== 'default') return { method: choice, reason: null };
-    const { method, reason } = this.modelDefault((await this.runModel(runId)).modelPath);
+    if (choice !== 'default' && choice !== 'default-fast') return { method: choice, reason: null };
+    const { method, reason } = this.modelDefault(
+      (await this.runModel(runId)).modelPath,
+      choice === 'default-fast',
+    );
     return { method, reason };
   }
 

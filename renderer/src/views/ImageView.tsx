@@ -52,7 +52,7 @@ function remember(key: string, saliency: Saliency): void {
  *  is not known yet). */
 export function useSaliency(
   item: GridItem,
-  method: Method,
+  method: Method | 'default-fast',
   label: string | null | undefined,
   runId: number | null,
 ) {

@@ -16,7 +16,12 @@ import {
   type Interval,
 } from '../../../electron/engine/evaluate';
 import { ExplainSession } from '../../../electron/engine/explainSession';
-import { buildLeaderboard, defaultMethod, readLeaderboard } from '../../../electron/engine/leaderboard';
+import {
+  buildLeaderboard,
+  defaultMethod,
+  readLeaderboard,
+  type Leaderboard,
+} from '../../../electron/engine/leaderboard';
 import { parseModelCard, type ModelCard } from '../../../electron/engine/modelCard';
 import { occlusionPlan } from '../../../electron/engine/perturbation';
 import { loadModelPixels, preprocessImage } from '../../../electron/engine/preprocess';
@@ -177,5 +182,17 @@ describe('the leaderboard', () => {
     );
     assert.deepEqual(defaultMethod(readLeaderboard(dir, 'abc')), { method: 'occlusion', reason: 'r' });
     assert.equal(readLeaderboard(dir, 'other'), null, 'a leaderboard of other weights is ignored');
+    // For the grid's many thumbnails: the best method under 50 ms per image.
+    const board = {
+      winner: { method: 'occlusion-multiscale', reason: 'best' },
+      methods: [
+        { method: 'occlusion-multiscale', msPerImage: { mean: 900 }, rank: { mean: 1 } },
+        { method: 'occlusion', msPerImage: { mean: 80 }, rank: { mean: 1.5 } },
+        { method: 'attn-lrp', msPerImage: { mean: 8 }, rank: { mean: 1.5 } },
+      ],
+    } as unknown as Leaderboard;
+    assert.equal(defaultMethod(board).method, 'occlusion-multiscale');
+    assert.equal(defaultMethod(board, true).method, 'attn-lrp');
+    assert.match(defaultMethod(board, true).reason, /under 50 ms per image/);
   });
 });
