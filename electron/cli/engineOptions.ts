@@ -5,7 +5,15 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EngineError } from '../engine/errors';
 import { ExplainSession } from '../engine/explainSession';
 import { loadModel, parseNumberList, parseSize, type LoadedModel } from '../engine/modelCard';
-import { isMethodName, METHOD_NAMES, type MethodName, type MethodOptions } from '../engine/methods';
+import {
+  isMapMethod,
+  isMethodName,
+  MAP_METHODS,
+  METHOD_NAMES,
+  type MapMethod,
+  type MethodName,
+  type MethodOptions,
+} from '../engine/methods';
 import { resolveDataDir } from '../workstation/dataDir';
 import { UsageError } from './errors';
 
@@ -15,6 +23,7 @@ export interface ModelFlags {
   prefixTokens?: number;
   provider?: 'cuda' | 'webgpu' | 'cpu';
   cudaDevice?: number;
+  threads?: number;
   cacheDir?: string;
   mean?: number[];
   std?: number[];
@@ -89,7 +98,12 @@ function addModelOptions(command: Command): Command {
       'resize images to this size (overrides the card; needed for a bare .onnx with image input)',
       parser((t) => parseSize(t, '--size')),
     )
-    .option('--cache-dir <dir>', 'where built explain graphs are kept (default: the data folder cache)');
+    .option('--cache-dir <dir>', 'where built explain graphs are kept (default: the data folder cache)')
+    .option(
+      '--threads <n>',
+      "ONNX Runtime's intra-op threads (default: the number of cores; 1 on a busy machine)",
+      parseNonNegativeInteger('--threads'),
+    );
 }
 
 function addMethodOptions(command: Command): Command {
@@ -137,12 +151,20 @@ export function methodOptionsFrom(flags: MethodFlags): Partial<MethodOptions> {
 
 /** --method: one name or 'all'. */
 export function parseMethods(text: string): MethodName[] {
-  if (text === 'all') return [...METHOD_NAMES];
+  return parseNames(text, METHOD_NAMES, isMethodName);
+}
+
+/** --method of the commands that take every map method (the faithful ones too). */
+export function parseMapMethods(text: string): MapMethod[] {
+  return parseNames(text, MAP_METHODS, isMapMethod);
+}
+
+function parseNames<T extends string>(text: string, all: readonly T[], is: (n: string) => n is T): T[] {
+  if (text === 'all') return [...all];
   const names = text.split(',').map((s) => s.trim());
   for (const n of names)
-    if (!isMethodName(n))
-      throw new UsageError(`--method must be one of ${METHOD_NAMES.join(', ')} or all; got '${n}'.`);
-  return names as MethodName[];
+    if (!is(n)) throw new UsageError(`--method must be one of ${all.join(', ')} or all; got '${n}'.`);
+  return names as T[];
 }
 
 async function openModel(
@@ -159,6 +181,7 @@ async function openModel(
   const session = await ExplainSession.open(loaded.modelPath, {
     provider: flags.provider ?? 'auto',
     cudaDevice: flags.cudaDevice,
+    threads: flags.threads || undefined,
     grid: flags.grid ?? card?.tokens?.grid,
     prefixTokens: flags.prefixTokens ?? card?.tokens?.prefix,
     attentionNodes: card?.attention?.nodes,
@@ -180,6 +203,8 @@ const USAGE_CODES = new Set([
   'bad-method',
   'bad-provider',
   'bad-colormap',
+  'original-missing',
+  'mask-missing',
 ]);
 
 function asUsageError(error: unknown): unknown {

@@ -2,6 +2,7 @@
 // boundary, with its runtime validator. Types everywhere else are inferred from these schemas.
 import { z } from 'zod';
 import { reviewMethods } from './reviewMethods';
+import { SALIENCY_METHODS, SaliencyChoice, SaliencyMethod, SaliencyOptions } from './saliencyMethods';
 import {
   Facets,
   GridItem,
@@ -144,16 +145,7 @@ export const JobInfo = z.object({
 });
 export type JobInfo = z.infer<typeof JobInfo>;
 
-export const SALIENCY_METHODS = ['attn-grad-product', 'rollout', 'grad-rollout', 'last-attn'] as const;
-export const SaliencyMethod = z.enum(SALIENCY_METHODS);
-export const SaliencyOptions = z
-  .object({
-    epsilon: z.number().nonnegative().optional(),
-    epsilonMode: z.enum(['relative', 'absolute']).optional(),
-    blocks: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
-    negatives: z.enum(['shift', 'clamp']).optional(),
-  })
-  .strict();
+export { SALIENCY_METHODS, SaliencyMethod, SaliencyOptions };
 
 export const PredictParams = z
   .object({
@@ -328,7 +320,7 @@ export const methods = {
       .object({
         imageId: z.number().int().positive(),
         runId: z.number().int().positive(),
-        method: SaliencyMethod,
+        method: SaliencyChoice,
         options: SaliencyOptions.default({}),
         /** Class label to explain; default: the run's top-1 class for the image. */
         target: z.string().optional(),
@@ -336,6 +328,9 @@ export const methods = {
       .strict(),
     result: z.object({
       target: z.string(),
+      /** The method used ('default' resolved), and why where it was the model's default. */
+      method: SaliencyMethod,
+      reason: z.string().nullable(),
       grid: z.tuple([z.number().int(), z.number().int()]),
       map: z.array(z.number()),
       cached: z.boolean(),

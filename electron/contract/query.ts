@@ -55,6 +55,11 @@ export const ImageQuery = z
     verdict: z.union([Verdict, z.literal('none')]).optional(),
     split: Split.optional(),
     status: z.enum(['ok', 'changed', 'missing']).optional(),
+    /**
+     * By the image's latest "Check this region": 'decisive' (hiding the map's top 10% at least
+     * halved p(target) and cost twice a random region), 'not-decisive', or 'unchecked'.
+     */
+    regionCheck: z.enum(['decisive', 'not-decisive', 'unchecked']).optional(),
     /** Case-insensitive text in the image's path or note. */
     text: z.string().optional(),
     /** Only these images (a selection). */

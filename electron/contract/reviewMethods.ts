@@ -1,8 +1,8 @@
 // Protocol methods the reviewer UI needs beyond the core's: the image view's per-block strip and
 // faithfulness scores, the colour maps' tables, the bundled models, and service-side settings.
 import { z } from 'zod';
+import { ModelLeaderboard, SaliencyChoice, SaliencyMethod, SaliencyOptions } from './saliencyMethods';
 
-const MethodNameSchema = z.enum(['attn-grad-product', 'rollout', 'grad-rollout', 'last-attn']);
 const ImageTarget = z
   .object({
     imageId: z.number().int().positive(),
@@ -11,6 +11,24 @@ const ImageTarget = z
     target: z.string().optional(),
   })
   .strict();
+
+const RegionCheck = z.object({
+  id: z.number().int(),
+  imageId: z.number().int(),
+  runId: z.number().int(),
+  method: z.string(),
+  target: z.string(),
+  /** Share of the pixels hidden. */
+  fraction: z.number(),
+  /** p(target) on the image, with the map's top pixels hidden, a random region, the map's bottom pixels. */
+  before: z.number(),
+  after: z.number(),
+  random: z.number(),
+  bottom: z.number(),
+  decisive: z.boolean(),
+  reviewer: z.string().nullable(),
+  checkedAt: z.string(),
+});
 
 export const ProviderChoice = z.enum(['auto', 'cuda', 'webgpu', 'cpu']);
 
@@ -44,12 +62,31 @@ export const reviewMethods = {
     }),
   },
   'evaluate.image': {
-    params: ImageTarget.extend({ methods: z.array(MethodNameSchema).optional() }).strict(),
+    params: ImageTarget.extend({ methods: z.array(SaliencyMethod).optional() }).strict(),
     result: z.object({
       target: z.string(),
       /** Areas under the deletion (lower is better) and insertion (higher is better) curves. */
       results: z.array(z.object({ method: z.string(), deletion: z.number(), insertion: z.number() })),
     }),
+  },
+  'region.check': {
+    params: ImageTarget.extend({
+      method: SaliencyChoice,
+      options: SaliencyOptions.default({}),
+    }).strict(),
+    result: RegionCheck,
+  },
+  'models.leaderboard': {
+    /** The model of a run, or a model path (file or folder). */
+    params: z
+      .object({ runId: z.number().int().positive().optional(), model: z.string().min(1).optional() })
+      .strict()
+      .refine((p) => (p.runId === undefined) !== (p.model === undefined), 'give runId or model'),
+    result: ModelLeaderboard,
+  },
+  'region.list': {
+    params: z.object({ imageId: z.number().int().positive() }).strict(),
+    result: z.array(RegionCheck),
   },
   'heatmap.colormaps': {
     params: z.object({}).strict(),

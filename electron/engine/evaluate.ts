@@ -10,19 +10,36 @@ import { activate, explainTokenMaps, type ExplainingSession } from './explainRep
 import { upsampleBilinear } from '../contract/bilinear';
 import { listInputFiles } from './imageFiles';
 import {
+  isMethodName,
   minMaxNormalise,
   resolveMethodOptions,
   TERM_METHODS,
-  type MethodName,
+  type MapMethod,
   type MethodOptions,
 } from './methods';
 
 export type Baseline = 'mean' | 'black' | 'blur';
 /** A method's name, or 'random' for the floor. */
-export type ScoredMap = MethodName | 'random';
+export type ScoredMap = MapMethod | 'random';
+
+/** What the evaluation needs of a session: the attention dumps and the fused or perturbed maps. */
+export interface EvaluatingSession extends ExplainingSession {
+  saliency(
+    input: Float32Array,
+    batch: number,
+    targets: number[],
+    method: MapMethod,
+    options?: Partial<MethodOptions>,
+  ): Promise<{ maps: Float32Array[]; grid: [number, number] }>;
+}
 
 export interface FaithfulnessOptions {
-  methods: MethodName[];
+  methods: MapMethod[];
+  /**
+   * Time each method's map as the workstation makes it (one warm `saliency` call per image and
+   * method, an extra run for the attention methods, whose scored maps come from the dumps).
+   */
+  timeMethods?: boolean;
   methodOptions?: Partial<MethodOptions>;
   /** What deleted pixels become: 'mean' (0 after normalisation: the dataset mean), 'black', 'blur'. */
   baseline: Baseline;
@@ -67,6 +84,8 @@ export interface MethodSummary {
   insertion: CurveSummary;
   /** Share of the map's mass inside the mask, and the share of images whose hottest pixel is inside. */
   localisation?: { maskMass: Interval; pointing: number };
+  /** Milliseconds to make one image's map (with timeMethods). */
+  msPerImage?: Interval;
 }
 
 export interface ImageResult {
@@ -80,6 +99,8 @@ export interface ImageResult {
   /** Whether the map's hottest pixel lies inside the mask (the pointing game). */
   pointing?: Partial<Record<ScoredMap, boolean>>;
   maskArea?: number;
+  /** Milliseconds per method's map (with timeMethods). */
+  ms?: Partial<Record<ScoredMap, number>>;
 }
 
 export interface FaithfulnessReport {
@@ -216,7 +237,7 @@ interface PerturbationJob {
 
 /** Runs the deletion and insertion curves of every method (and a random map) over the items. */
 export async function evaluateFaithfulness(
-  session: ExplainingSession,
+  session: EvaluatingSession,
   items: EvaluationItem[],
   options: FaithfulnessOptions,
 ): Promise<FaithfulnessReport> {
@@ -232,8 +253,9 @@ export async function evaluateFaithfulness(
   const sigma = options.blurSigma ?? Math.max(H, W) / 8;
   let resolved: ReturnType<typeof resolveMethodOptions> | undefined;
   // Windowed models define only the methods that read per-block terms.
+  // (the faithful methods read the patch embedding or the image, on every architecture)
   const defined = session.windowed
-    ? options.methods.filter((m) => TERM_METHODS.includes(m))
+    ? options.methods.filter((m) => !isMethodName(m) || TERM_METHODS.includes(m))
     : options.methods;
   const scored: ScoredMap[] = [...defined, 'random'];
   const jobs: PerturbationJob[] = [];
@@ -256,11 +278,24 @@ export async function evaluateFaithfulness(
     const logits = await session.predict(tensor, 1);
     const probs = activate(logits.subarray(0, session.info.numClasses));
     const target = item.target ?? probs.indexOf(Math.max(...probs));
-    const explained = await explainTokenMaps(session, tensor, target, defined, options.methodOptions);
-    resolved ??= explained.options;
+    const attention = defined.filter(isMethodName);
+    const explained = attention.length
+      ? await explainTokenMaps(session, tensor, target, attention, options.methodOptions)
+      : undefined;
+    resolved ??= explained?.options ?? resolveMethodOptions(options.methodOptions, session.info.numBlocks);
     const pixelMaps = new Map<ScoredMap, Float32Array>();
-    // (a method the architecture does not define has no map: explainTokenMaps names it)
-    for (const [m, map] of explained.maps) pixelMaps.set(m, upsampleBilinear(map, grid[0], grid[1], H, W));
+    const ms: Partial<Record<ScoredMap, number>> = {};
+    for (const m of defined) {
+      if (isMethodName(m))
+        pixelMaps.set(m, upsampleBilinear(explained!.maps.get(m)!, grid[0], grid[1], H, W));
+      if (!isMethodName(m) || options.timeMethods) {
+        const started = performance.now();
+        const made = await session.saliency(tensor, 1, [target], m, resolved);
+        ms[m] = performance.now() - started;
+        if (!isMethodName(m))
+          pixelMaps.set(m, upsampleBilinear(made.maps[0], made.grid[0], made.grid[1], H, W));
+      }
+    }
     pixelMaps.set(
       'random',
       upsampleBilinear(
@@ -313,6 +348,7 @@ export async function evaluateFaithfulness(
       probability: probs[target],
       deletion: {},
       insertion: {},
+      ...(options.timeMethods ? { ms } : {}),
     };
     jobs.forEach((job, j) => {
       if (job.step !== 0) return;
@@ -350,6 +386,9 @@ export async function evaluateFaithfulness(
       };
     };
     const s: MethodSummary = { deletion: summary('deletion'), insertion: summary('insertion') };
+    // The first image's time includes building and loading the method's graph: left out.
+    const warm = perImage.length > 1 ? perImage.slice(1) : perImage;
+    if (options.timeMethods && m !== 'random') s.msPerImage = meanInterval(warm.map((r) => r.ms![m]!));
     const withMask = perImage.filter((r) => r.maskMass);
     if (withMask.length > 0) {
       s.localisation = {

@@ -24,6 +24,7 @@ export interface ExplainingSession {
     numClasses: number;
     prefixTokens: number;
     grid: [number, number];
+    numBlocks: number;
     warnings?: string[];
   };
   readonly provider: string;

@@ -24,11 +24,16 @@ import { blockTerm } from './methods/common';
 import {
   type BlockAttention,
   type BlockTerms,
+  type MapMethod,
   type MethodName,
   type MethodOptions,
-  isMethodName,
+  type RelevanceMethodName,
+  isMapMethod,
+  isPerturbationMethod,
+  MAP_METHODS,
   resolveMethodOptions,
 } from './methods';
+import { occlusionMaps } from './perturbation';
 import { readModelFile, serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
 import { defaultThreads, ManagedSession, type ProviderName } from './providers';
@@ -395,15 +400,26 @@ export class ExplainSession {
     input: Float32Array,
     batch: number,
     targets: number[] | 'top1',
-    method: MethodName,
+    method: MapMethod,
     options?: Partial<MethodOptions>,
-  ): Promise<{ logits: Float32Array; maps: Float32Array[]; targets: number[] }> {
+  ): Promise<{ logits: Float32Array; maps: Float32Array[]; targets: number[]; grid: [number, number] }> {
     this.checkInput(input, batch);
-    if (!isMethodName(method))
+    if (!isMapMethod(method))
       throw new EngineError(
-        `Unknown saliency method '${String(method)}'; use attn-grad-product, rollout, grad-rollout or last-attn.`,
+        `Unknown saliency method '${String(method)}'; use one of ${MAP_METHODS.join(', ')}.`,
         'bad-method',
       );
+    const k = this.analysis.numClasses;
+    if (isPerturbationMethod(method)) {
+      const logits = await this.predict(input, batch);
+      const used =
+        targets === 'top1'
+          ? Array.from({ length: batch }, (_, i) => argMax(logits.subarray(i * k, (i + 1) * k)))
+          : targets;
+      this.checkTargets(used, batch);
+      const { maps, grid } = await occlusionMaps(this, input, batch, used, method);
+      return { logits, maps, targets: used, grid };
+    }
     const needsTargets = methodNeedsGradients(method);
     const top1 = targets === 'top1';
     if (needsTargets && !top1) this.checkTargets(targets, batch);
@@ -419,13 +435,13 @@ export class ExplainSession {
       needsTargets ? this.gradientChunk(session) : undefined,
     );
     const n = this.analysis.grid[0] * this.analysis.grid[1];
-    const k = this.analysis.numClasses;
     return {
       logits,
       maps: Array.from({ length: batch }, (_, i) => maps.subarray(i * n, (i + 1) * n)),
       targets: top1
         ? Array.from({ length: batch }, (_, i) => argMax(logits.subarray(i * k, (i + 1) * k)))
         : targets,
+      grid: this.analysis.grid,
     };
   }
 
@@ -438,7 +454,7 @@ export class ExplainSession {
   }
 
   private fusedSession(
-    method: MethodName,
+    method: MethodName | RelevanceMethodName,
     options: Partial<MethodOptions> | undefined,
     targets: TargetSource,
   ): Promise<ManagedSession> {

@@ -4,8 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Handlers } from '../contract/rpc';
 import { colormapTable, COLORMAP_NAMES } from '../engine/heatmap';
+import { loadModel } from '../engine/modelCard';
 import { WorkstationError } from '../workstation/datasets/importFolder';
 import { blockContributions, evaluateImage } from '../workstation/saliency/imageInsights';
+import { regionChecks, runRegionCheck } from '../workstation/saliency/regionChecks';
 import { imageFiles } from '../workstation/saliency/saliencyStore';
 import { readSettings, writeSettings } from '../workstation/settings/serviceSettings';
 import type { Workstation } from '../workstation/workstation';
@@ -13,6 +15,9 @@ import type { Workstation } from '../workstation/workstation';
 type ReviewMethod =
   | 'saliency.blocks'
   | 'evaluate.image'
+  | 'region.check'
+  | 'region.list'
+  | 'models.leaderboard'
   | 'heatmap.colormaps'
   | 'models.bundled'
   | 'settings.get'
@@ -55,6 +60,35 @@ export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
     'evaluate.image': async ({ imageId, runId, target, methods }) => {
       const file = fileOf(imageId, runId);
       return evaluateImage(await ws.saliency.runModel(runId), file.absPath, target, file.top1, methods);
+    },
+    'region.check': async ({ imageId, runId, target, method, options }) =>
+      runRegionCheck(ws.saliency, ws.db, {
+        imageId,
+        runId,
+        method,
+        options,
+        target,
+        reviewerId: ws.reviewerId,
+      }),
+    'region.list': ({ imageId }) => regionChecks(ws.db, imageId),
+    'models.leaderboard': async ({ runId, model }) => {
+      let file: string;
+      if (runId !== undefined) file = (await ws.saliency.runModel(runId)).modelPath;
+      else {
+        const loaded = await loadModel(model!).catch((e: Error) => {
+          throw new WorkstationError(e.message, 'bad-params');
+        });
+        file = loaded.modelPath;
+      }
+      const { board, method, reason } = ws.saliency.modelDefault(file);
+      const folder = path.dirname(file);
+      return {
+        name: path.basename(folder),
+        path: folder,
+        leaderboard: board,
+        defaultMethod: method,
+        reason,
+      };
     },
     'heatmap.colormaps': () => {
       const tables = Object.fromEntries(

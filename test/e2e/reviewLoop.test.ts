@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { SALIENCY_METHODS } from '../../electron/contract/protocol';
 import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
@@ -129,7 +130,11 @@ test(
       await faithfulness.getByRole('button', { name: /Score the maps/ }).click();
       await faithfulness.getByRole('table').waitFor({ timeout: 60_000 });
       const scoredRows = await faithfulness.getByRole('row').allInnerTexts();
-      assert.equal(scoredRows.length, 6, 'a header and one row per method plus the random map');
+      assert.equal(
+        scoredRows.length,
+        SALIENCY_METHODS.length + 2,
+        'a header and one row per method plus the random map',
+      );
       assert.ok(scoredRows.some((r) => r.startsWith('random')));
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('methods');
       await page
@@ -145,13 +150,16 @@ test(
       const top2 = /\((.+)\)/.exec(targetText)?.[1] ?? '';
       assert.ok(top2, `the target selector names the top-2 class (${targetText})`);
       const captions = page.getByRole('group', { name: 'Compare' }).locator('figcaption');
-      await page.waitForFunction((label) => {
-        let naming = 0;
-        for (const c of document.querySelectorAll('[aria-label="Compare"] figcaption'))
-          if (c.textContent?.includes(label)) naming++;
-        return naming === 4;
-      }, top2);
-      assert.equal(await captions.count(), 4);
+      await page.waitForFunction(
+        ({ label, count }) => {
+          let naming = 0;
+          for (const c of document.querySelectorAll('[aria-label="Compare"] figcaption'))
+            if (c.textContent?.includes(label)) naming++;
+          return naming === count;
+        },
+        { label: top2, count: SALIENCY_METHODS.length },
+      );
+      assert.equal(await captions.count(), SALIENCY_METHODS.length);
       await screenshot(page, 'image-view-compare');
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('none');
 

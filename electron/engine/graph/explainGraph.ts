@@ -166,6 +166,13 @@ export function cloneForEditing(model: ModelProto): ModelProto {
  */
 export type TargetSource = 'input' | 'top1';
 
+/** The backward pass's seed: the one-hot targets, fed as TARGET_INPUT or made from the arg-max. */
+export function targetSeed(editor: GraphEditor, analysis: ModelAnalysis, targets: TargetSource): string {
+  if (targets === 'top1') return firstMaxOneHot(editor, analysis.logitsName);
+  editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
+  return TARGET_INPUT;
+}
+
 /**
  * Appends to `editor`'s graph: the normalised attentions and (with `gradients`) their gradients.
  * Returns the tensor names; does not add graph outputs.
@@ -185,14 +192,11 @@ export function appendExplainNodes(
   const attention = analysis.attentionTensors.map(normalise);
   if (!gradients) return { attention };
   if (!info) throw new Error('internal: building gradients needs the probe information');
-  let seed = TARGET_INPUT;
-  if (targets === 'top1') seed = firstMaxOneHot(editor, analysis.logitsName);
-  else editor.addInput(TARGET_INPUT, DataType.FLOAT, ['batch', analysis.numClasses]);
   // Blocks left out of the product (outlook attention) need no gradient: '' in their place.
   const wanted = analysis.attentionTensors.filter((_, b) => analysis.windowed?.[b].kind !== 'skipped');
   const raw = buildGradients(new GradientContext(editor, info), {
     output: analysis.logitsName,
-    seed,
+    seed: targetSeed(editor, analysis, targets),
     wrt: wanted,
   });
   const byTensor = new Map(wanted.map((t, i) => [t, normalise(raw[i])]));

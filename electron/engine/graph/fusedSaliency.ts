@@ -3,7 +3,7 @@
 // electron/engine/methods exactly (same definitions, same options); class-token rows are sliced
 // out before any arithmetic, and the rollouts propagate the class-token (or mean) row as a vector.
 import { EngineError } from '../errors';
-import type { MethodName, ResolvedMethodOptions } from '../methods';
+import type { MethodName, RelevanceMethodName, ResolvedMethodOptions } from '../methods';
 import { DataType, type ModelProto } from '../onnx/onnxSchema';
 import {
   appendExplainNodes,
@@ -13,12 +13,13 @@ import {
   type TargetSource,
 } from './explainGraph';
 import { GraphEditor } from './graphEditor';
+import { appendRelevanceMap } from './relevanceMap';
 import type { TensorInfoMap } from './shapeProbe';
 
 export const MAP_OUTPUT = 'vsw_map';
 
-export function methodNeedsGradients(method: MethodName): boolean {
-  return method === 'attn-grad-product' || method === 'grad-rollout';
+export function methodNeedsGradients(method: MethodName | RelevanceMethodName): boolean {
+  return method !== 'rollout' && method !== 'last-attn';
 }
 
 /** Builds the graph [image (, target one-hot unless targets are 'top1')] → [logits, map]. */
@@ -26,12 +27,18 @@ export function buildFusedSaliencyGraph(
   model: ModelProto,
   analysis: ModelAnalysis,
   info: TensorInfoMap | undefined,
-  method: MethodName,
+  method: MethodName | RelevanceMethodName,
   options: ResolvedMethodOptions,
   targets: TargetSource = 'input',
 ): ModelProto {
   const copy = cloneForEditing(model);
   const e = new GraphEditor(copy, analysis.opset);
+  if (method === 'attn-lrp' || method === 'grad-x-input') {
+    if (!info) throw new Error('internal: building relevance needs the probe information');
+    // Positive relevance only (evidence for the class), as the clamp of Chefer's rule.
+    const raw = e.op('Relu', [appendRelevanceMap(e, analysis, info, method, targets)]);
+    return finishMapGraph(copy, e, analysis, new FusedMethods(e, analysis).minMaxNormalise(raw));
+  }
   const { attention, gradient } = appendExplainNodes(
     e,
     analysis,
@@ -57,7 +64,12 @@ export function buildFusedSaliencyGraph(
     default:
       throw new EngineError(`Unknown saliency method '${String(method)}'.`, 'bad-method');
   }
-  e.node('Identity', [m.minMaxNormalise(raw)], {}, [MAP_OUTPUT]);
+  return finishMapGraph(copy, e, analysis, m.minMaxNormalise(raw));
+}
+
+/** Exposes the normalised map as MAP_OUTPUT beside the logits. */
+function finishMapGraph(copy: ModelProto, e: GraphEditor, analysis: ModelAnalysis, map: string): ModelProto {
+  e.node('Identity', [map], {}, [MAP_OUTPUT]);
   copy.graph!.output = [copy.graph!.output![0]];
   e.addOutput(MAP_OUTPUT, DataType.FLOAT, ['batch', analysis.grid[0] * analysis.grid[1]]);
   return copy;

@@ -58,3 +58,35 @@ export interface BlockTerms {
   term: Float64Array | null;
   attentionTerm: Float64Array | null;
 }
+
+/** Relevance read at the patch embedding (graph/relevanceMap.ts). */
+export type RelevanceMethodName = 'attn-lrp' | 'grad-x-input';
+/** Maps measured by hiding parts of the image (perturbation.ts). */
+export type PerturbationMethodName = 'occlusion' | 'occlusion-multiscale';
+
+/**
+ * Every map the engine makes: the attention methods above (the article's and its baselines), which
+ * the pure functions compute from the attention dumps, and the faithful ones, which need the
+ * session (a relevance graph or perturbed runs of the model).
+ */
+export type MapMethod = MethodName | RelevanceMethodName | PerturbationMethodName;
+
+export const MAP_METHODS: readonly MapMethod[] = [
+  ...METHOD_NAMES,
+  'attn-lrp',
+  'grad-x-input',
+  'occlusion',
+  'occlusion-multiscale',
+];
+
+export function isMapMethod(value: string): value is MapMethod {
+  return (MAP_METHODS as readonly string[]).includes(value);
+}
+
+export function isRelevanceMethod(value: MapMethod): value is RelevanceMethodName {
+  return value === 'attn-lrp' || value === 'grad-x-input';
+}
+
+export function isPerturbationMethod(value: MapMethod): value is PerturbationMethodName {
+  return value === 'occlusion' || value === 'occlusion-multiscale';
+}

@@ -131,6 +131,14 @@ export function buildQuery(db: Db, query: ImageQuery): BuiltQuery {
     where.push('i.status = ?');
     params.push(query.status);
   }
+  if (query.regionCheck === 'unchecked')
+    where.push('NOT EXISTS (SELECT 1 FROM region_checks rc WHERE rc.image_id = i.id)');
+  else if (query.regionCheck !== undefined) {
+    where.push(
+      'EXISTS (SELECT 1 FROM region_checks rc WHERE rc.id = (SELECT MAX(id) FROM region_checks WHERE image_id = i.id) AND rc.decisive = ?)',
+    );
+    params.push(query.regionCheck === 'decisive' ? 1 : 0);
+  }
   if (query.text) {
     where.push("(instr(lower(i.rel_path), ?) > 0 OR instr(lower(COALESCE(i.note, '')), ?) > 0)");
     params.push(query.text.toLowerCase(), query.text.toLowerCase());

@@ -1,7 +1,7 @@
 // What the image view asks of one image beyond its map: each block's contribution S_b for the
 // article's method, and the faithfulness (deletion / insertion AUC) of every method's map.
 import { evaluateFaithfulness } from '../../engine/evaluate';
-import { mapFromTerms, METHOD_NAMES, type MethodName } from '../../engine/methods';
+import { MAP_METHODS, mapFromTerms, type MapMethod } from '../../engine/methods';
 import { preprocessImage } from '../../engine/preprocess';
 import { WorkstationError } from '../datasets/importFolder';
 import type { RunModel } from './saliencyStore';
@@ -51,7 +51,7 @@ export async function evaluateImage(
   absPath: string,
   label: string | undefined,
   top1: number | null,
-  methods: MethodName[] = [...METHOD_NAMES],
+  methods: MapMethod[] = [...MAP_METHODS],
 ) {
   const target = targetIndex(model, label, top1);
   const report = await evaluateFaithfulness(

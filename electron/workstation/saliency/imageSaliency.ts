@@ -1,6 +1,6 @@
 // One image in detail (its grid item, full probability vector and tag events) and its saliency map
 // on demand, from the cache or computed and cached.
-import type { MethodName, MethodOptions } from '../../engine/methods';
+import type { MapMethod, MethodOptions } from '../../engine/methods';
 import type { GridItem } from '../../contract/query';
 import { WorkstationError } from '../datasets/importFolder';
 import { gridItem } from '../query/queryImages';
@@ -30,17 +30,17 @@ export function imageDetail(db: Db, imageId: number, runId?: number) {
   return { item, probabilities, tags };
 }
 
-export async function saliencyFor(
-  store: SaliencyStore,
-  db: Db,
-  params: {
-    imageId: number;
-    runId: number;
-    method: MethodName;
-    options: Partial<MethodOptions>;
-    target?: string;
-  },
-) {
+export interface ImageMapRequest {
+  imageId: number;
+  runId: number;
+  method: MapMethod | 'default' | 'default-fast';
+  options: Partial<MethodOptions>;
+  target?: string;
+}
+
+/** One image's map of a run ('default' resolved, the target defaulting to the run's top-1), cached. */
+export async function imageMap(store: SaliencyStore, db: Db, params: ImageMapRequest) {
+  const { method, reason } = await store.resolveMethod(params.runId, params.method);
   const model = await store.runModel(params.runId);
   const file = imageFiles(db, [params.imageId], params.runId).get(params.imageId);
   if (!file) throw new WorkstationError(`no image with id ${params.imageId}`, 'not-found');
@@ -56,11 +56,18 @@ export async function saliencyFor(
   const [map] = await store.maps(
     model,
     [{ imageId: params.imageId, absPath: file.absPath, target }],
-    params.method,
+    method,
     params.options,
   );
+  return { model, file, target, method, reason, map };
+}
+
+export async function saliencyFor(store: SaliencyStore, db: Db, params: ImageMapRequest) {
+  const { model, target, method, reason, map } = await imageMap(store, db, params);
   return {
     target: model.labels[target] ?? String(target),
+    method,
+    reason,
     grid: map.grid,
     map: Array.from(map.map),
     cached: map.cached,

@@ -2,9 +2,11 @@
 // model), computes maps with the fused in-graph method, and caches them in saliency_cache keyed by
 // image, run, method, target and a hash of the method's effective options.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ExplainSession } from '../../engine/explainSession';
-import { resolveMethodOptions, type MethodName, type MethodOptions } from '../../engine/methods';
+import { defaultMethod, readLeaderboard, sha256OfFile, type Leaderboard } from '../../engine/leaderboard';
+import { resolveMethodOptions, type MapMethod, type MethodOptions } from '../../engine/methods';
 import { parseModelCard, type ModelCard } from '../../engine/modelCard';
 import { preprocessImage } from '../../engine/preprocess';
 import { WorkstationError } from '../datasets/importFolder';
@@ -36,6 +38,7 @@ export interface ImageFailure {
 
 export class SaliencyStore {
   private readonly sessions = new Map<string, Promise<ExplainSession>>();
+  private readonly boards = new Map<string, Leaderboard | null>();
   /** The execution provider asked for (settings). */
   private provider: 'auto' | 'cuda' | 'webgpu' | 'cpu' = 'auto';
   private cudaDevice = 0;
@@ -54,6 +57,37 @@ export class SaliencyStore {
     private readonly db: Db,
     private readonly cacheDir: string,
   ) {}
+
+  /** A model's leaderboard and default method (cached per model file; the hash is read once). */
+  modelDefault(
+    modelPath: string,
+    fast = false,
+  ): { board: Leaderboard | null; method: MapMethod; reason: string } {
+    let board = this.boards.get(modelPath);
+    if (board === undefined) {
+      board = fs.existsSync(modelPath)
+        ? readLeaderboard(path.dirname(modelPath), sha256OfFile(modelPath))
+        : null;
+      this.boards.set(modelPath, board);
+    }
+    return { board, ...defaultMethod(board, fast) };
+  }
+
+  /**
+   * 'default' → the run's model's leaderboard winner, 'default-fast' → its best method fit for
+   * many maps at once, each with the reason; a named method as is.
+   */
+  async resolveMethod(
+    runId: number,
+    choice: MapMethod | 'default' | 'default-fast',
+  ): Promise<{ method: MapMethod; reason: string | null }> {
+    if (choice !== 'default' && choice !== 'default-fast') return { method: choice, reason: null };
+    const { method, reason } = this.modelDefault(
+      (await this.runModel(runId)).modelPath,
+      choice === 'default-fast',
+    );
+    return { method, reason };
+  }
 
   async runModel(runId: number): Promise<RunModel> {
     const run = getRun(this.db, runId);
@@ -84,7 +118,7 @@ export class SaliencyStore {
     return { runId, labels: run.labels, card, modelPath: model.path, session };
   }
 
-  static optionsHash(method: MethodName, options: Partial<MethodOptions>, numBlocks: number): string {
+  static optionsHash(method: MapMethod, options: Partial<MethodOptions>, numBlocks: number): string {
     // Only attn-grad-product reads options; the others share one cache entry.
     const relevant = method === 'attn-grad-product' ? resolveMethodOptions(options, numBlocks) : {};
     return crypto.createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
@@ -93,7 +127,7 @@ export class SaliencyStore {
   cached(
     imageId: number,
     runId: number,
-    method: MethodName,
+    method: MapMethod,
     target: number,
     hash: string,
   ): SaliencyMap | null {
@@ -118,7 +152,7 @@ export class SaliencyStore {
   async maps(
     model: RunModel,
     images: { imageId: number; absPath: string; target: number }[],
-    method: MethodName,
+    method: MapMethod,
     options: Partial<MethodOptions>,
   ): Promise<SaliencyMap[]> {
     const out = await this.mapsOrFailures(model, images, method, options);
@@ -134,7 +168,7 @@ export class SaliencyStore {
   async mapsOrFailures(
     model: RunModel,
     images: { imageId: number; absPath: string; target: number }[],
-    method: MethodName,
+    method: MapMethod,
     options: Partial<MethodOptions>,
   ): Promise<(SaliencyMap | ImageFailure)[]> {
     const info = model.session.info;
@@ -158,7 +192,7 @@ export class SaliencyStore {
       const per = info.channels * info.height * info.width;
       const input = new Float32Array(missing.length * per);
       tensors.forEach((t, k) => input.set(t.tensor, k * per));
-      const { maps } = await model.session.saliency(
+      const { maps, grid } = await model.session.saliency(
         input,
         missing.length,
         missing.map((m) => m.target),
@@ -180,15 +214,15 @@ export class SaliencyStore {
             method,
             im.target,
             hash,
-            info.grid[0],
-            info.grid[1],
+            grid[0],
+            grid[1],
             Buffer.from(map.buffer),
             now,
           );
           out[images.indexOf(im)] = {
             imageId: im.imageId,
             target: im.target,
-            grid: info.grid,
+            grid,
             map,
             cached: false,
           };

@@ -199,4 +199,28 @@ export const migrations: Migration[] = [
       ALTER TABLE export_items ADD COLUMN skipped TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'region checks',
+    sql: `
+      -- "Check this region": the map's top pixels hidden, p(target) before and after, and the
+      -- contrast regions, kept with the image.
+      CREATE TABLE region_checks (
+        id INTEGER PRIMARY KEY,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        method TEXT NOT NULL,
+        target TEXT NOT NULL,
+        fraction REAL NOT NULL,
+        before REAL NOT NULL,
+        after REAL NOT NULL,
+        random REAL NOT NULL,
+        bottom REAL NOT NULL,
+        decisive INTEGER NOT NULL CHECK (decisive IN (0, 1)),
+        reviewer_id INTEGER REFERENCES reviewers(id),
+        checked_at TEXT NOT NULL
+      );
+      CREATE INDEX region_checks_image ON region_checks (image_id, id);
+    `,
+  },
 ];

@@ -14,6 +14,8 @@ export interface FilterState {
   untagged: boolean;
   reviewed: 'any' | 'yes' | 'no';
   verdict: '' | 'model-error' | 'label-wrong' | 'unsure' | 'none';
+  /** By the latest "Check this region". */
+  regionCheck: '' | 'decisive' | 'not-decisive' | 'unchecked';
   text: string;
   sort: 'path' | 'score' | 'random';
   direction: 'asc' | 'desc';
@@ -32,6 +34,7 @@ export const EMPTY_FILTERS: FilterState = {
   untagged: false,
   reviewed: 'any',
   verdict: '',
+  regionCheck: '',
   text: '',
   sort: 'path',
   direction: 'asc',
@@ -62,6 +65,7 @@ export function toQuery(datasetId: number, runId: number | null, f: FilterState)
   if (f.untagged) query.untagged = true;
   if (f.reviewed !== 'any') query.reviewed = f.reviewed === 'yes';
   if (f.verdict) query.verdict = f.verdict;
+  if (f.regionCheck) query.regionCheck = f.regionCheck;
   if (f.text.trim()) query.text = f.text.trim();
   return query;
 }

@@ -1,9 +1,11 @@
 // The reviewer's view preferences, kept in localStorage (they are per machine and per person;
 // anything the service needs, such as the reviewer's name, is stored by the service).
 import { useCallback, useSyncExternalStore } from 'react';
+import type { SALIENCY_METHODS } from '../../../electron/contract/protocol';
 
 export type ColourMap = 'turbo' | 'jet' | 'viridis' | 'inferno';
-export type Method = 'attn-grad-product' | 'rollout' | 'grad-rollout' | 'last-attn';
+/** A saliency method, or 'default': the model's leaderboard winner (resolved by the service). */
+export type Method = (typeof SALIENCY_METHODS)[number] | 'default';
 
 export interface ViewSettings {
   safeView: boolean;
@@ -19,7 +21,7 @@ const DEFAULTS: ViewSettings = {
   safeView: true,
   colourMap: 'turbo',
   opacity: 0.55,
-  method: 'attn-grad-product',
+  method: 'default',
   threshold: 0.5,
   overlayInGrid: false,
 };

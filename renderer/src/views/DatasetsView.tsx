@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import type { ImportReport, Result } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
 import { useWorkspace } from '../state/workspace';
+import { LeaderboardTable } from './LeaderboardTable';
 
 export function DatasetsView({ onReview }: { onReview(): void }) {
   const { client } = useConnection();
@@ -162,6 +163,7 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
                 {runError}
               </p>
             )}
+            <LeaderboardTable model={model} />
             <table className="runs">
               <tbody>
                 {runs.map((r) => (

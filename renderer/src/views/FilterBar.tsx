@@ -154,6 +154,16 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           <option value="unsure">Unsure{count(verdictCount.get('unsure'))}</option>
           <option value="none">No verdict{count(verdictCount.get('none'))}</option>
         </LabelledSelect>
+        <LabelledSelect
+          caption="Region check"
+          value={filters.regionCheck}
+          onChange={(regionCheck) => onChange({ regionCheck })}
+        >
+          <option value="">Any</option>
+          <option value="decisive">Checked: region decisive</option>
+          <option value="not-decisive">Checked: not decisive</option>
+          <option value="unchecked">Not checked</option>
+        </LabelledSelect>
         <label>
           Text
           <input

@@ -9,7 +9,13 @@ import { useSaliency } from './ImageView';
 export function GridHeatmap({ item, runId, size }: { item: GridItem; runId: number; size: number }) {
   const [settings] = useViewSettings();
   const luts = useColourMaps();
-  const saliency = useSaliency(item, settings.method, null, runId);
+  // Many thumbnails at once: the model's default becomes its best fast method.
+  const saliency = useSaliency(
+    item,
+    settings.method === 'default' ? 'default-fast' : settings.method,
+    null,
+    runId,
+  );
   if (!saliency?.saliency || !luts) return null;
   const aspect = item.width / item.height;
   return (

@@ -14,6 +14,7 @@ import { useWorkspace } from '../state/workspace';
 import { writesSettled } from '../state/writeQueue';
 import { BlockStrip } from './BlockStrip';
 import { FaithfulnessTable } from './FaithfulnessTable';
+import { RegionCheck } from './RegionCheck';
 
 type Saliency = Result<'saliency.get'>;
 type Detail = Result<'images.get'>;
@@ -51,7 +52,7 @@ function remember(key: string, saliency: Saliency): void {
  *  is not known yet). */
 export function useSaliency(
   item: GridItem,
-  method: Method,
+  method: Method | 'default-fast',
   label: string | null | undefined,
   runId: number | null,
 ) {
@@ -118,6 +119,7 @@ export function ImageView({ item, position }: Props) {
           value={settings.method}
           onChange={(method) => updateSettings({ method })}
         >
+          <option value="default">model default</option>
           {SALIENCY_METHODS.map((m) => (
             <option key={m} value={m}>
               {m}
@@ -228,6 +230,14 @@ export function ImageView({ item, position }: Props) {
                 : ''}
             {hover && ` · ${hover}`} {zoom > 1 && `· zoom ${zoom.toFixed(1)}×`}
           </p>
+          {saliency?.saliency && (
+            <p className="method-reason" aria-label="Method shown">
+              {saliency.saliency.method} ·{' '}
+              {saliency.saliency.reason
+                ? `default for this model: ${saliency.saliency.reason}`
+                : 'your choice (Method: model default shows the leaderboard winner)'}
+            </p>
+          )}
           <table className="top5" aria-label="Top-5 scores">
             <tbody>
               {top5.map((p) => (
@@ -248,6 +258,12 @@ export function ImageView({ item, position }: Props) {
                 runId={runId}
                 target={saliency.saliency.target}
                 lut={luts?.[settings.colourMap] ?? null}
+              />
+              <RegionCheck
+                imageId={item.id}
+                runId={runId}
+                method={saliency.saliency.method}
+                target={saliency.saliency.target}
               />
               <FaithfulnessTable imageId={item.id} runId={runId} target={saliency.saliency.target} />
             </>

@@ -1,11 +1,12 @@
 // Settings: the reviewer's name and execution provider (kept by the service), the default method,
 // threshold, colour map and safe view (kept per machine).
 import { useEffect, useState } from 'react';
-import type { Result } from '../../../electron/contract/protocol';
+import { SALIENCY_METHODS, type Result } from '../../../electron/contract/protocol';
 import { LabelledNumber } from '../components/LabelledNumber';
 import { LabelledSelect } from '../components/LabelledSelect';
 import { useConnection } from '../state/connection';
 import { useViewSettings } from '../state/settings';
+import { BundledLeaderboards } from './LeaderboardTable';
 
 export function SettingsView() {
   const { client } = useConnection();
@@ -55,10 +56,13 @@ export function SettingsView() {
         value={view.method}
         onChange={(method) => updateView({ method })}
       >
-        <option value="attn-grad-product">attn-grad-product (the article)</option>
-        <option value="rollout">rollout</option>
-        <option value="grad-rollout">grad-rollout</option>
-        <option value="last-attn">last-attn</option>
+        <option value="default">the model's leaderboard winner (the article's until scored)</option>
+        {SALIENCY_METHODS.map((m) => (
+          <option key={m} value={m}>
+            {m}
+            {m === 'attn-grad-product' ? ' (the article)' : ''}
+          </option>
+        ))}
       </LabelledSelect>
       <LabelledNumber
         caption="Default score threshold"
@@ -109,6 +113,7 @@ export function SettingsView() {
           {error}
         </p>
       )}
+      <BundledLeaderboards />
     </div>
   );
 }

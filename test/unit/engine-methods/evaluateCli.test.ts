@@ -2,7 +2,8 @@
 // on the cued demo folder (images/ + masks/), mask localisation; usage errors exit 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cliScratch, ROOT } from './cliKit';
 
@@ -65,4 +66,53 @@ test('evaluate writes per-method AUCs with confidence intervals, the random floo
   );
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /grey/);
+});
+
+test('evaluate --leaderboard scores the flipped images and writes faithfulness.json beside the card', () => {
+  // A copy of the shortcut model's folder, so that the committed leaderboard is left alone.
+  const folder = path.join(work, 'shortcut');
+  mkdirSync(folder);
+  for (const f of ['model.json', 'model.onnx'])
+    copyFileSync(path.join(ROOT, 'models', 'fashion-vit-shortcut', f), path.join(folder, f));
+  const cued = path.join(ROOT, 'models', 'demo', 'fashion-mnist-cued');
+  const evaluateCued = (...args: string[]) =>
+    vsw('evaluate', '--model', folder, '--input', cued, ...args, '--provider', 'cpu');
+  const originals = path.join(ROOT, 'models', 'demo', 'fashion-mnist');
+  // Coat/00006 keeps its prediction with the cue; Coat/00014 and Pullover/00016 flip to Shirt.
+  const list = path.join(work, 'some.txt');
+  writeFileSync(list, 'Coat/00006.png\nimages/Coat/00014.png\nPullover/00016.png\n');
+  const byList = evaluateCued('--flipped', list, '--method', 'occlusion,rollout', '--leaderboard');
+  assert.equal(byList.code, 0, byList.stderr);
+  assert.match(byList.stderr, /scoring 3 of 450 images/);
+  const board = JSON.parse(readFileSync(path.join(folder, 'faithfulness.json'), 'utf8'));
+  const sha = createHash('sha256')
+    .update(readFileSync(path.join(folder, 'model.onnx')))
+    .digest('hex');
+  assert.equal(board.model.sha256, sha);
+  assert.equal(board.images, 3);
+  assert.deepEqual(board.methods.map((m: { method: string }) => m.method).sort(), ['occlusion', 'rollout']);
+  for (const m of board.methods) {
+    assert.ok(m.deletion.ci95 && m.insertion.ci95 && m.localisation && m.msPerImage, JSON.stringify(m));
+    assert.ok(m.rank.mean >= 1);
+  }
+  assert.ok(['occlusion', 'rollout'].includes(board.winner.method));
+  assert.match(board.winner.reason, /on 3 images/);
+  assert.match(byList.stdout, /leaderboard written to .*faithfulness\.json: default method/);
+
+  // --originals: the subset is found by predicting the uncued originals.
+  const byOriginals = evaluateCued(
+    '--originals',
+    originals,
+    '--n',
+    '2',
+    '--method',
+    'last-attn',
+    '--out',
+    path.join(work, 'flipped.json'),
+  );
+  assert.equal(byOriginals.code, 0, byOriginals.stderr);
+  assert.match(byOriginals.stderr, /scoring 2 of 450 images \(the images whose prediction differs/);
+  const missing = evaluateCued('--originals', work, '--leaderboard');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /original of .* is missing/);
 });

@@ -9,6 +9,7 @@ import { findGeluUnits, geluGradient } from './geluPattern';
 import { linearRules } from './linearRules';
 import { normalizationRules } from './normalizationRules';
 import { poolingRules } from './poolingRules';
+import { ATTN_LRP_RULES, identityRule } from './relevanceRules';
 import { shapeRules } from './shapeRules';
 import { type Contribution, describe, GradientContext, type VjpRule } from './vjpContext';
 
@@ -27,6 +28,11 @@ export interface GradientRequest {
   seed: string;
   /** Tensors to return gradients for, in any order. */
   wrt: string[];
+  /**
+   * Modified rules in place of the exact ones (AttnLRP's, relevanceRules.ts); their GELU units
+   * take the identity rule too. Default: the exact gradient.
+   */
+  relevance?: 'attn-lrp';
 }
 
 /** Appends the gradient nodes; returns tensor names of d(Σ seed ⊙ output)/d(wrt[i]). */
@@ -42,6 +48,7 @@ export function buildGradients(ctx: GradientContext, request: GradientRequest): 
       );
   }
   const gelus = new Map(findGeluUnits(nodes.slice(0, forwardCount), ctx).map((u) => [u.last, u]));
+  const rules = request.relevance ? ATTN_LRP_RULES : VJP_RULES;
   const acc = new GradientAccumulator(ctx);
   acc.add(request.output, request.seed);
   for (let i = forwardCount - 1; i >= 0; i--) {
@@ -49,8 +56,15 @@ export function buildGradients(ctx: GradientContext, request: GradientRequest): 
     const gelu = gelus.get(i);
     if (gelu) {
       // The GELU's inner nodes get no gradient of their own, so the loop passes over them.
-      if (acc.has(gelu.y) && onPath.has(gelu.x))
-        acc.add(gelu.x, geluGradient(ctx.editor, acc.final(gelu.y), gelu.x));
+      if (acc.has(gelu.y) && onPath.has(gelu.x)) {
+        const g = acc.final(gelu.y);
+        acc.add(
+          gelu.x,
+          request.relevance
+            ? identityRule(ctx.editor, g, gelu.x, gelu.y)
+            : geluGradient(ctx.editor, g, gelu.x),
+        );
+      }
       continue;
     }
     const ins = node.input ?? [];
@@ -59,7 +73,7 @@ export function buildGradients(ctx: GradientContext, request: GradientRequest): 
     const outs = node.output ?? [];
     if (!outs.some((o) => acc.has(o))) continue;
     if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') throw noRule(node);
-    const rule = VJP_RULES[node.opType ?? ''];
+    const rule = rules[node.opType ?? ''];
     if (!rule) throw noRule(node);
     const grads = rule({
       node,
