@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { SALIENCY_METHODS } from '../../electron/contract/protocol';
 import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
+import { importFolder, runModel } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -54,17 +55,10 @@ test(
     try {
       // 1. Import the demo set.
       await page.goto(server.url);
-      await page.getByRole('textbox', { name: 'Dataset folder' }).fill(demo);
-      await page.getByRole('button', { name: 'Import' }).click();
-      await page
-        .getByRole('region', { name: 'Import report' })
-        .getByText('2000 added')
-        .waitFor({ timeout: 60_000 });
+      await importFolder(page, demo, 2000);
 
       // 2. Run the bundled model.
-      await page.getByRole('combobox', { name: 'Model' }).fill(model);
-      await page.getByRole('button', { name: 'Run model' }).click();
-      await page.getByRole('region', { name: 'Runs' }).getByText('done').waitFor({ timeout: 120_000 });
+      await runModel(page, model);
       const jobs = page.getByRole('region', { name: 'Jobs' });
       assert.ok(
         (await jobs.getByRole('progressbar').count()) >= 1,

@@ -1,13 +1,15 @@
 // The review loop once more with a windowed model: the timm Swin fixture (random weights, dynamo
 // export) behind a model card, on 50 demo images. Its heatmap values are not checked (the fixture
 // tests hold them to PyTorch); what is checked is that the grid, the image view with its per-block
-// strip on two grids, compare (the rollouts say they are not defined) and export work.
+// strip on two grids, compare (the rollouts say they are not defined, the faithful methods draw)
+// and export work.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
 import { testModelCard } from '../helpers/modelCards';
+import { importFolder, runModel } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -53,15 +55,8 @@ test(
     page.on('pageerror', (e) => errors.push(e.message));
     try {
       await page.goto(server.url);
-      await page.getByRole('textbox', { name: 'Dataset folder' }).fill(data);
-      await page.getByRole('button', { name: 'Import' }).click();
-      await page
-        .getByRole('region', { name: 'Import report' })
-        .getByText('50 added')
-        .waitFor({ timeout: 60_000 });
-      await page.getByRole('combobox', { name: 'Model' }).fill(modelDir);
-      await page.getByRole('button', { name: 'Run model' }).click();
-      await page.getByRole('region', { name: 'Runs' }).getByText('done').waitFor({ timeout: 120_000 });
+      await importFolder(page, data, 50);
+      await runModel(page, modelDir);
 
       // The grid, with heatmaps over the thumbnails.
       await page.getByRole('tab', { name: 'Review' }).click();
@@ -92,11 +87,13 @@ test(
       ]);
       await screenshot(page, 'swin-image-view');
 
-      // Compare: the two methods defined on windowed models draw; the rollouts say why not.
+      // Compare: every method draws but the two rollouts, which say why not.
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('methods');
       const compare = page.getByRole('group', { name: 'Compare' });
       await compare.getByRole('img', { name: 'Heatmap attn-grad-product' }).waitFor({ timeout: 60_000 });
       await compare.getByRole('img', { name: 'Heatmap last-attn' }).waitFor({ timeout: 60_000 });
+      await compare.getByRole('img', { name: 'Heatmap attn-lrp' }).waitFor({ timeout: 60_000 });
+      await compare.getByRole('img', { name: 'Heatmap occlusion' }).waitFor({ timeout: 60_000 });
       await compare
         .getByText(/rollout is not defined for this architecture/i)
         .first()

@@ -229,7 +229,7 @@ describe('AttnLRP conservation on the bundled model', () => {
     const { model } = readModelFile(path.join(dir, 'model.onnx'));
     const card = parseModelCard(JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')), 'card');
     const info = await probeTensors(model, 'input', [1, 1, 28, 28]);
-    const patches = patchEmbeddingTensor(model.graph!, info, [7, 7]);
+    const { tensor: patches } = patchEmbeddingTensor(model.graph!, info, [7, 7]);
     const graph = model.graph!;
     const inits = new Set((graph.initializer ?? []).map((t) => t.name));
     // Additive parameters: the relevance they take is the bias share the ε-rule leaves out.

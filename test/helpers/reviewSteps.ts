@@ -1,0 +1,19 @@
+// The first steps of every review loop in the browser: import a folder and run a model on it.
+import type { Page } from 'playwright-core';
+
+/** Imports `folder` from the Datasets view and waits for the report's "N added". */
+export async function importFolder(page: Page, folder: string, added: number): Promise<void> {
+  await page.getByRole('textbox', { name: 'Dataset folder' }).fill(folder);
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page
+    .getByRole('region', { name: 'Import report' })
+    .getByText(`${added} added`)
+    .waitFor({ timeout: 60_000 });
+}
+
+/** Runs the model folder (or .onnx file) on the open dataset and waits for the run to finish. */
+export async function runModel(page: Page, model: string): Promise<void> {
+  await page.getByRole('combobox', { name: 'Model' }).fill(model);
+  await page.getByRole('button', { name: 'Run model' }).click();
+  await page.getByRole('region', { name: 'Runs' }).getByText('done').waitFor({ timeout: 120_000 });
+}
