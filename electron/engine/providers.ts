@@ -84,6 +84,14 @@ function knownUnavailable(provider: ProviderName, choice: ProviderChoice): strin
   return undefined;
 }
 
+type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** ORT's graph optimisation level: 'all', or VSW_ORT_OPTIMIZATION for measuring a provider's placement. */
+function optimizationLevel(): OptimizationLevel {
+  const asked = process.env.VSW_ORT_OPTIMIZATION;
+  return asked === 'disabled' || asked === 'basic' || asked === 'extended' ? asked : 'all';
+}
+
 function sessionOptions(
   provider: ProviderName,
   threads: number,
@@ -93,7 +101,7 @@ function sessionOptions(
     provider === 'cuda' ? [{ name: 'cuda', deviceId: settings.cudaDevice ?? 0 }] : [provider];
   return {
     executionProviders,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: optimizationLevel(),
     enableCpuMemArena: settings.memArena ?? true,
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
