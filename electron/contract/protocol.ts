@@ -40,6 +40,18 @@ export const ImportReport = z.object({
   missing: z.number().int(),
   skipped: z.array(ImportProblem),
   seconds: z.number(),
+  /** Masks attached to the images (a masks/ folder beside them, --masks, a manifest's mask column). */
+  masks: z
+    .object({
+      /** The mask folder, or "manifest" for a manifest's mask column. */
+      folder: z.string(),
+      attached: z.number().int(),
+      /** Masks that match no image of the import. */
+      unmatched: z.number().int(),
+      /** The folder was found inside the imported one and not imported as images. */
+      skippedAsImages: z.boolean(),
+    })
+    .optional(),
 });
 export type ImportReport = z.infer<typeof ImportReport>;
 
@@ -219,6 +231,8 @@ export const methods = {
         name: z.string().min(1).optional(),
         /** A label mapping file (JSON {"from":"to"} or CSV from,to) stored with the dataset. */
         mapping: z.string().min(1).optional(),
+        /** A folder of masks, matched to the images by relative path. */
+        masks: z.string().min(1).optional(),
       })
       .strict(),
     result: z.object({ dataset: DatasetSummary, report: ImportReport }),
@@ -322,6 +336,8 @@ export const methods = {
   },
   'audit.undo': { params: DatasetRef, result: z.object({ undone: AuditEntry.nullable() }) },
   'runs.list': { params: DatasetRef, result: z.array(RunInfo) },
+  /** Deletes a run and its predictions and cached maps (not while its job runs). */
+  'runs.delete': { params: z.object({ runId: z.number().int().positive() }).strict(), result: Changed },
   'stats.get': { params: z.object({ query: ImageQuery }).strict(), result: Stats },
   'saliency.get': {
     params: z

@@ -8,7 +8,7 @@ import { startExplain, startExport, startPredict } from '../workstation/jobs/sta
 import { gridItem, queryFacets, queryPage } from '../workstation/query/queryImages';
 import { listAudit, undoLatest } from '../workstation/review/auditLog';
 import { datasetOfSelection, setNote, setReview, setSplit } from '../workstation/review/imageReview';
-import { listRuns } from '../workstation/runs/runs';
+import { deleteRun, listRuns } from '../workstation/runs/runs';
 import { imageDetail, saliencyFor } from '../workstation/saliency/imageSaliency';
 import { computeStats } from '../workstation/stats/stats';
 import {
@@ -41,6 +41,7 @@ type CoreMethod =
   | 'audit.list'
   | 'audit.undo'
   | 'runs.list'
+  | 'runs.delete'
   | 'stats.get'
   | 'saliency.get'
   | 'jobs.predict'
@@ -128,6 +129,11 @@ export function coreHandlers(
       return { undone };
     },
     'runs.list': ({ datasetId }) => listRuns(db, datasetId),
+    'runs.delete': ({ runId }) => {
+      const { datasetId, changed } = deleteRun(db, runId);
+      emit({ type: 'runsChanged', datasetId });
+      return { changed };
+    },
     'stats.get': ({ query }) => computeStats(db, query),
     'saliency.get': (params) => saliencyFor(ws.saliency, db, params),
     'jobs.predict': async (params) => {

@@ -33,6 +33,7 @@ interface EvaluateFlags extends ModelFlags, MethodFlags {
   batch: number;
   blurSigma?: number;
   seed: number;
+  masks?: string;
 }
 
 export function register(program: Command): void {
@@ -70,7 +71,12 @@ export function register(program: Command): void {
         return v;
       },
     )
-    .option('--seed <n>', 'seed of the random floor maps', parseNonNegativeInteger('--seed'), 0);
+    .option('--seed <n>', 'seed of the random floor maps', parseNonNegativeInteger('--seed'), 0)
+    .option(
+      '--masks <folder>',
+      'masks of the deciding region for localisation, at the same relative paths as the images ' +
+        '(default: masks/ beside images/)',
+    );
   engineAction(command, runEvaluate);
 }
 
@@ -80,7 +86,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   if (flags.batch < 1) throw new UsageError('--batch must be at least 1.');
   if (!(await fs.stat(flags.input).catch(() => null))?.isDirectory())
     throw new UsageError(`--input ${flags.input} is not a folder of images.`);
-  const files = await scanEvaluationFolder(flags.input, flags.n);
+  const files = await scanEvaluationFolder(flags.input, flags.n, flags.masks);
   if (files.length === 0) throw new UsageError(`--input ${flags.input} holds no images.`);
   await withModel(flags, async (loaded, session) => {
     const info = session.info;

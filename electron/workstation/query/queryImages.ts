@@ -20,6 +20,7 @@ interface GridRow {
   verdict: GridItem['verdict'];
   split: GridItem['split'];
   tag_ids: string | null;
+  has_mask: number;
   top1: number | null;
   score: number | null;
   true_idx: number | null;
@@ -29,6 +30,7 @@ interface GridRow {
 const GRID_COLUMNS = `i.id, i.dataset_id, i.rel_path, i.content_hash, i.label, i.width, i.height, i.status,
   i.note, i.reviewed_at, i.verdict, i.split,
   (SELECT group_concat(tag_id) FROM image_tags t WHERE t.image_id = i.id) AS tag_ids,
+  i.mask_path IS NOT NULL AS has_mask,
   p.top1, p.score, p.true_idx`;
 
 function toItem(row: GridRow, labels: string[] | null): GridItem {
@@ -46,6 +48,7 @@ function toItem(row: GridRow, labels: string[] | null): GridItem {
     verdict: row.verdict,
     split: row.split,
     tagIds: row.tag_ids ? row.tag_ids.split(',').map(Number) : [],
+    hasMask: row.has_mask === 1,
     prediction:
       labels && row.top1 !== null
         ? {
@@ -143,6 +146,7 @@ export function queryFacets(db: Db, query: ImageQuery): Facets {
     total,
     tags,
     untagged,
+    masked: one('SELECT COUNT(*) FROM sel WHERE has_mask'),
     trueClass,
     predClass,
     reviewed: { reviewed, unreviewed: total - reviewed },

@@ -15,7 +15,7 @@ export interface CountedSelection {
 export function countSelection(db: Db, query: ImageQuery): CountedSelection {
   const q = buildQuery(db, query);
   const selected = `SELECT i.id AS id, i.label AS label, i.reviewed_at AS reviewed_at, i.verdict AS verdict,
-      i.split AS split, i.status AS status, p.top1 AS top1, p.true_idx AS true_idx
+      i.split AS split, i.status AS status, i.mask_path IS NOT NULL AS has_mask, p.top1 AS top1, p.true_idx AS true_idx
     ${q.from} WHERE ${q.where.join(' AND ')}`;
   return {
     run: q.run,

@@ -188,4 +188,11 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  // Version 5 (versions 3 and 4 belong to other branches): a mask of the region that decides the
+  // class, attached to an image by import (`--masks`, a manifest's mask column, a masks/ folder).
+  {
+    version: 5,
+    name: 'image masks',
+    sql: `ALTER TABLE images ADD COLUMN mask_path TEXT;`,
+  },
 ];

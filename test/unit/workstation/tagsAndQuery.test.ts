@@ -68,6 +68,21 @@ test('float16 BLOBs round-trip probabilities within half precision', () => {
   values.forEach((v, k) => assert.ok(Math.abs(back[k] - v) <= Math.max(1e-3 * v, 6e-8), `${v} → ${back[k]}`));
 });
 
+test('false positives and negatives with no class: misclassified (or missed) at the threshold, any class', async (t) => {
+  const { q, paths, ws } = await setup(t);
+  const sort = { by: 'path' } as const;
+  assert.deepEqual(paths(q({ errors: { kind: 'fp', threshold: 0.5 }, sort })), ['a/2.png', 'b/4.png']);
+  assert.deepEqual(paths(q({ errors: { kind: 'fp', threshold: 0.75 }, sort })), ['b/4.png']);
+  assert.deepEqual(paths(q({ errors: { kind: 'fn', threshold: 0.6 }, sort })), [
+    'a/2.png',
+    'a/3.png',
+    'b/4.png',
+    'b/5.png',
+  ]);
+  // The facets count the same set (what the UI's count says).
+  assert.equal(queryFacets(ws.db, q({ errors: { kind: 'fp', threshold: 0.5 } })).total, 2);
+});
+
 test('false positives and negatives for a class at a threshold, score ranges, sort and keyset pages', async (t) => {
   const { q, paths, ws } = await setup(t);
   const sortPath = { by: 'path' } as const;
