@@ -55,6 +55,16 @@ export const ImportReport = z.object({
 });
 export type ImportReport = z.infer<typeof ImportReport>;
 
+/** The import report's line about masks, for the CLI and the window alike. */
+export function describeMasks(masks: NonNullable<ImportReport['masks']>): string {
+  const where = masks.folder === 'manifest' ? "the manifest's mask column" : masks.folder;
+  return (
+    `masks from ${where}: ${masks.attached} attached` +
+    (masks.unmatched ? `, ${masks.unmatched} matching no image` : '') +
+    (masks.skippedAsImages ? ' (the masks folder was not imported as images)' : '')
+  );
+}
+
 export const ImageItem = z.object({
   id: z.number().int(),
   datasetId: z.number().int(),

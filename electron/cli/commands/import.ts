@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { addDataDirOption, openWorkstation, type DataDirFlags } from '../options';
 import { withProgressBar } from '../progressBar';
-import { describeMasks } from '../../workstation/datasets/attachMasks';
+import { describeMasks } from '../../contract/protocol';
 
 interface ImportFlags extends DataDirFlags {
   dataset?: string;

@@ -70,13 +70,3 @@ export async function attachMaskFolder(
   })();
   return { folder, attached: used.size, unmatched: masks.size - used.size, skippedAsImages };
 }
-
-/** One line for the import report's reader (CLI and UI). */
-export function describeMasks(masks: MaskReport): string {
-  const where = masks.folder === 'manifest' ? "the manifest's mask column" : masks.folder;
-  return (
-    `masks from ${where}: ${masks.attached} attached` +
-    (masks.unmatched ? `, ${masks.unmatched} matching no image` : '') +
-    (masks.skippedAsImages ? ' (the masks folder was not imported as images)' : '')
-  );
-}

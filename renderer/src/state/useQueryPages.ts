@@ -15,6 +15,8 @@ export interface QueryPages {
   need(index: number): void;
   /** Re-fetch the loaded range (after tags or review state changed). */
   refresh(): void;
+  /** Re-count the facets only (after tags changed on items already patched in place). */
+  refreshFacets(): void;
   /** Replace one item in place (after an edit whose result we already know). */
   patch(id: number, change: (item: GridItem) => GridItem): void;
 }
@@ -128,5 +130,5 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
       setItems((prev) => prev.map((item) => (item.id === id ? change(item) : item))),
     [],
   );
-  return { items, complete, facets, error, need, refresh, patch };
+  return { items, complete, facets, error, need, refresh, refreshFacets: loadFacets, patch };
 }
