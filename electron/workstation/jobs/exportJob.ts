@@ -50,6 +50,8 @@ export interface ExportResult {
   folders: Record<string, number>;
   manifests: string[];
   leakage: { inEvaluationSplit: number; duplicatesOfEvaluation: number; warning: string | null };
+  /** Selected images whose source file is gone from disk: left out, the first ones named. */
+  missingSources: { count: number; paths: string[] };
   seconds: number;
 }
 
@@ -159,7 +161,10 @@ export async function runExport(
   const datasetId = params.query.datasetId;
   const only = params.tags?.length ? new Set(resolveTagIds(host.db, datasetId, params.tags)) : null;
   freezePlan(host, ctx.jobId, params);
-  const plan = loadPlan(host, ctx.jobId, runId);
+  const planned = loadPlan(host, ctx.jobId, runId);
+  // A source gone from disk is left out and named in the result; the rest still exports.
+  const missing = planned.filter((p) => !fs.existsSync(p.absPath));
+  const plan = missing.length ? planned.filter((p) => !missing.includes(p)) : planned;
   const tags = host.db.prepare('SELECT id, name FROM tags WHERE dataset_id = ?').all(datasetId) as {
     id: number;
     name: string;
@@ -283,6 +288,7 @@ export async function runExport(
     folders,
     manifests,
     leakage,
+    missingSources: { count: missing.length, paths: missing.slice(0, 20).map((p) => p.absPath) },
     seconds: 0,
   };
   const provenance = {

@@ -4,8 +4,8 @@ import { createRpcClient, type MessageChannelLike, type ServiceClient } from '..
 
 export interface Connection {
   client: ServiceClient;
-  /** URL of a dataset file: kind 'thumb' or 'original'. */
-  mediaUrl(kind: 'thumb' | 'original', datasetId: number, relPath: string): string;
+  /** URL of a dataset file: its thumbnail, the original, or its mask. */
+  mediaUrl(kind: 'thumb' | 'original' | 'mask', datasetId: number, relPath: string): string;
 }
 
 declare global {
@@ -14,6 +14,7 @@ declare global {
       kind: 'electron';
       requestPort(): void;
       chooseFolder(): Promise<string | null>;
+      showFolder(folder: string): Promise<boolean>;
       onOpenFolder(listener: (folder: string) => void): void;
     };
   }
