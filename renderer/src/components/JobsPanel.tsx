@@ -107,7 +107,6 @@ export function JobsPanel() {
       </header>
       {open && (
         <div className="jobs-list">
-          {list.length === 0 && <p className="muted">No running jobs.</p>}
           {list.map(({ job, rate, eta }) => (
             <div key={job.id} className={`job ${job.status}`}>
               <div className="job-line">
