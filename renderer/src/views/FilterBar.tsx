@@ -192,7 +192,7 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           Heatmaps
         </label>
         <output className="total" aria-label="Matching images">
-          {facets ? `${facets.total.toLocaleString()} ${describeTotal(filters, noRun)}` : '…'}
+          {facets ? `${facets.total.toLocaleString()} ${describeTotal(filters, noRun, facets.total)}` : '…'}
         </output>
       </div>
     </section>
@@ -200,8 +200,8 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
 });
 
 /** What the count counts: images, or the errors the error filter asks for. */
-function describeTotal(f: FilterState, noRun: boolean): string {
-  if (noRun || f.errorType === 'all') return 'images';
+function describeTotal(f: FilterState, noRun: boolean, total: number): string {
+  if (noRun || f.errorType === 'all') return total === 1 ? 'image' : 'images';
   const at = `at ≥ ${f.threshold}`;
   if (f.errorType === 'fp')
     return f.errorClass ? `false positives of ${f.errorClass} ${at}` : `misclassified ${at} (any class)`;
