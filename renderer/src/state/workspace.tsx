@@ -13,6 +13,8 @@ export interface Workspace {
   run: RunInfo | null;
   selectRun(id: number | null): void;
   tags: TagInfo[];
+  /** The dataset's runs are known (before that, the chosen run may still change). */
+  runsLoaded: boolean;
   /** The run's labels, else the dataset's imported labels. */
   classes: string[];
   reviewer: string;
@@ -45,6 +47,7 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
   const { client } = useConnection();
   const [datasets, setDatasets] = useState<DatasetSummary[]>([]);
   const [runs, setRuns] = useState<RunInfo[]>([]);
+  const [runsOf, setRunsOf] = useState<number | null>(null);
   // The chosen dataset and run live in the URL (see viewUrl.ts).
   const { datasetId, runId } = useView();
   const [tags, setTags] = useState<TagInfo[]>([]);
@@ -64,6 +67,7 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
     if (datasetId === null) return;
     void client.call('runs.list', { datasetId }).then((list) => {
       setRuns(list);
+      setRunsOf(datasetId);
       // The reviewer's choice stays (a partial run too, once picked); otherwise the newest
       // finished run. A partial run (cancelled, failed, still running) is never picked for them.
       const current = readView().runId;
@@ -110,6 +114,7 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
         setView({ datasetId: id, runId: null, filters: {}, imageId: null, at: null }, true);
     },
     runs,
+    runsLoaded: runsOf === datasetId && (runId === null || run !== null),
     run,
     selectRun: (id) => {
       if (id !== runId) setView({ runId: id, imageId: null, at: null }, true);

@@ -28,11 +28,12 @@ interface Props {
 
 export function ReviewView({ filters, setFilters, onStatus }: Props) {
   const { client } = useConnection();
-  const { dataset, run, tags, refreshTags } = useWorkspace();
+  const { dataset, run, runsLoaded, tags, refreshTags } = useWorkspace();
   const [settings] = useViewSettings();
+  // No query until the dataset's runs are known: the grid is asked once, with its run.
   const query = useMemo(
-    () => (dataset ? toQuery(dataset.id, run?.id ?? null, filters) : null),
-    [dataset, run, filters],
+    () => (dataset && runsLoaded ? toQuery(dataset.id, run?.id ?? null, filters) : null),
+    [dataset, runsLoaded, run, filters],
   );
   const pages = useQueryPages(query);
   const { items, facets, patch, refresh, refreshFacets } = pages;
@@ -214,7 +215,8 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
     { keys: ['e'], description: 'export', run: () => setExporting(true) },
   ]);
 
-  if (!dataset || !query) return <p className="empty">No dataset yet: add one under Datasets.</p>;
+  if (!dataset) return <p className="empty">No dataset yet: add one under Datasets.</p>;
+  if (!query) return <p className="empty">Loading…</p>;
 
   return (
     <div className="review">
