@@ -283,6 +283,16 @@ export const methods = {
       tags: z.array(z.object({ tagId: z.number().int(), reviewer: z.string(), addedAt: z.string() })),
     }),
   },
+  /** The image's mask as 0/1 pixels (base64, row-major), scaled to fit maxSide (nearest). */
+  'images.mask': {
+    params: z
+      .object({
+        imageId: z.number().int().positive(),
+        maxSide: z.number().int().min(8).max(2048).default(512),
+      })
+      .strict(),
+    result: z.object({ width: z.number().int(), height: z.number().int(), bits: z.string() }),
+  },
   'images.setNote': {
     params: z.object({ imageId: z.number().int().positive(), note: z.string().max(10000) }).strict(),
     result: Changed,

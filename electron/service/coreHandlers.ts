@@ -3,6 +3,7 @@
 import type { Handlers } from '../contract/rpc';
 import type { MethodName, ServiceEvent } from '../contract/protocol';
 import type { Selection } from '../contract/query';
+import { readMask } from '../workstation/datasets/attachMasks';
 import { relocateDataset } from '../workstation/datasets/relocateDataset';
 import { startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
 import { gridItem, queryFacets, queryPage } from '../workstation/query/queryImages';
@@ -28,6 +29,7 @@ type CoreMethod =
   | 'images.query'
   | 'images.facets'
   | 'images.get'
+  | 'images.mask'
   | 'images.setNote'
   | 'images.setReview'
   | 'images.setSplit'
@@ -72,6 +74,7 @@ export function coreHandlers(
     'images.query': ({ query, after, limit }) => queryPage(db, query, after, limit),
     'images.facets': ({ query }) => queryFacets(db, query),
     'images.get': ({ imageId, runId }) => imageDetail(db, imageId, runId),
+    'images.mask': ({ imageId, maxSide }) => readMask(db, imageId, maxSide),
     'images.setNote': ({ imageId, note }) => {
       const changed = setNote(db, imageId, note, ws.reviewerId);
       imagesChanged(gridItem(db, imageId).datasetId);

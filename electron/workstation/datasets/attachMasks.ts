@@ -3,6 +3,7 @@
 // A mask of `images/Bag/1.png` is found at `<masks>/images/Bag/1.png` or `<masks>/Bag/1.png`.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import sharp, { type OutputInfo } from 'sharp';
 import type { ImportReport } from '../../contract/protocol';
 import type { Db } from '../store/openDatabase';
 import { WorkstationError } from './importFolder';
@@ -69,4 +70,29 @@ export async function attachMaskFolder(
     }
   })();
   return { folder, attached: used.size, unmatched: masks.size - used.size, skippedAsImages };
+}
+
+/** An image's mask as 0/1 pixels scaled to fit `maxSide` (nearest neighbour), for drawing. */
+export async function readMask(
+  db: Db,
+  imageId: number,
+  maxSide: number,
+): Promise<{ width: number; height: number; bits: string }> {
+  const mask = db.prepare('SELECT mask_path FROM images WHERE id = ?').pluck().get(imageId) as
+    string | null | undefined;
+  if (mask === undefined) throw new WorkstationError(`no image with id ${imageId}`, 'not-found');
+  if (mask === null) throw new WorkstationError(`image ${imageId} has no mask`, 'not-found');
+  let raw: { data: Buffer; info: OutputInfo };
+  try {
+    raw = await sharp(mask)
+      .greyscale()
+      .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true, kernel: 'nearest' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new WorkstationError(`the mask ${mask} cannot be read: ${(error as Error).message}`, 'not-found');
+  }
+  const bits = Buffer.alloc(raw.info.width * raw.info.height);
+  for (let i = 0; i < bits.length; i++) bits[i] = raw.data[i * raw.info.channels] > 127 ? 1 : 0;
+  return { width: raw.info.width, height: raw.info.height, bits: bits.toString('base64') };
 }

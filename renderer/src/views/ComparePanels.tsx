@@ -115,9 +115,7 @@ function ComparePanel({
             height={size}
           />
         )}
-        {showMask && (
-          <MaskOutline url={mediaUrl('mask', item.datasetId, item.relPath)} width={size} height={size} />
-        )}
+        {showMask && <MaskOutline imageId={item.id} width={size} height={size} />}
       </div>
       <figcaption>
         {title} {saliency?.saliency && `· ${saliency.saliency.target}`}{' '}

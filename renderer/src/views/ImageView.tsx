@@ -180,13 +180,7 @@ export function ImageView({ item, position }: Props) {
                     }
                   />
                 )}
-                {item.hasMask && showMask && (
-                  <MaskOutline
-                    url={mediaUrl('mask', item.datasetId, item.relPath)}
-                    width={width}
-                    height={height}
-                  />
-                )}
+                {item.hasMask && showMask && <MaskOutline imageId={item.id} width={width} height={height} />}
               </div>
             </div>
           ) : (

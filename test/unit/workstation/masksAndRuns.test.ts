@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ImageQuery } from '../../../electron/contract/query';
+import { readMask } from '../../../electron/workstation/datasets/attachMasks';
 import { JobCancelled, JobRunner } from '../../../electron/workstation/jobs/jobRunner';
 import { queryFacets, queryPage } from '../../../electron/workstation/query/queryImages';
 import { deleteRun } from '../../../electron/workstation/runs/runs';
@@ -37,6 +38,12 @@ test('a folder import finds the masks/ folder beside images/: 450 images, each w
   const maskFile = await ws.mediaFile('mask', dataset.id, item.relPath);
   assert.equal(maskFile, path.join(CUED, 'masks', item.relPath.slice('images/'.length)));
   await assert.rejects(ws.mediaFile('mask', dataset.id, 'masks/Bag/00018.png'), /refused/);
+  // The pixels the image view outlines: the cue's 8×8 square of the 28×28 image.
+  const pixels = await readMask(ws.db, item.id, 512);
+  assert.deepEqual([pixels.width, pixels.height], [28, 28]);
+  assert.equal([...Buffer.from(pixels.bits, 'base64')].filter((b) => b === 1).length, 64);
+  const unmasked = ws.db.prepare('SELECT id FROM images WHERE mask_path IS NULL').pluck().get();
+  assert.equal(unmasked, undefined);
 });
 
 test('--masks attaches a mask folder to a manifest import; a mask column attaches per row and names missing masks', async (t) => {
