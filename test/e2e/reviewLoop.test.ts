@@ -234,6 +234,12 @@ test(
           ),
         untaggedBefore - 3,
       );
+      // A status message belongs to its view: another tab clears it.
+      const statusLine = page.locator('output[aria-label=Status]');
+      assert.match(await statusLine.innerText(), /Tagged/);
+      await page.getByRole('tab', { name: 'Stats' }).click();
+      assert.equal(await statusLine.innerText(), '');
+      await page.getByRole('tab', { name: 'Review' }).click();
       await page.locator('.tag-filter summary').click();
       await page
         .getByRole('listbox', { name: 'Tag filter' })

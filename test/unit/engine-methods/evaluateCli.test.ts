@@ -2,7 +2,7 @@
 // on the cued demo folder (images/ + masks/), mask localisation; usage errors exit 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { cliScratch, ROOT } from './cliKit';
 
@@ -65,4 +65,50 @@ test('evaluate writes per-method AUCs with confidence intervals, the random floo
   );
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /grey/);
+});
+
+test('evaluate --masks takes the masks from a folder of their own, matched by relative path', () => {
+  const cued = path.join(ROOT, 'models', 'demo', 'fashion-mnist-cued');
+  const images = path.join(work, 'own-images');
+  const masks = path.join(work, 'elsewhere', 'regions');
+  for (const rel of ['Bag/00018.png', 'Coat/00006.png']) {
+    mkdirSync(path.dirname(path.join(images, rel)), { recursive: true });
+    mkdirSync(path.dirname(path.join(masks, rel)), { recursive: true });
+    copyFileSync(path.join(cued, 'images', rel), path.join(images, rel));
+    copyFileSync(path.join(cued, 'masks', rel), path.join(masks, rel));
+  }
+  const out = path.join(work, 'masks-report.json');
+  const model = path.join(ROOT, 'models', 'fashion-vit-shortcut');
+  const r = vswOnCpu(
+    out,
+    'evaluate',
+    '--model',
+    model,
+    '--input',
+    images,
+    '--masks',
+    masks,
+    '--method',
+    'rollout',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(report.images, 2);
+  assert.ok(
+    report.maskArea > 0 && report.maskArea < 0.2,
+    `the cue covers a small share (${report.maskArea})`,
+  );
+  assert.equal(typeof report.methods.rollout.localisation.pointing, 'number');
+  const missing = vswOnCpu(
+    out,
+    'evaluate',
+    '--model',
+    model,
+    '--input',
+    images,
+    '--masks',
+    path.join(work, 'nope'),
+  );
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /mask folder .*nope is not a folder/);
 });
