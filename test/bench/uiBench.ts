@@ -86,11 +86,19 @@ async function main(): Promise<void> {
   }
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'vsw-ui-bench-'));
   const dataDir = path.join(scratch, 'data');
-  const results: Record<string, number | string> = {
+  // Each figure is printed as it is measured, so that a run that fails later still reports it.
+  const results: Record<string, number | string> = new Proxy({} as Record<string, number | string>, {
+    set(target, name, value: number | string) {
+      target[name as string] = value;
+      if (typeof value === 'number') console.log(`  measured ${String(name)}: ${value.toFixed(1)}`);
+      return true;
+    },
+  });
+  Object.assign(results, {
     images: IMAGES,
     cpus: os.cpus().length,
     machine: os.cpus()[0]?.model ?? '',
-  };
+  });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],

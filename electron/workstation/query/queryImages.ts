@@ -126,8 +126,12 @@ export function gridItem(db: Db, imageId: number, runId?: number): GridItem {
 
 export function queryFacets(db: Db, query: ImageQuery): Facets {
   const sel = countSelection(db, query);
-  const { run, all, one } = sel;
-  const total = one('SELECT COUNT(*) FROM sel');
+  const { run, all } = sel;
+  // The plain counts in one pass over the selection.
+  const [{ total, reviewed, masked }] = all<{ total: number; reviewed: number; masked: number }>(
+    `SELECT COUNT(*) AS total, COALESCE(SUM(reviewed_at IS NOT NULL), 0) AS reviewed,
+       COALESCE(SUM(has_mask), 0) AS masked FROM sel`,
+  );
   const { tags, untagged } = tagCounts(sel, query.datasetId);
   const trueClass = run
     ? all<{ idx: number | null; count: number }>(
@@ -141,12 +145,11 @@ export function queryFacets(db: Db, query: ImageQuery): Facets {
         'SELECT top1 AS idx, COUNT(*) AS count FROM sel WHERE top1 IS NOT NULL GROUP BY top1 ORDER BY top1',
       ).map((r) => ({ label: run.labels[r.idx] ?? String(r.idx), count: r.count }))
     : [];
-  const reviewed = one('SELECT COUNT(*) FROM sel WHERE reviewed_at IS NOT NULL');
   return {
     total,
     tags,
     untagged,
-    masked: one('SELECT COUNT(*) FROM sel WHERE has_mask'),
+    masked,
     trueClass,
     predClass,
     reviewed: { reviewed, unreviewed: total - reviewed },

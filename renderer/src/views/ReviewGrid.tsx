@@ -18,6 +18,8 @@ const FAST_SCROLL = 4;
 const SETTLE_MS = 120;
 
 interface Props {
+  /** Changes with the query: a new query starts at the top of the grid. */
+  queryKey: string;
   items: GridItem[];
   total: number;
   tags: Map<number, TagInfo>;
@@ -33,6 +35,7 @@ interface Props {
 }
 
 export function ReviewGrid({
+  queryKey,
   items,
   total,
   tags,
@@ -60,6 +63,9 @@ export function ReviewGrid({
   const visible = virtualizer.getVirtualItems();
   const lastVisible = visible.length ? (visible[visible.length - 1].index + 1) * columns : 0;
 
+  useEffect(() => {
+    scroller.current?.scrollTo({ top: 0 });
+  }, [queryKey]);
   useEffect(() => {
     onColumns(columns);
   }, [columns, onColumns]);

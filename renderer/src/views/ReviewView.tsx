@@ -246,6 +246,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
             />
           ) : (
             <ReviewGrid
+              queryKey={queryKey}
               items={items}
               total={total}
               tags={tagById}
