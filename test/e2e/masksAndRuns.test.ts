@@ -139,6 +139,13 @@ test(
       const name = (await cell.getAttribute('aria-label'))!;
       for (const n of names) assert.ok(name.includes(n), `${n} is in the cell's accessible name`);
       assert.ok((await cell.getAttribute('title'))!.includes('pattern 100'));
+      // Badges shorten a long class name, never the score.
+      const scores = await grid
+        .locator('.badge-number')
+        .evaluateAll((els) => els.map((e) => [e.textContent, e.scrollWidth <= e.clientWidth] as const));
+      assert.ok(scores.length > 20);
+      for (const [text, whole] of scores)
+        assert.ok(whole && /^\d\.\d\d$/.test(text ?? ''), `score badge "${text}"`);
       await screenshot(page, 'grid-masks-and-chips');
 
       // The tag filter scales to a hundred tags: it scrolls, and the search narrows it.

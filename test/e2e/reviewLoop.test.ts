@@ -135,6 +135,12 @@ test(
         `the picture fills the stage (${frame.height} of ${stage.height} px)`,
       );
       assert.match(await page.getByRole('group', { name: 'Colour scale' }).innerText(), /attn-grad-product/);
+      // Every block of the per-block strip in one row.
+      await page.getByRole('img', { name: 'Block 6 contribution' }).waitFor();
+      const stripTops = await page
+        .locator('.strip figure')
+        .evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+      assert.equal(new Set(stripTops).size, 1, `the strip is one row (${stripTops})`);
       // Reload inside the image view: the same image, method and filters come back.
       const shownPath = await page.locator('.image-toolbar strong').innerText();
       await page.reload();
