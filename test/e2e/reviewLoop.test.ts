@@ -106,6 +106,12 @@ test(
       )) {
         assert.doesNotMatch(name, /^Shirt\//, 'a false positive of Shirt is not labelled Shirt');
       }
+      // The screenshot shows the tiles with their thumbnails (made on first request).
+      await page.waitForFunction(
+        () => [...document.querySelectorAll<HTMLImageElement>('[role=grid] img')].every((i) => i.complete),
+        undefined,
+        { timeout: 30_000 },
+      );
       await screenshot(page, 'review-grid-false-positives');
       await page.getByRole('checkbox', { name: 'Heatmaps in grid' }).check();
       await grid
