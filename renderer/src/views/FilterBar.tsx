@@ -34,7 +34,15 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           caption="Error type"
           value={filters.errorType}
           disabled={noRun}
-          onChange={(errorType) => onChange({ errorType })}
+          onChange={(errorType) =>
+            // Errors are reviewed most confident first (and the score index serves that order
+            // at a million images); a sort the reviewer chose is kept.
+            onChange(
+              errorType !== 'all' && filters.sort === 'path'
+                ? { errorType, sort: 'score', direction: 'desc' }
+                : { errorType },
+            )
+          }
         >
           <option value="all">All</option>
           <option value="fp">False positives</option>

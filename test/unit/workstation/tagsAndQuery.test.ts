@@ -122,6 +122,28 @@ test('false positives and negatives for a class at a threshold, score ranges, so
   );
 });
 
+test('facets of a whole dataset (from indexes) equal those counted over the selection', async (t) => {
+  const { ws, datasetId, ids } = await setup(t);
+  const r = ws.reviewerId;
+  const glare = createTag(ws.db, datasetId, r, { name: 'glare', hotkey: 1 });
+  createTag(ws.db, datasetId, r, { name: 'unused' });
+  applyTag(ws.db, glare.id, { imageIds: [ids.get('a/1.png')!, ids.get('b/4.png')!] }, r);
+  setReview(ws.db, { imageIds: [ids.get('a/3.png')!] }, { reviewed: true, verdict: 'unsure' }, r);
+  ws.db
+    .prepare("UPDATE images SET mask_path = '/m.png', split = 'test' WHERE id = ?")
+    .run(ids.get('b/5.png'));
+  ws.db.prepare('DELETE FROM predictions WHERE image_id = ?').run(ids.get('b/6.png'));
+  // `text: ''` keeps every image but is a filter: it takes the one-pass path.
+  for (const runId of [1, undefined]) {
+    const whole = queryFacets(ws.db, ImageQuery.parse({ datasetId, runId }));
+    const counted = queryFacets(ws.db, ImageQuery.parse({ datasetId, runId, text: '' }));
+    assert.deepEqual(whole, counted, `run ${runId}`);
+    assert.equal(whole.total, 6);
+    assert.equal(whole.untagged, 4);
+    assert.equal(whole.masked, 1);
+  }
+});
+
 test('tags: apply to a selection in one go, any/all/none/untagged filters, facets, rename, merge, delete, undo', async (t) => {
   const { ws, datasetId, ids, q, paths } = await setup(t);
   const r = ws.reviewerId;
