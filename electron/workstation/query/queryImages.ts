@@ -3,7 +3,7 @@
 import type { Facets, GridItem, ImageQuery, QueryPage } from '../../contract/query';
 import { WorkstationError } from '../datasets/importFolder';
 import type { Db } from '../store/openDatabase';
-import { getRun } from '../runs/runs';
+import { getRun, type RunRow } from '../runs/runs';
 import { buildQuery } from './buildQuery';
 import { countSelection, perTagCounts } from './selectionCounts';
 
@@ -130,69 +130,83 @@ function ordered<K extends string | number | null>(counts: Map<K, number>): [K, 
   return [...counts].sort(([a], [b]) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1));
 }
 
-function bump<K>(counts: Map<K, number>, key: K): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
+type VerdictKey = Facets['verdict'][number]['verdict'];
+type SplitKey = Facets['split'][number]['split'];
+/** One row (count 1) or one group of the selection, as the facets see it. */
+type FacetRow = [
+  truth: string | number | null,
+  top1: number | null,
+  verdict: VerdictKey,
+  split: SplitKey,
+  status: string,
+  reviewed: number,
+  masked: number,
+  count: number,
+];
+
+/** The facets' counters, fed row by row (a filtered selection) or group by group (a whole dataset). */
+class FacetTally {
+  total = 0;
+  reviewed = 0;
+  masked = 0;
+  truth = new Map<string | number | null, number>();
+  readonly predicted = new Map<number, number>();
+  private readonly verdicts = new Map<VerdictKey, number>();
+  private readonly splits = new Map<SplitKey, number>();
+  private readonly statuses = new Map<string, number>();
+
+  add([truth, top1, verdict, split, status, reviewed, masked, count]: FacetRow): void {
+    const bump = <K>(counts: Map<K, number>, key: K) => counts.set(key, (counts.get(key) ?? 0) + count);
+    this.total += count;
+    this.reviewed += reviewed * count;
+    this.masked += masked * count;
+    bump(this.truth, truth);
+    if (top1 !== null) bump(this.predicted, top1);
+    bump(this.verdicts, verdict);
+    bump(this.splits, split);
+    bump(this.statuses, status);
+  }
+
+  facets(run: RunRow | null, tags: Facets['tags'], untagged: number): Facets {
+    return {
+      total: this.total,
+      tags,
+      untagged,
+      masked: this.masked,
+      trueClass: ordered(this.truth).map(([key, count]) => ({
+        label: run
+          ? key === null
+            ? null
+            : (run.labels[key as number] ?? String(key))
+          : (key as string | null),
+        count,
+      })),
+      predClass: run
+        ? ordered(this.predicted).map(([idx, count]) => ({ label: run.labels[idx] ?? String(idx), count }))
+        : [],
+      reviewed: { reviewed: this.reviewed, unreviewed: this.total - this.reviewed },
+      verdict: ordered(this.verdicts).map(([verdict, count]) => ({ verdict, count })),
+      split: ordered(this.splits).map(([split, count]) => ({ split, count })),
+      status: ordered(this.statuses).map(([status, count]) => ({ status, count })),
+    };
+  }
 }
 
 /** Every facet but the per-tag counts in one pass over the selection (a pass per facet took
- *  seconds at a million images). */
+ *  seconds at a million images); a whole dataset is counted from indexes. */
 export function queryFacets(db: Db, query: ImageQuery): Facets {
   if (wholeDataset(query)) return wholeDatasetFacets(db, query);
   const sel = countSelection(db, query);
-  const { run } = sel;
-  const truth = new Map<string | number | null, number>();
-  const predicted = new Map<number, number>();
-  const verdicts = new Map<Facets['verdict'][number]['verdict'], number>();
-  const splits = new Map<Facets['split'][number]['split'], number>();
-  const statuses = new Map<string, number>();
-  let total = 0;
-  let reviewed = 0;
-  let masked = 0;
+  const tally = new FacetTally();
   let untagged = 0;
   for (const row of sel.iterate(
-    `SELECT ${run ? 'true_idx' : 'label'}, top1, verdict, split, status, reviewed_at IS NOT NULL, has_mask,
-       NOT EXISTS (SELECT 1 FROM image_tags it WHERE it.image_id = sel.id) FROM sel`,
+    `SELECT ${sel.run ? 'true_idx' : 'label'}, top1, verdict, split, status, reviewed_at IS NOT NULL, has_mask,
+       1, NOT EXISTS (SELECT 1 FROM image_tags it WHERE it.image_id = sel.id) FROM sel`,
   )) {
-    const [t, top1, verdict, split, status, isReviewed, hasMask, isUntagged] = row as [
-      string | number | null,
-      number | null,
-      Facets['verdict'][number]['verdict'],
-      Facets['split'][number]['split'],
-      string,
-      number,
-      number,
-      number,
-    ];
-    total++;
-    reviewed += isReviewed;
-    masked += hasMask;
-    untagged += isUntagged;
-    bump(truth, t);
-    if (top1 !== null) bump(predicted, top1);
-    bump(verdicts, verdict);
-    bump(splits, split);
-    bump(statuses, status);
+    tally.add(row as FacetRow);
+    untagged += row[8] as number;
   }
-  const tags = perTagCounts(sel, query.datasetId);
-  const trueClass = ordered(truth).map(([key, count]) => ({
-    label: run ? (key === null ? null : (run.labels[key as number] ?? String(key))) : (key as string | null),
-    count,
-  }));
-  const predClass = run
-    ? ordered(predicted).map(([idx, count]) => ({ label: run.labels[idx] ?? String(idx), count }))
-    : [];
-  return {
-    total,
-    tags,
-    untagged,
-    masked,
-    trueClass,
-    predClass,
-    reviewed: { reviewed, unreviewed: total - reviewed },
-    verdict: ordered(verdicts).map(([verdict, count]) => ({ verdict, count })),
-    split: ordered(splits).map(([split, count]) => ({ split, count })),
-    status: ordered(statuses).map(([status, count]) => ({ status, count })),
-  };
+  return tally.facets(sel.run, perTagCounts(sel, query.datasetId), untagged);
 }
 
 /** A query that keeps every image of its dataset (a run and a sort only). */
@@ -207,37 +221,31 @@ function wholeDataset(query: ImageQuery): boolean {
  *  run's prediction indexes for the classes, image_tags for the tags. Same numbers as one pass. */
 function wholeDatasetFacets(db: Db, query: ImageQuery): Facets {
   const run = query.runId !== undefined ? getRun(db, query.runId, query.datasetId) : null;
+  const tally = new FacetTally();
   const groups = db
     .prepare(
-      `SELECT label, verdict, split, status, reviewed_at IS NOT NULL, mask_path IS NOT NULL, COUNT(*)
+      `SELECT label, NULL, verdict, split, status, reviewed_at IS NOT NULL, mask_path IS NOT NULL, COUNT(*)
        FROM images WHERE dataset_id + 0 = ?
        GROUP BY label, verdict, split, status, reviewed_at IS NOT NULL, mask_path IS NOT NULL`,
     )
     .raw()
-    .all(query.datasetId) as [
-    string | null,
-    Facets['verdict'][number]['verdict'],
-    Facets['split'][number]['split'],
-    string,
-    number,
-    number,
-    number,
-  ][];
-  const labels = new Map<string | null, number>();
-  const verdicts = new Map<Facets['verdict'][number]['verdict'], number>();
-  const splits = new Map<Facets['split'][number]['split'], number>();
-  const statuses = new Map<string, number>();
-  let total = 0;
-  let reviewed = 0;
-  let masked = 0;
-  for (const [label, verdict, split, status, isReviewed, hasMask, count] of groups) {
-    total += count;
-    reviewed += isReviewed * count;
-    masked += hasMask * count;
-    labels.set(label, (labels.get(label) ?? 0) + count);
-    verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + count);
-    splits.set(split, (splits.get(split) ?? 0) + count);
-    statuses.set(status, (statuses.get(status) ?? 0) + count);
+    .all(query.datasetId) as FacetRow[];
+  for (const group of groups) tally.add(group);
+  if (run) {
+    const byTruth = db
+      .prepare('SELECT true_idx, COUNT(*) FROM predictions WHERE run_id = ? GROUP BY true_idx')
+      .raw()
+      .all(run.id) as [number | null, number][];
+    // Images without a prediction of the run have no true class in it either.
+    const predictedImages = byTruth.reduce((sum, [, count]) => sum + count, 0);
+    tally.truth = new Map<number | null, number>(byTruth);
+    if (tally.total > predictedImages)
+      tally.truth.set(null, (tally.truth.get(null) ?? 0) + tally.total - predictedImages);
+    for (const [idx, count] of db
+      .prepare('SELECT top1, COUNT(*) FROM predictions WHERE run_id = ? GROUP BY top1')
+      .raw()
+      .all(run.id) as [number, number][])
+      tally.predicted.set(idx, count);
   }
   const tags = db
     .prepare(
@@ -251,38 +259,5 @@ function wholeDatasetFacets(db: Db, query: ImageQuery): Facets {
     )
     .pluck()
     .get(query.datasetId) as number;
-  let trueClass: Facets['trueClass'];
-  let predClass: Facets['predClass'] = [];
-  if (run) {
-    const byTruth = db
-      .prepare('SELECT true_idx, COUNT(*) FROM predictions WHERE run_id = ? GROUP BY true_idx')
-      .raw()
-      .all(run.id) as [number | null, number][];
-    // Images without a prediction of the run have no true class in it either.
-    const predictedImages = byTruth.reduce((sum, [, count]) => sum + count, 0);
-    const truth = new Map<number | null, number>(byTruth);
-    if (total > predictedImages) truth.set(null, (truth.get(null) ?? 0) + total - predictedImages);
-    trueClass = ordered(truth).map(([idx, count]) => ({
-      label: idx === null ? null : (run.labels[idx] ?? String(idx)),
-      count,
-    }));
-    predClass = (
-      db
-        .prepare('SELECT top1, COUNT(*) FROM predictions WHERE run_id = ? GROUP BY top1 ORDER BY top1')
-        .raw()
-        .all(run.id) as [number, number][]
-    ).map(([idx, count]) => ({ label: run.labels[idx] ?? String(idx), count }));
-  } else trueClass = ordered(labels).map(([label, count]) => ({ label, count }));
-  return {
-    total,
-    tags,
-    untagged: total - tagged,
-    masked,
-    trueClass,
-    predClass,
-    reviewed: { reviewed, unreviewed: total - reviewed },
-    verdict: ordered(verdicts).map(([verdict, count]) => ({ verdict, count })),
-    split: ordered(splits).map(([split, count]) => ({ split, count })),
-    status: ordered(statuses).map(([status, count]) => ({ status, count })),
-  };
+  return tally.facets(run, tags, tally.total - tagged);
 }

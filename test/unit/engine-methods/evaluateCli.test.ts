@@ -79,18 +79,10 @@ test('evaluate --masks takes the masks from a folder of their own, matched by re
   }
   const out = path.join(work, 'masks-report.json');
   const model = path.join(ROOT, 'models', 'fashion-vit-shortcut');
-  const r = vswOnCpu(
-    out,
-    'evaluate',
-    '--model',
-    model,
-    '--input',
-    images,
-    '--masks',
-    masks,
-    '--method',
-    'rollout',
-  );
+  const withMasks = (folder: string, ...more: string[]) =>
+    vswOnCpu(out, 'evaluate', '--model', model, '--input', images, '--masks', folder, ...more);
+  const r = withMasks(masks, '--method', 'rollout');
+
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(report.images, 2);
@@ -99,16 +91,8 @@ test('evaluate --masks takes the masks from a folder of their own, matched by re
     `the cue covers a small share (${report.maskArea})`,
   );
   assert.equal(typeof report.methods.rollout.localisation.pointing, 'number');
-  const missing = vswOnCpu(
-    out,
-    'evaluate',
-    '--model',
-    model,
-    '--input',
-    images,
-    '--masks',
-    path.join(work, 'nope'),
-  );
+  const missing = withMasks(path.join(work, 'nope'));
+
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /mask folder .*nope is not a folder/);
 });
