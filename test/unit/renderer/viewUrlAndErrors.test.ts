@@ -52,8 +52,8 @@ test('false positives with no class ask the core for every misclassified image a
 
 test('errors in the window name its controls, not command-line flags', () => {
   assert.equal(
-    uiError('--model /tmp/x is neither an .onnx file nor a folder.'),
-    'The model “/tmp/x” (Model box) is neither an .onnx file nor a folder.',
+    uiError('--model my-models/x is neither an .onnx file nor a folder.'),
+    'The model “my-models/x” (Model box) is neither an .onnx file nor a folder.',
   );
   assert.equal(
     uiError('errors (fp) needs a prediction run: give runId (--run RUN)'),
