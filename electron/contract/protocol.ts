@@ -272,6 +272,11 @@ export const methods = {
   },
   'images.query': { params: QueryPageParams, result: QueryPage },
   'images.facets': { params: z.object({ query: ImageQuery }).strict(), result: Facets },
+  /** Only the tag facets (per-tag counts and untagged): what a tag change alters. */
+  'images.tagFacets': {
+    params: z.object({ query: ImageQuery }).strict(),
+    result: Facets.pick({ tags: true, untagged: true }),
+  },
   'images.get': {
     params: z
       .object({ imageId: z.number().int().positive(), runId: z.number().int().positive().optional() })

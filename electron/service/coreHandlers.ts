@@ -6,7 +6,7 @@ import type { Selection } from '../contract/query';
 import { readMask } from '../workstation/datasets/attachMasks';
 import { relocateDataset } from '../workstation/datasets/relocateDataset';
 import { startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
-import { gridItem, queryFacets, queryPage } from '../workstation/query/queryImages';
+import { gridItem, queryFacets, queryPage, queryTagFacets } from '../workstation/query/queryImages';
 import { listAudit, undoLatest } from '../workstation/review/auditLog';
 import { datasetOfSelection, setNote, setReview, setSplit } from '../workstation/review/imageReview';
 import { deleteRun, listRuns } from '../workstation/runs/runs';
@@ -28,6 +28,7 @@ type CoreMethod =
   | 'datasets.relocate'
   | 'images.query'
   | 'images.facets'
+  | 'images.tagFacets'
   | 'images.get'
   | 'images.mask'
   | 'images.setNote'
@@ -73,6 +74,7 @@ export function coreHandlers(
     },
     'images.query': ({ query, after, limit }) => queryPage(db, query, after, limit),
     'images.facets': ({ query }) => queryFacets(db, query),
+    'images.tagFacets': ({ query }) => queryTagFacets(db, query),
     'images.get': ({ imageId, runId }) => imageDetail(db, imageId, runId),
     'images.mask': ({ imageId, maxSide }) => readMask(db, imageId, maxSide),
     'images.setNote': ({ imageId, note }) => {

@@ -5,7 +5,7 @@ import { WorkstationError } from '../datasets/importFolder';
 import type { Db } from '../store/openDatabase';
 import { getRun, type RunRow } from '../runs/runs';
 import { buildQuery } from './buildQuery';
-import { countSelection, perTagCounts } from './selectionCounts';
+import { countSelection, perTagCounts, tagCounts } from './selectionCounts';
 
 interface GridRow {
   id: number;
@@ -247,17 +247,33 @@ function wholeDatasetFacets(db: Db, query: ImageQuery): Facets {
       .all(run.id) as [number, number][])
       tally.predicted.set(idx, count);
   }
+  const { tags, tagged } = wholeDatasetTags(db, query.datasetId);
+  return tally.facets(run, tags, tally.total - tagged);
+}
+
+/** Per-tag counts of a whole dataset and how many of its images have a tag, from image_tags. */
+function wholeDatasetTags(db: Db, datasetId: number): { tags: Facets['tags']; tagged: number } {
   const tags = db
     .prepare(
       `SELECT t.id AS tagId, t.name AS name, (SELECT COUNT(*) FROM image_tags it WHERE it.tag_id = t.id) AS count
        FROM tags t WHERE t.dataset_id = ? ORDER BY t.name`,
     )
-    .all(query.datasetId) as Facets['tags'];
+    .all(datasetId) as Facets['tags'];
   const tagged = db
     .prepare(
       `SELECT COUNT(DISTINCT it.image_id) FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE t.dataset_id = ?`,
     )
     .pluck()
-    .get(query.datasetId) as number;
-  return tally.facets(run, tags, tally.total - tagged);
+    .get(datasetId) as number;
+  return { tags, tagged };
+}
+
+/** The facets a tag change alters (per-tag counts and untagged), without the rest's cost. */
+export function queryTagFacets(db: Db, query: ImageQuery): Pick<Facets, 'tags' | 'untagged'> {
+  if (wholeDataset(query)) {
+    const { tags, tagged } = wholeDatasetTags(db, query.datasetId);
+    const total = db.prepare('SELECT COUNT(*) FROM images WHERE dataset_id = ?').pluck().get(query.datasetId);
+    return { tags, untagged: (total as number) - tagged };
+  }
+  return tagCounts(countSelection(db, query), query.datasetId);
 }

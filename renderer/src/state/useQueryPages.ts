@@ -17,7 +17,7 @@ export interface QueryPages {
   need(index: number): void;
   /** Re-fetch the loaded range (after tags or review state changed). */
   refresh(): void;
-  /** Re-count the facets only (after tags changed on items already patched in place). */
+  /** Re-count the tag facets only (after tags changed on items already patched in place). */
   refreshFacets(): void;
   /** Replace one item in place (after an edit whose result we already know). */
   patch(id: number, change: (item: GridItem) => GridItem): void;
@@ -132,5 +132,17 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
       setItems((prev) => prev.map((item) => (item.id === id ? change(item) : item))),
     [],
   );
-  return { items, complete, facets, error, need, refresh, refreshFacets: loadFacets, patch };
+  // A tag change alters only the tag counts: those are fetched, the rest of the facets kept.
+  const refreshTagFacets = useCallback(() => {
+    if (!query) return;
+    const requestKey = state.current.key;
+    client
+      .call('images.tagFacets', { query })
+      .then((counts) => {
+        if (state.current.key === requestKey) setFacets((f) => (f ? { ...f, ...counts } : f));
+      })
+      .catch((e: Error) => setError(e.message));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, key]);
+  return { items, complete, facets, error, need, refresh, refreshFacets: refreshTagFacets, patch };
 }

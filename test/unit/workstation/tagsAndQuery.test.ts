@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ImageQuery, type ImageQueryInput } from '../../../electron/contract/query';
 import { selectImageIds } from '../../../electron/workstation/query/buildQuery';
-import { queryFacets, queryPage } from '../../../electron/workstation/query/queryImages';
+import { queryFacets, queryPage, queryTagFacets } from '../../../electron/workstation/query/queryImages';
 import { listAudit, undoLatest } from '../../../electron/workstation/review/auditLog';
 import { setNote, setReview } from '../../../electron/workstation/review/imageReview';
 import { decodeFloat16, encodeFloat16 } from '../../../electron/workstation/store/float16';
@@ -138,6 +138,15 @@ test('facets of a whole dataset (from indexes) equal those counted over the sele
     const whole = queryFacets(ws.db, ImageQuery.parse({ datasetId, runId }));
     const counted = queryFacets(ws.db, ImageQuery.parse({ datasetId, runId, text: '' }));
     assert.deepEqual(whole, counted, `run ${runId}`);
+    // What a tag change re-reads: the same tag counts, alone.
+    for (const query of [
+      { datasetId, runId },
+      { datasetId, runId, text: '' },
+    ])
+      assert.deepEqual(queryTagFacets(ws.db, ImageQuery.parse(query)), {
+        tags: whole.tags,
+        untagged: whole.untagged,
+      });
     assert.equal(whole.total, 6);
     assert.equal(whole.untagged, 4);
     assert.equal(whole.masked, 1);
