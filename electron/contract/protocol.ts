@@ -41,8 +41,30 @@ export const ImportReport = z.object({
   missing: z.number().int(),
   skipped: z.array(ImportProblem),
   seconds: z.number(),
+  /** Masks attached to the images (a masks/ folder beside them, --masks, a manifest's mask column). */
+  masks: z
+    .object({
+      /** The mask folder, or "manifest" for a manifest's mask column. */
+      folder: z.string(),
+      attached: z.number().int(),
+      /** Masks that match no image of the import. */
+      unmatched: z.number().int(),
+      /** The folder was found inside the imported one and not imported as images. */
+      skippedAsImages: z.boolean(),
+    })
+    .optional(),
 });
 export type ImportReport = z.infer<typeof ImportReport>;
+
+/** The import report's line about masks, for the CLI and the window alike. */
+export function describeMasks(masks: NonNullable<ImportReport['masks']>): string {
+  const where = masks.folder === 'manifest' ? "the manifest's mask column" : masks.folder;
+  return (
+    `masks from ${where}: ${masks.attached} attached` +
+    (masks.unmatched ? `, ${masks.unmatched} matching no image` : '') +
+    (masks.skippedAsImages ? ' (the masks folder was not imported as images)' : '')
+  );
+}
 
 export const ImageItem = z.object({
   id: z.number().int(),
@@ -211,6 +233,8 @@ export const methods = {
         name: z.string().min(1).optional(),
         /** A label mapping file (JSON {"from":"to"} or CSV from,to) stored with the dataset. */
         mapping: z.string().min(1).optional(),
+        /** A folder of masks, matched to the images by relative path. */
+        masks: z.string().min(1).optional(),
       })
       .strict(),
     result: z.object({ dataset: DatasetSummary, report: ImportReport }),
@@ -240,6 +264,11 @@ export const methods = {
   },
   'images.query': { params: QueryPageParams, result: QueryPage },
   'images.facets': { params: z.object({ query: ImageQuery }).strict(), result: Facets },
+  /** Only the tag facets (per-tag counts and untagged): what a tag change alters. */
+  'images.tagFacets': {
+    params: z.object({ query: ImageQuery }).strict(),
+    result: Facets.pick({ tags: true, untagged: true }),
+  },
   'images.get': {
     params: z
       .object({ imageId: z.number().int().positive(), runId: z.number().int().positive().optional() })
@@ -250,6 +279,16 @@ export const methods = {
       probabilities: z.array(z.object({ label: z.string(), p: z.number() })).nullable(),
       tags: z.array(z.object({ tagId: z.number().int(), reviewer: z.string(), addedAt: z.string() })),
     }),
+  },
+  /** The image's mask as 0/1 pixels (base64, row-major), scaled to fit maxSide (nearest). */
+  'images.mask': {
+    params: z
+      .object({
+        imageId: z.number().int().positive(),
+        maxSide: z.number().int().min(8).max(2048).default(512),
+      })
+      .strict(),
+    result: z.object({ width: z.number().int(), height: z.number().int(), bits: z.string() }),
   },
   'images.setNote': {
     params: z.object({ imageId: z.number().int().positive(), note: z.string().max(10000) }).strict(),
@@ -314,6 +353,8 @@ export const methods = {
   },
   'audit.undo': { params: DatasetRef, result: z.object({ undone: AuditEntry.nullable() }) },
   'runs.list': { params: DatasetRef, result: z.array(RunInfo) },
+  /** Deletes a run and its predictions and cached maps (not while its job runs). */
+  'runs.delete': { params: z.object({ runId: z.number().int().positive() }).strict(), result: Changed },
   'stats.get': { params: z.object({ query: ImageQuery }).strict(), result: Stats },
   'saliency.get': {
     params: z

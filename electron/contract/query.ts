@@ -25,12 +25,14 @@ export const ImageQuery = z
     predClass: z.string().optional(),
     /**
      * Errors for class c at threshold t (needs runId). fp: top-1 = c, p_c ≥ t, label ≠ c.
-     * fn: label = c and (top-1 ≠ c or p_c < t).
+     * fn: label = c and (top-1 ≠ c or p_c < t). Without a class, for any class: fp is every
+     * labelled image misclassified with top-1 score ≥ t; fn every labelled image not
+     * classified right with score ≥ t.
      */
     errors: z
       .object({
         kind: z.enum(['fp', 'fn']),
-        class: z.string().min(1),
+        class: z.string().min(1).optional(),
         threshold: z.number().min(0).max(1).default(0.5),
       })
       .strict()
@@ -50,6 +52,8 @@ export const ImageQuery = z
       .strict()
       .optional(),
     untagged: z.boolean().optional(),
+    /** Only images with (true) or without (false) a mask. */
+    hasMask: z.boolean().optional(),
     reviewed: z.boolean().optional(),
     /** A verdict, or 'none' for images without one. */
     verdict: z.union([Verdict, z.literal('none')]).optional(),
@@ -93,6 +97,8 @@ export const GridItem = z.object({
   verdict: Verdict.nullable(),
   split: Split,
   tagIds: z.array(z.number().int()),
+  /** A mask of the deciding region is attached (media kind "mask"). */
+  hasMask: z.boolean(),
   /** With a run: its top-1 class, score and the image's mapped true class (null: unmapped label). */
   prediction: z
     .object({
@@ -126,6 +132,8 @@ export const Facets = z.object({
   total: z.number().int(),
   tags: z.array(Count.extend({ tagId: z.number().int(), name: z.string() })),
   untagged: z.number().int(),
+  /** Selected images with a mask. */
+  masked: z.number().int(),
   trueClass: z.array(Count.extend({ label: z.string().nullable() })),
   predClass: z.array(Count.extend({ label: z.string() })),
   reviewed: z.object({ reviewed: z.number().int(), unreviewed: z.number().int() }),

@@ -111,7 +111,11 @@ export function errorCode(error: unknown): string {
 
 /** Answers requests arriving on a channel; returns a function that pushes events to it. */
 export function serveRpc(channel: MessageChannelLike, handlers: Handlers): (event: ServiceEvent) => void {
-  channel.onMessage(async (raw) => {
+  // Each request starts in a task of its own: requests that arrive together (a grid page and its
+  // facet counts) otherwise run back to back before the first one's answer is sent, and a quick
+  // page waited for a second of counting.
+  channel.onMessage((raw) => void later(() => void answer(raw)));
+  const answer = async (raw: unknown) => {
     const id =
       typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
     const fail = (message: string, code: string) =>
@@ -145,6 +149,12 @@ export function serveRpc(channel: MessageChannelLike, handlers: Handlers): (even
         // the channel itself is gone; nobody is left to answer
       }
     }
-  });
+  };
   return (event) => channel.send({ kind: 'event', event });
+}
+
+/** The next macrotask (answers already sent get written out before it runs). */
+function later(task: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(task);
+  else setTimeout(task, 0);
 }

@@ -432,11 +432,20 @@ export interface EvaluationFile {
  * `images/` folder with a sibling `masks/`), every image's mask is at the same relative path
  * under `masks/`. `n` picks that many images evenly spread over the sorted list.
  */
-export async function scanEvaluationFolder(folder: string, n?: number): Promise<EvaluationFile[]> {
+export async function scanEvaluationFolder(
+  folder: string,
+  n?: number,
+  /** A mask folder of its own (same relative paths as the images). */
+  maskFolder?: string,
+): Promise<EvaluationFile[]> {
   const isDir = async (p: string) => (await fs.stat(p).catch(() => null))?.isDirectory() ?? false;
   let images = folder;
   let masks: string | undefined;
-  if ((await isDir(path.join(folder, 'images'))) && (await isDir(path.join(folder, 'masks')))) {
+  if (maskFolder !== undefined) {
+    if (!(await isDir(maskFolder)))
+      throw new EngineError(`The mask folder ${maskFolder} is not a folder.`, 'mask-missing');
+    masks = maskFolder;
+  } else if ((await isDir(path.join(folder, 'images'))) && (await isDir(path.join(folder, 'masks')))) {
     images = path.join(folder, 'images');
     masks = path.join(folder, 'masks');
   } else if (

@@ -11,6 +11,7 @@ import {
   net,
   protocol,
   session,
+  shell,
   utilityProcess,
 } from 'electron';
 import fs from 'node:fs';
@@ -130,6 +131,12 @@ async function start(): Promise<void> {
     return result.canceled ? null : (result.filePaths[0] ?? null);
   };
   ipcMain.handle('vsw:choose-folder', (event) => (fromOurWindow(event) ? chooseFolder() : null));
+  // Opens an export's folder in the file manager: a folder only, never a file to run.
+  ipcMain.handle('vsw:show-folder', async (event, folder: unknown) => {
+    if (!fromOurWindow(event) || typeof folder !== 'string' || !path.isAbsolute(folder)) return false;
+    if (!(await fs.promises.stat(folder).catch(() => null))?.isDirectory()) return false;
+    return (await shell.openPath(folder)) === '';
+  });
   installMenu(window, () => {
     void chooseFolder().then((folder) => folder && window.webContents.send('vsw:open-folder', folder));
   });

@@ -16,6 +16,8 @@ contextBridge.exposeInMainWorld('vswShell', {
   requestPort: () => ipcRenderer.send('vsw:request-port'),
   /** The native folder dialog; resolves to the chosen folder or null. */
   chooseFolder: (): Promise<string | null> => ipcRenderer.invoke('vsw:choose-folder'),
+  /** Opens a folder (an export's destination) in the file manager. */
+  showFolder: (folder: string): Promise<boolean> => ipcRenderer.invoke('vsw:show-folder', folder),
   /** File → Open Dataset Folder… in the native menu. */
   onOpenFolder: (listener: (folder: string) => void) => {
     ipcRenderer.on('vsw:open-folder', (_event, folder: string) => listener(folder));

@@ -3,12 +3,13 @@
 import type { Handlers } from '../contract/rpc';
 import type { MethodName, ServiceEvent } from '../contract/protocol';
 import type { Selection } from '../contract/query';
+import { readMask } from '../workstation/datasets/attachMasks';
 import { relocateDataset } from '../workstation/datasets/relocateDataset';
 import { deleteJob, resumeJob, startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
-import { gridItem, queryFacets, queryPage } from '../workstation/query/queryImages';
+import { gridItem, queryFacets, queryPage, queryTagFacets } from '../workstation/query/queryImages';
 import { listAudit, undoLatest } from '../workstation/review/auditLog';
 import { datasetOfSelection, setNote, setReview, setSplit } from '../workstation/review/imageReview';
-import { listRuns } from '../workstation/runs/runs';
+import { deleteRun, listRuns } from '../workstation/runs/runs';
 import { imageDetail, saliencyFor } from '../workstation/saliency/imageSaliency';
 import { computeStats } from '../workstation/stats/stats';
 import {
@@ -27,7 +28,9 @@ type CoreMethod =
   | 'datasets.relocate'
   | 'images.query'
   | 'images.facets'
+  | 'images.tagFacets'
   | 'images.get'
+  | 'images.mask'
   | 'images.setNote'
   | 'images.setReview'
   | 'images.setSplit'
@@ -41,6 +44,7 @@ type CoreMethod =
   | 'audit.list'
   | 'audit.undo'
   | 'runs.list'
+  | 'runs.delete'
   | 'stats.get'
   | 'saliency.get'
   | 'jobs.predict'
@@ -78,7 +82,9 @@ export function coreHandlers(
     },
     'images.query': ({ query, after, limit }) => queryPage(db, query, after, limit),
     'images.facets': ({ query }) => queryFacets(db, query),
+    'images.tagFacets': ({ query }) => queryTagFacets(db, query),
     'images.get': ({ imageId, runId }) => imageDetail(db, imageId, runId),
+    'images.mask': ({ imageId, maxSide }) => readMask(db, imageId, maxSide),
     'images.setNote': ({ imageId, note }) => {
       const changed = setNote(db, imageId, note, ws.reviewerId);
       imagesChanged(gridItem(db, imageId).datasetId);
@@ -136,6 +142,11 @@ export function coreHandlers(
       return { undone };
     },
     'runs.list': ({ datasetId }) => listRuns(db, datasetId),
+    'runs.delete': ({ runId }) => {
+      const { datasetId, changed } = deleteRun(db, runId);
+      emit({ type: 'runsChanged', datasetId });
+      return { changed };
+    },
     'stats.get': ({ query }) => computeStats(db, query),
     'saliency.get': (params) => saliencyFor(ws.saliency, db, params),
     'jobs.predict': async (params) => {

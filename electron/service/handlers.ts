@@ -23,12 +23,13 @@ export function createHandlers(
       shell,
     }),
     'datasets.list': () => workstation.listDatasets(),
-    'datasets.add': async ({ path, name, mapping }) => {
+    'datasets.add': async ({ path, name, mapping, masks }) => {
       const result = await workstation.addDataset(
         path,
         name,
         (done, total) => emit({ type: 'progress', job: `import:${path}`, done, total }),
         mapping,
+        masks,
       );
       emit({ type: 'datasetsChanged' });
       return result;

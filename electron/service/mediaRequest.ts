@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 export const MediaRequest = z.object({
   id: z.number().int(),
-  kind: z.enum(['original', 'thumb']),
+  kind: z.enum(['original', 'thumb', 'mask']),
   datasetId: z.number().int().positive(),
   relPath: z.string(),
 });
@@ -11,7 +11,7 @@ export type MediaRequest = z.infer<typeof MediaRequest>;
 
 /** Parses `/<kind>/<datasetId>/<relPath…>`, the media URL path both shells use. */
 export function parseMediaPath(urlPath: string): Omit<MediaRequest, 'id'> | null {
-  const match = /^\/(original|thumb)\/(\d+)\/(.+)$/.exec(urlPath);
+  const match = /^\/(original|thumb|mask)\/(\d+)\/(.+)$/.exec(urlPath);
   if (!match) return null;
   let relPath: string;
   try {
@@ -19,5 +19,5 @@ export function parseMediaPath(urlPath: string): Omit<MediaRequest, 'id'> | null
   } catch {
     return null;
   }
-  return { kind: match[1] as 'original' | 'thumb', datasetId: Number(match[2]), relPath };
+  return { kind: match[1] as 'original' | 'thumb' | 'mask', datasetId: Number(match[2]), relPath };
 }

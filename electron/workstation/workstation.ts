@@ -2,7 +2,8 @@
 // call. It owns the database connection and the cache folder of one data directory.
 import path from 'node:path';
 import type { DatasetSummary, ImageItem, ImportReport, ServiceEvent } from '../contract/protocol';
-import { importFolder, WorkstationError } from './datasets/importFolder';
+import { importFolder, rootIdFor, WorkstationError } from './datasets/importFolder';
+import { attachMaskFolder, siblingMaskFolder } from './datasets/attachMasks';
 import { resolveDatasetFile } from './media/resolveDatasetFile';
 import { ensureThumbnail, type ThumbnailSize } from './media/thumbnails';
 import { openDatabase, type Db } from './store/openDatabase';
@@ -106,6 +107,7 @@ export class Workstation {
     name: string | undefined,
     onProgress?: (done: number, total: number) => void,
     mappingFile?: string,
+    masksFolder?: string,
   ): Promise<{
     dataset: DatasetSummary;
     report: ImportReport;
@@ -128,6 +130,7 @@ export class Workstation {
         storedMapping(this.db, datasetId),
         onProgress,
       );
+      if (masksFolder) await this.attachMasks(result.report, masksFolder, false);
       return { dataset: this.datasetSummary(datasetId), ...result };
     }
     let datasetId: number | undefined;
@@ -143,7 +146,16 @@ export class Workstation {
     const created = datasetId === undefined;
     if (datasetId === undefined) datasetId = this.createDataset(name ?? (path.basename(root) || 'dataset'));
     try {
-      const report = await importFolder(this.db, datasetId, root, onProgress);
+      const sibling = masksFolder ? null : await siblingMaskFolder(root);
+      const report = await importFolder(
+        this.db,
+        datasetId,
+        root,
+        onProgress,
+        sibling?.inside ? 'masks' : undefined,
+      );
+      const masks = masksFolder ?? sibling?.folder;
+      if (masks) await this.attachMasks(report, masks, sibling?.inside ?? false);
       storeMapping(this.db, datasetId, mapping);
       return { dataset: this.datasetSummary(datasetId), report };
     } catch (error) {
@@ -151,6 +163,17 @@ export class Workstation {
       if (created) this.db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId);
       throw error;
     }
+  }
+
+  /** Attaches a mask folder to the images of an import's root and records it in its report. */
+  private async attachMasks(report: ImportReport, folder: string, skippedAsImages: boolean): Promise<void> {
+    const rootId = rootIdFor(this.db, report.datasetId, report.root);
+    report.masks = await attachMaskFolder(this.db, rootId, folder, skippedAsImages);
+    this.db
+      .prepare(
+        'UPDATE import_reports SET report = ? WHERE id = (SELECT MAX(id) FROM import_reports WHERE dataset_id = ?)',
+      )
+      .run(JSON.stringify(report), report.datasetId);
   }
 
   /** The dataset called `name`, or a clear error listing the ones there are. */
@@ -201,9 +224,20 @@ export class Workstation {
   }
 
   /** The file on disk for a media request, after the containment checks. */
-  async mediaFile(kind: 'original' | 'thumb', datasetId: number, relPath: string, size: ThumbnailSize = 128) {
+  async mediaFile(
+    kind: 'original' | 'thumb' | 'mask',
+    datasetId: number,
+    relPath: string,
+    size: ThumbnailSize = 128,
+  ) {
     const file = await resolveDatasetFile(this.db, datasetId, relPath);
     if (kind === 'original') return file.absPath;
+    if (kind === 'mask') {
+      const mask = this.db.prepare('SELECT mask_path FROM images WHERE id = ?').pluck().get(file.imageId) as
+        string | null;
+      if (!mask) throw new WorkstationError(`${relPath} has no mask`, 'not-found');
+      return mask;
+    }
     return ensureThumbnail(this.cacheDir, file.absPath, file.contentHash, size);
   }
 }

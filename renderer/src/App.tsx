@@ -1,26 +1,33 @@
 // The workstation window: a tab per view (Datasets, Review, Stats, Settings), the dataset and run
 // pickers, the jobs panel, a status line for saved actions, and the ? shortcut list.
-import { useState } from 'react';
+import { lazy, Suspense, useMemo, useState } from 'react';
 import { JobsPanel } from './components/JobsPanel';
 import { LabelledSelect } from './components/LabelledSelect';
 import { ShortcutHelp } from './components/ShortcutHelp';
 import { useConnectionState } from './state/connection';
 import { EMPTY_FILTERS, type FilterState } from './state/filters';
+import { readView, setView, useView, type Tab, type ViewState } from './state/viewUrl';
 import { useViewSettings } from './state/settings';
 import { useShortcuts } from './state/shortcuts';
-import { useWorkspace, WorkspaceProvider } from './state/workspace';
+import { runState, useWorkspace, WorkspaceProvider } from './state/workspace';
 import { DatasetsView } from './views/DatasetsView';
 import { ReviewView } from './views/ReviewView';
 import { SettingsView } from './views/SettingsView';
-import { StatsView } from './views/StatsView';
 
-type Tab = 'datasets' | 'review' | 'stats' | 'settings';
+// Stats draws with recharts: loaded when first opened, not with the first screen.
+const StatsView = lazy(() => import('./views/StatsView').then((m) => ({ default: m.StatsView })));
+
 const TABS: [Tab, string][] = [
   ['datasets', 'Datasets'],
   ['review', 'Review'],
   ['stats', 'Stats'],
   ['settings', 'Settings'],
 ];
+
+/** What a status message is about: the tab, dataset, run, and grid or image view. */
+function statusKeyOf(view: ViewState): string {
+  return `${view.tab}|${view.datasetId}|${view.runId}|${view.imageId === null}`;
+}
 
 export function App() {
   return (
@@ -33,10 +40,28 @@ export function App() {
 function Shell() {
   const { datasets, dataset, selectDataset, runs, run, selectRun } = useWorkspace();
   const [view] = useViewSettings();
-  const [tab, setTab] = useState<Tab>('datasets');
+  const url = useView();
+  const tab = url.tab;
+  const setTab = (next: Tab) => setView({ tab: next }, true);
   const [help, setHelp] = useState(false);
-  const [status, setStatus] = useState('');
-  const [filters, setFiltersState] = useState<FilterState>({ ...EMPTY_FILTERS, threshold: view.threshold });
+  // A status message belongs to the view it was said in: another view clears it.
+  const [said, setSaid] = useState({ key: '', text: '' });
+  const status = said.key === statusKeyOf(url) ? said.text : '';
+  const setStatus = (text: string) => setSaid({ key: statusKeyOf(readView()), text });
+  const filters = useMemo<FilterState>(
+    () => ({ ...EMPTY_FILTERS, threshold: view.threshold, ...url.filters }),
+    [view.threshold, url.filters],
+  );
+  // A new filter is a new grid: the open image closes. Typing and numbers replace the history
+  // entry; a choice makes one (Back undoes it).
+  const setFilters = (update: (f: FilterState) => FilterState, push?: boolean) => {
+    const next = update(filters);
+    const changed = (Object.keys(next) as (keyof FilterState)[]).filter(
+      (k) => JSON.stringify(next[k]) !== JSON.stringify(filters[k]),
+    );
+    const typed = changed.every((k) => ['text', 'scoreMin', 'scoreMax', 'threshold'].includes(k));
+    setView({ filters: next, imageId: null, at: null }, push ?? !typed);
+  };
   // A new epoch means the service came back: the current view is mounted afresh and reloads.
   const connection = useConnectionState();
   useShortcuts([{ keys: ['?'], description: 'help', run: () => setHelp(true) }]);
@@ -78,8 +103,8 @@ function Shell() {
         >
           <option value="">none</option>
           {runs.map((r) => (
-            <option key={r.id} value={r.id}>
-              #{r.id} {r.modelName ?? r.name} ({r.status})
+            <option key={r.id} value={r.id} title={`#${r.id} ${r.name} (${runState(r)})`}>
+              #{r.id} {r.modelName ?? r.name} ({runState(r)})
             </option>
           ))}
         </LabelledSelect>
@@ -96,16 +121,23 @@ function Shell() {
       )}
       <main className="content" key={connection.epoch}>
         {tab === 'datasets' && <DatasetsView onReview={() => setTab('review')} />}
-        {tab === 'review' && (
-          <ReviewView filters={filters} setFilters={setFiltersState} onStatus={setStatus} />
-        )}
+        {tab === 'review' && <ReviewView filters={filters} setFilters={setFilters} onStatus={setStatus} />}
         {tab === 'stats' && (
-          <StatsView
-            onOpenCell={(trueClass, predClass) => {
-              setFiltersState({ ...EMPTY_FILTERS, threshold: filters.threshold, trueClass, predClass });
-              setTab('review');
-            }}
-          />
+          <Suspense fallback={<p className="empty">Loading…</p>}>
+            <StatsView
+              onOpenCell={(trueClass, predClass) =>
+                setView(
+                  {
+                    tab: 'review',
+                    filters: { threshold: filters.threshold, trueClass, predClass },
+                    imageId: null,
+                    at: null,
+                  },
+                  true,
+                )
+              }
+            />
+          </Suspense>
         )}
         {tab === 'settings' && <SettingsView />}
       </main>

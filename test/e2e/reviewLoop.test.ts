@@ -59,15 +59,28 @@ test(
 
       // 2. Run the bundled model.
       await runModel(page, model);
+      // The jobs drawer lists running jobs; finished ones on request, each naming model and dataset.
       const jobs = page.getByRole('region', { name: 'Jobs' });
-      assert.ok(
-        (await jobs.getByRole('progressbar').count()) >= 1,
-        'the jobs panel shows the prediction job',
-      );
+      await jobs.getByText('0 running').waitFor();
+      assert.equal(await jobs.getByRole('progressbar').count(), 0, 'finished jobs are hidden by default');
+      await jobs.getByRole('checkbox', { name: 'Show finished' }).check();
+      assert.ok((await jobs.getByRole('progressbar').count()) >= 1, 'the drawer shows the prediction job');
+      assert.match(await jobs.innerText(), /fashion-vit on fashion-mnist/);
+      await jobs.getByRole('checkbox', { name: 'Show finished' }).uncheck();
 
-      // 3. Filter the false positives of one class.
+      // 3. False positives with no class: everything misclassified at the threshold, and the count
+      // says so. Then the false positives of one class.
       await page.getByRole('tab', { name: 'Review' }).click();
       await page.getByRole('combobox', { name: 'Error type' }).selectOption({ label: 'False positives' });
+      const matching = page.locator('output[aria-label="Matching images"]');
+      await page.waitForFunction(() =>
+        document
+          .querySelector('output[aria-label="Matching images"]')
+          ?.textContent?.includes('misclassified'),
+      );
+      const anyClass = await matching.innerText();
+      assert.match(anyClass, /^[\d,]+ misclassified at ≥ 0\.5 \(any class\)$/);
+      assert.ok(Number(anyClass.replace(/\D.*$/, '').replace(/,/g, '')) > 0, anyClass);
       await page.getByRole('combobox', { name: 'Class', exact: true }).selectOption('Shirt');
       await page.getByRole('spinbutton', { name: 'Score threshold' }).fill('0.3');
       const grid = page.getByRole('grid', { name: 'Images' });
@@ -84,10 +97,16 @@ test(
       );
       assert.ok(total >= 3, `at least three Shirt false positives (got ${total})`);
       for (const name of await cells.evaluateAll((els) =>
-        els.slice(0, 20).map((e) => e.getAttribute('aria-label')!),
+        els.slice(0, 20).map((e) => e.getAttribute('data-path')!),
       )) {
         assert.doesNotMatch(name, /^Shirt\//, 'a false positive of Shirt is not labelled Shirt');
       }
+      // The screenshot shows the tiles with their thumbnails (made on first request).
+      await page.waitForFunction(
+        () => [...document.querySelectorAll<HTMLImageElement>('[role=grid] img')].every((i) => i.complete),
+        undefined,
+        { timeout: 30_000 },
+      );
       await screenshot(page, 'review-grid-false-positives');
       await page.getByRole('checkbox', { name: 'Heatmaps in grid' }).check();
       await grid
@@ -109,6 +128,31 @@ test(
         return !!photo && photo.complete && photo.naturalWidth > 0;
       });
       await screenshot(page, 'image-view-single');
+      // The picture fills the stage's height, and the colour scale names the method.
+      const frame = (await page.locator('.zoom-frame').boundingBox())!;
+      const stage = (await page.locator('.image-stage').boundingBox())!;
+      assert.ok(
+        frame.height >= Math.min(stage.height, stage.width) - 8 && frame.height > 500,
+        `the picture fills the stage (${frame.height} of ${stage.height} px)`,
+      );
+      assert.match(await page.getByRole('group', { name: 'Colour scale' }).innerText(), /attn-grad-product/);
+      // Every block of the per-block strip in one row.
+      await page.getByRole('img', { name: 'Block 6 contribution' }).waitFor();
+      const stripTops = await page
+        .locator('.strip figure')
+        .evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+      assert.equal(new Set(stripTops).size, 1, `the strip is one row (${stripTops})`);
+      // Reload inside the image view: the same image, method and filters come back.
+      const shownPath = await page.locator('.image-toolbar strong').innerText();
+      await page.reload();
+      await page.getByRole('region', { name: 'Image view' }).waitFor();
+      assert.equal(await page.locator('.image-toolbar strong').innerText(), shownPath);
+      assert.equal(
+        await page.getByRole('combobox', { name: 'Class', exact: true }).inputValue(),
+        'Shirt',
+        'the filters survive the reload',
+      );
+      await heatmapColours(page);
 
       // 5. Switch method and target: the drawing changes.
       await page.getByRole('combobox', { name: 'Method' }).selectOption('rollout');
@@ -131,6 +175,15 @@ test(
       );
       assert.ok(scoredRows.some((r) => r.startsWith('random')));
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('methods');
+      // Back leaves compare mode, Forward returns to it (the view is in the URL).
+      await page
+        .getByRole('group', { name: 'Compare' })
+        .getByRole('img', { name: 'Heatmap' })
+        .first()
+        .waitFor();
+      await page.goBack();
+      await page.getByRole('img', { name: 'Heatmap', exact: true }).waitFor();
+      await page.goForward();
       await page
         .getByRole('group', { name: 'Compare' })
         .getByRole('img', { name: 'Heatmap' })
@@ -154,6 +207,16 @@ test(
         { label: top2, count: SALIENCY_METHODS.length },
       );
       assert.equal(await captions.count(), SALIENCY_METHODS.length);
+      // The panels sit in rows of one length: never a row with a hole.
+      const tops = await page
+        .getByRole('group', { name: 'Compare' })
+        .locator('figure')
+        .evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+      const perRow = [...new Set(tops)].map((top) => tops.filter((t) => t === top).length);
+      assert.ok(
+        perRow.every((n) => n === perRow[0]),
+        `panels per row: ${perRow}`,
+      );
       await screenshot(page, 'image-view-compare');
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('none');
 
@@ -164,9 +227,11 @@ test(
       await page.keyboard.press('Escape');
       await grid.focus();
       await cells.first().click();
+      const untaggedBox = page.locator('label.check', { hasText: 'Untagged' });
+      const untaggedBefore = Number((await untaggedBox.innerText()).replace(/\D/g, ''));
       const tagged: string[] = [];
       for (let i = 0; i < 3; i++) {
-        tagged.push((await grid.locator('.cell.focused').getAttribute('aria-label'))!);
+        tagged.push((await grid.locator('.cell.focused').getAttribute('data-path'))!);
         await page.keyboard.press('1');
         await page.keyboard.press('ArrowRight');
       }
@@ -176,15 +241,48 @@ test(
         .first()
         .getByText('Tagged')
         .waitFor();
+      // The facet counts follow the hotkeys without a filter change: Untagged drops by three and
+      // the tag filter counts the three.
+      await page.waitForFunction(
+        (want) =>
+          [...document.querySelectorAll('label.check')].some(
+            (l) =>
+              l.textContent?.startsWith('Untagged') && l.textContent.includes(`(${want.toLocaleString()})`),
+          ),
+        untaggedBefore - 3,
+      );
+      // A status message belongs to its view: another tab clears it.
+      const statusLine = page.locator('output[aria-label=Status]');
+      assert.match(await statusLine.innerText(), /Tagged/);
+      await page.getByRole('tab', { name: 'Stats' }).click();
+      assert.equal(await statusLine.innerText(), '');
+      await page.getByRole('tab', { name: 'Review' }).click();
+      await page.locator('.tag-filter summary').click();
+      await page
+        .getByRole('listbox', { name: 'Tag filter' })
+        .getByRole('option', { name: /^crossed arms \(3\)/ })
+        .waitFor();
+      await page.locator('.tag-filter summary').click();
+      // A tile's chips name every tag: the cell's accessible name holds them.
+      assert.match(
+        (await grid.getByRole('gridcell').first().getAttribute('aria-label'))!,
+        /tags: crossed arms/,
+      );
 
       // 7. Reload: the tags are still there.
       await page.reload();
       await page.getByRole('tab', { name: 'Review' }).click();
-      await page.getByRole('listbox', { name: 'Tag filter' }).selectOption({ label: 'crossed arms (3)' });
-      await grid.getByRole('gridcell').first().waitFor();
+      await page.locator('.tag-filter summary').click();
+      await page.getByRole('searchbox', { name: 'Search tags' }).fill('cross');
+      await page
+        .getByRole('listbox', { name: 'Tag filter' })
+        .getByRole('option', { name: /^crossed arms \(3\), key 1$/ })
+        .click();
+      await page.locator('.tag-filter summary').click();
+      await page.waitForFunction(() => document.querySelectorAll('[role=gridcell]').length === 3);
       const afterReload = await grid
         .getByRole('gridcell')
-        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
       assert.deepEqual([...afterReload].sort(), [...tagged].sort());
 
       // 8. Export, and check the files on disk.
@@ -192,7 +290,13 @@ test(
       const dialog = page.getByRole('dialog', { name: 'Export' });
       await dialog.getByRole('textbox', { name: 'Destination folder' }).fill(exportDir);
       await dialog.getByRole('button', { name: 'Start export' }).click();
-      await dialog.getByLabel('Export result').waitFor({ timeout: 60_000 });
+      const summary = dialog.getByRole('region', { name: 'Export result' });
+      await summary.waitFor({ timeout: 60_000 });
+      assert.match(await summary.innerText(), /3 files from 3 images/);
+      assert.match(await summary.getByRole('table', { name: 'Folders' }).innerText(), /crossed arms\/\s+3/);
+      assert.match(await summary.innerText(), /No warnings/);
+      assert.ok((await summary.innerText()).includes(exportDir), 'the summary names the destination');
+      await screenshot(page, 'export-result');
       const exported = fs.readdirSync(path.join(exportDir, 'crossed arms'));
       assert.equal(exported.length, 3);
       assert.ok(fs.existsSync(path.join(exportDir, 'export.json')));
@@ -205,9 +309,25 @@ test(
       );
       for (const rel of tagged) assert.ok(csv.includes(rel), `${rel} is in the manifest`);
       await page.keyboard.press('Escape');
+      // One image of 2,000 reviewed: 0.05%, which must still show.
+      await grid.getByRole('gridcell').first().click();
+      await page.keyboard.press(' ');
+      await grid.locator('.cell.reviewed').first().waitFor();
 
       await page.getByRole('tab', { name: 'Stats' }).click();
       await page.getByRole('region', { name: 'Confusion matrix' }).waitFor();
+      // Review progress shows its number, and a small share still draws a visible bar.
+      const progress = page.getByRole('progressbar', { name: 'Reviewed' });
+      assert.equal(await progress.getAttribute('aria-valuetext'), '< 0.1%');
+      const fill = (await progress.locator('.share-fill').boundingBox())!;
+      assert.ok(fill.width >= 4, `a 0.05% share draws ${fill.width} px`);
+      // Bars of the per-tag chart are drawn in the tags' colours.
+      const tagColour = await page.evaluate(() => {
+        const bar = document.querySelector('[aria-label="Images per tag"] .recharts-bar-rectangle path');
+        return bar?.getAttribute('fill') ?? null;
+      });
+      assert.notEqual(tagColour, '#5aa9ff');
+      assert.match(tagColour ?? '', /^#[0-9a-f]{6}$/i);
       await screenshot(page, 'stats');
       await page.getByRole('region', { name: 'Confusion matrix' }).scrollIntoViewIfNeeded();
       await screenshot(page, 'stats-confusion-matrix');

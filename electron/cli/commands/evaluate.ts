@@ -41,6 +41,7 @@ interface EvaluateFlags extends ModelFlags, MethodFlags {
   batch: number;
   blurSigma?: number;
   seed: number;
+  masks?: string;
 }
 
 export function register(program: Command): void {
@@ -90,7 +91,12 @@ export function register(program: Command): void {
         return v;
       },
     )
-    .option('--seed <n>', 'seed of the random floor maps', parseNonNegativeInteger('--seed'), 0);
+    .option('--seed <n>', 'seed of the random floor maps', parseNonNegativeInteger('--seed'), 0)
+    .option(
+      '--masks <folder>',
+      'masks of the deciding region for localisation, at the same relative paths as the images ' +
+        '(default: masks/ beside images/)',
+    );
   engineAction(command, runEvaluate);
 }
 
@@ -105,7 +111,7 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
     throw new UsageError(`--input ${flags.input} is not a folder of images.`);
   const subsetRule = flags.originals ?? flags.flipped;
   // A flipped subset is picked from the whole folder; --n then caps the subset.
-  let files = await scanEvaluationFolder(flags.input, subsetRule ? undefined : flags.n);
+  let files = await scanEvaluationFolder(flags.input, subsetRule ? undefined : flags.n, flags.masks);
   if (files.length === 0) throw new UsageError(`--input ${flags.input} holds no images.`);
   await withModel(flags, async (loaded, session) => {
     const info = session.info;

@@ -34,6 +34,8 @@ export async function importFolder(
   datasetId: number,
   folder: string,
   onProgress?: (done: number, total: number) => void,
+  /** A top-level folder of the root not to import (a masks/ folder). */
+  exclude?: string,
 ): Promise<ImportReport> {
   const started = performance.now();
   const root = path.resolve(folder);
@@ -62,7 +64,9 @@ export async function importFolder(
   const report = emptyReport(datasetId, root);
   await scanFolder(
     root,
-    (file) => files.push(file),
+    (file) => {
+      if (exclude === undefined || !file.relPath.startsWith(`${exclude}/`)) files.push(file);
+    },
     (problem) => report.skipped.push(problem),
   );
   const known = db

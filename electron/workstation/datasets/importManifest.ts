@@ -1,4 +1,4 @@
-// Imports a CSV or JSONL manifest (path,label[,prediction,score][,split]): the listed images are
+// Imports a CSV or JSONL manifest (path,label[,prediction,score][,split][,mask]): the listed images are
 // recorded under the folder that holds them all, with the manifest's labels. Predictions brought
 // from elsewhere become a run without a model (top-1 and score only).
 import fs from 'node:fs';
@@ -24,6 +24,8 @@ export interface ManifestRow {
   prediction: string | null;
   score: number | null;
   split: string | null;
+  /** A mask of the deciding region, relative to the manifest's folder. */
+  mask: string | null;
 }
 
 export function isManifestFile(file: string): boolean {
@@ -67,6 +69,7 @@ export function readManifest(file: string): ManifestRow[] {
         prediction: str(get('prediction')),
         score: num(get('score'), k + 2),
         split: str(get('split')),
+        mask: str(get('mask')),
       });
     });
   } else {
@@ -88,6 +91,7 @@ export function readManifest(file: string): ManifestRow[] {
         prediction: str(obj.prediction),
         score: num(obj.score, k + 1),
         split: str(obj.split),
+        mask: str(obj.mask),
       });
     });
   }
@@ -182,6 +186,7 @@ export async function importManifest(
       if (id !== undefined && g.split) setSplit.run(g.split, id);
     });
   })();
+  attachManifestMasks(db, base, good, (k) => ids.get(toRecord[k].relPath), report);
 
   let runId: number | null = null;
   let unmapped: string[] = [];
@@ -227,4 +232,35 @@ export async function importManifest(
     })();
   }
   return { report: finishReport(db, report, started), runId, unmappedLabels: unmapped };
+}
+
+/** Records the manifest's mask column; a listed mask that is not on disk is named in the report. */
+function attachManifestMasks(
+  db: Db,
+  base: string,
+  rows: ManifestRow[],
+  idOf: (k: number) => number | undefined,
+  report: ImportReport,
+): void {
+  const listed = rows.filter((r) => r.mask !== null).length;
+  if (listed === 0) return;
+  const set = db.prepare('UPDATE images SET mask_path = ? WHERE id = ?');
+  let attached = 0;
+  db.transaction(() => {
+    rows.forEach((row, k) => {
+      const id = idOf(k);
+      if (row.mask === null || id === undefined) return;
+      const abs = path.resolve(base, row.mask);
+      if (!fs.existsSync(abs)) {
+        report.skipped.push({
+          path: row.mask,
+          reason: `mask of ${row.path} (line ${row.line}) not found on disk`,
+        });
+        return;
+      }
+      set.run(abs, id);
+      attached++;
+    });
+  })();
+  report.masks = { folder: 'manifest', attached, unmatched: 0, skippedAsImages: false };
 }

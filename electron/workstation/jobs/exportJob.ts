@@ -69,6 +69,8 @@ export interface ExportResult {
   /** Of the skipped, images whose status was already `missing` (never selected for copying). */
   missing: number;
   leakage: { inEvaluationSplit: number; duplicatesOfEvaluation: number; warning: string | null };
+  /** Selected images whose source file is gone from disk: left out, the first ones named. */
+  missingSources: { count: number; paths: string[] };
   seconds: number;
 }
 
@@ -356,6 +358,8 @@ export async function runExport(
         path: string;
       })
     : null;
+  // Sources gone from disk since the import: left out (in `skipped`) and named here.
+  const gone = items.filter((p) => p.skipped && !fs.existsSync(p.plan.absPath));
   const result: ExportResult = {
     out,
     selected: items.length,
@@ -366,6 +370,7 @@ export async function runExport(
     skipped,
     missing: skipped.filter((s) => s.reason === MISSING).length,
     leakage,
+    missingSources: { count: gone.length, paths: gone.slice(0, 20).map((p) => p.plan.absPath) },
     seconds: 0,
   };
   const provenance = {

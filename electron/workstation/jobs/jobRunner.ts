@@ -158,6 +158,9 @@ export class JobRunner {
     let firstDone: number | null = null;
     let lastEmit = 0;
     let lastWrite = 0;
+    // The last progress reported: written when the job ends, so that a cancelled job's count is
+    // what its body reached, not the last throttled write.
+    let last: { done: number; total: number } | null = null;
     const isCancelled = () =>
       state.cancel ||
       (this.db.prepare('SELECT cancel_requested FROM jobs WHERE id = ?').pluck().get(jobId) as number) === 1;
@@ -168,6 +171,7 @@ export class JobRunner {
         if (isCancelled()) throw new JobCancelled();
       },
       progress: (done, total) => {
+        last = { done, total };
         const now = performance.now();
         firstDone ??= done; // resumed work done before this start does not count toward the rate
         const seconds = (now - started) / 1000;
@@ -186,6 +190,8 @@ export class JobRunner {
       },
     };
     const finish = (status: JobInfo['status'], result: unknown, error: string | null) => {
+      if (last)
+        this.db.prepare('UPDATE jobs SET done = ?, total = ? WHERE id = ?').run(last.done, last.total, jobId);
       this.db
         .prepare('UPDATE jobs SET status = ?, result = ?, error = ?, updated_at = ? WHERE id = ?')
         .run(

@@ -68,17 +68,30 @@ export function buildQuery(db: Db, query: ImageQuery): BuiltQuery {
   }
   if (query.errors) {
     if (!run) throw needsRun(`errors (${query.errors.kind})`);
-    const c = classIndex(run, query.errors.class);
     const t = query.errors.threshold;
-    // With top-1 = c, p_c is the top-1 score, so both definitions need no BLOB decoding.
-    if (query.errors.kind === 'fp') {
-      where.push(
-        'p.top1 = ? AND p.score >= ? AND (p.true_idx <> ? OR (p.true_idx IS NULL AND i.label IS NOT NULL))',
-      );
-      params.push(c, t, c);
+    const labelled = '(p.true_idx IS NOT NULL OR i.label IS NOT NULL)';
+    if (query.errors.class === undefined) {
+      // Any class: misclassified at the threshold (fp), or not found at it (fn). An unmapped
+      // label counts as wrong for every class, as in the one-class definitions.
+      if (query.errors.kind === 'fp') {
+        where.push(`p.score >= ? AND ${labelled} AND (p.true_idx IS NULL OR p.top1 <> p.true_idx)`);
+        params.push(t);
+      } else {
+        where.push('p.true_idx IS NOT NULL AND (p.top1 <> p.true_idx OR p.score < ?)');
+        params.push(t);
+      }
     } else {
-      where.push('p.true_idx = ? AND (p.top1 <> ? OR p.score < ?)');
-      params.push(c, c, t);
+      const c = classIndex(run, query.errors.class);
+      // With top-1 = c, p_c is the top-1 score, so both definitions need no BLOB decoding.
+      if (query.errors.kind === 'fp') {
+        where.push(
+          'p.top1 = ? AND p.score >= ? AND (p.true_idx <> ? OR (p.true_idx IS NULL AND i.label IS NOT NULL))',
+        );
+        params.push(c, t, c);
+      } else {
+        where.push('p.true_idx = ? AND (p.top1 <> ? OR p.score < ?)');
+        params.push(c, c, t);
+      }
     }
     predictionFilter = true;
   }
@@ -115,6 +128,7 @@ export function buildQuery(db: Db, query: ImageQuery): BuiltQuery {
   if (query.untagged !== undefined) {
     where.push(`${query.untagged ? 'NOT ' : ''}EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id)`);
   }
+  if (query.hasMask !== undefined) where.push(`i.mask_path IS ${query.hasMask ? 'NOT ' : ''}NULL`);
   if (query.reviewed !== undefined) where.push(`i.reviewed_at IS ${query.reviewed ? 'NOT ' : ''}NULL`);
   if (query.verdict !== undefined) {
     if (query.verdict === 'none') where.push('i.verdict IS NULL');

@@ -68,3 +68,19 @@ export function listRuns(db: Db, datasetId: number): RunInfo[] {
     finishedAt: r.finished_at,
   }));
 }
+
+/** Deletes a run with its predictions and cached maps; refused while its prediction job runs. */
+export function deleteRun(db: Db, runId: number): { datasetId: number; changed: number } {
+  const run = getRun(db, runId);
+  const running = db
+    .prepare("SELECT id FROM jobs WHERE key = ? AND status = 'running'")
+    .pluck()
+    .get(`predict:run:${runId}`) as number | undefined;
+  if (running !== undefined)
+    throw new WorkstationError(
+      `run ${runId} is still being predicted (job ${running}); cancel the job first, then delete the run`,
+      'busy',
+    );
+  const changed = db.prepare('DELETE FROM runs WHERE id = ?').run(runId).changes;
+  return { datasetId: run.datasetId, changed };
+}

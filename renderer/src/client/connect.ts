@@ -8,8 +8,8 @@ export interface Connection {
   /** Whether the service is reachable; the epoch grows with every reconnection. */
   state(): ConnectionState;
   onState(listener: (state: ConnectionState) => void): () => void;
-  /** URL of a dataset file: kind 'thumb' or 'original'. */
-  mediaUrl(kind: 'thumb' | 'original', datasetId: number, relPath: string): string;
+  /** URL of a dataset file: its thumbnail, the original, or its mask. */
+  mediaUrl(kind: 'thumb' | 'original' | 'mask', datasetId: number, relPath: string): string;
 }
 
 declare global {
@@ -18,6 +18,7 @@ declare global {
       kind: 'electron';
       requestPort(): void;
       chooseFolder(): Promise<string | null>;
+      showFolder(folder: string): Promise<boolean>;
       onOpenFolder(listener: (folder: string) => void): void;
     };
   }

@@ -4,6 +4,8 @@ import { useEffect, useRef, useState } from 'react';
 import type { ImageQueryInput } from '../../../electron/contract/query';
 import type { JobInfo } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
+import { uiError } from '../state/uiErrors';
+import { ExportSummary, type ExportResultView } from './ExportSummary';
 import { LabelledSelect } from './LabelledSelect';
 import { useWorkspace } from '../state/workspace';
 
@@ -68,11 +70,11 @@ export function ExportDialog({ query, selectedIds, onClose }: Props) {
       const jobs = await client.call('jobs.list', {});
       setJob(jobs.find((j) => j.id === id) ?? null);
     } catch (e) {
-      setError((e as Error).message);
+      setError(uiError((e as Error).message));
     }
   };
 
-  const result = job?.status === 'done' ? (job.result as Record<string, unknown> | null) : null;
+  const result = job?.status === 'done' ? (job.result as ExportResultView | null) : null;
   return (
     <dialog ref={ref} className="dialog export" aria-label="Export" onCancel={onClose} onClose={onClose}>
       <h2>Export the tagged negatives</h2>
@@ -158,12 +160,8 @@ export function ExportDialog({ query, selectedIds, onClose }: Props) {
           <span>
             {job.done} / {job.total} · {job.status}
           </span>
-          {job.error && <p className="error">{job.error}</p>}
-          {result && (
-            <pre className="export-result" aria-label="Export result">
-              {JSON.stringify(result, null, 2)}
-            </pre>
-          )}
+          {job.error && <p className="error">{uiError(job.error)}</p>}
+          {result ? <ExportSummary result={result} /> : null}
         </div>
       )}
       <div className="dialog-buttons">

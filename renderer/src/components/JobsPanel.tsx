@@ -1,9 +1,11 @@
-// Every running job with a progress bar, its rate, its ETA and Cancel; a cancelled or failed job
-// with Resume (from its checkpoint) and Delete. Jobs run in the service, so they keep going while
-// the reviewer works in any view.
+// The jobs drawer: running jobs with a progress bar, rate, ETA and Cancel; finished ones on request,
+// a cancelled or failed one with Resume (from its checkpoint) and Delete. Each names its model and
+// dataset. Jobs run in the service, so they keep going in any view.
 import { useEffect, useState } from 'react';
-import type { JobInfo } from '../../../electron/contract/protocol';
+import type { DatasetSummary, JobInfo } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
+import { uiError } from '../state/uiErrors';
+import { useWorkspace } from '../state/workspace';
 
 interface Live {
   job: JobInfo;
@@ -17,25 +19,44 @@ function formatEta(seconds: number | null): string {
   return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }
 
+/** "fashion-vit on demo", "export to negatives": what a job works on, from its parameters. */
+export function describeJob(job: JobInfo, datasets: DatasetSummary[]): string {
+  const params = (job.params ?? {}) as {
+    datasetId?: number;
+    model?: string;
+    query?: { datasetId?: number };
+    method?: string;
+    out?: string;
+  };
+  const datasetId = params.datasetId ?? params.query?.datasetId;
+  const dataset = datasets.find((d) => d.id === datasetId)?.name ?? (datasetId ? `dataset ${datasetId}` : '');
+  const base = (p: string) =>
+    p
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? p;
+  if (job.kind === 'predict' && params.model) return `${base(params.model)} on ${dataset}`;
+  if (job.kind === 'explain') return `${params.method ?? 'maps'} on ${dataset}`;
+  if (job.kind === 'export' && params.out) return `${dataset} to ${base(params.out)}`;
+  return dataset;
+}
+
 export function JobsPanel() {
   const { client } = useConnection();
+  const { datasets } = useWorkspace();
   const [jobs, setJobs] = useState<Map<number, Live>>(new Map());
   const [error, setError] = useState('');
   const act = (method: 'jobs.resume' | 'jobs.delete', jobId: number) => {
     setError('');
     client.call(method, { jobId }).catch((e: Error) => setError(e.message));
   };
+  const [open, setOpen] = useState(true);
+  const [showFinished, setShowFinished] = useState(false);
 
   useEffect(() => {
     client
       .call('jobs.list', {})
-      .then((list) =>
-        setJobs(
-          new Map(
-            list.filter((j) => j.status !== 'done').map((job) => [job.id, { job, rate: 0, eta: null }]),
-          ),
-        ),
-      )
+      .then((list) => setJobs(new Map(list.slice(0, 20).map((job) => [job.id, { job, rate: 0, eta: null }]))))
       .catch((e: Error) => setError(`Cannot list the jobs: ${e.message}`));
     return client.onEvent((event) => {
       setJobs((prev) => {
@@ -62,53 +83,87 @@ export function JobsPanel() {
     });
   }, [client]);
 
-  const list = [...jobs.values()].sort((a, b) => b.job.id - a.job.id).slice(0, 6);
+  const all = [...jobs.values()].sort((a, b) => b.job.id - a.job.id);
+  const running = all.filter((l) => l.job.status === 'running');
+  const finished = all.filter((l) => l.job.status !== 'running');
+  const list = showFinished ? all.slice(0, 20) : running;
   return (
-    <section className="jobs" role="region" aria-label="Jobs">
-      <h2>Jobs</h2>
+    <section className={`jobs${open ? ' open' : ''}`} role="region" aria-label="Jobs">
+      <header className="jobs-header">
+        <button className="small" aria-expanded={open} onClick={() => setOpen(!open)}>
+          {open ? '▾' : '▸'} Jobs
+        </button>
+        <span className="muted">
+          {running.length} running
+          {finished.length > 0 && ` · ${finished.length} finished`}
+        </span>
+        {finished.length > 0 && (
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={showFinished}
+              onChange={(e) => {
+                setShowFinished(e.target.checked);
+                setOpen(true);
+              }}
+            />
+            Show finished
+          </label>
+        )}
+      </header>
       {error && (
         <p className="error" role="alert">
           {error}
         </p>
       )}
-      {list.length === 0 && !error && <p className="muted">No jobs yet.</p>}
-      {list.map(({ job, rate, eta }) => (
-        <div key={job.id} className={`job ${job.status}`}>
-          <div className="job-line">
-            <strong>{job.kind}</strong>
-            <span className="muted">
-              {job.done.toLocaleString()} / {job.total.toLocaleString()}
-              {job.status === 'running'
-                ? ` · ${rate.toFixed(1)}/s · ${formatEta(eta)} left`
-                : ` · ${job.status}`}
-            </span>
-            {job.status === 'running' && (
-              <button
-                className="small"
-                onClick={() =>
-                  client
-                    .call('jobs.cancel', { jobId: job.id })
-                    .catch((e: Error) => setError(`Cannot cancel job ${job.id}: ${e.message}`))
-                }
-              >
-                Cancel
-              </button>
-            )}
-            {(job.status === 'cancelled' || job.status === 'failed') && (
-              <>
-                <button className="small" onClick={() => act('jobs.resume', job.id)}>
-                  Resume
-                </button>
-                <button className="small" onClick={() => act('jobs.delete', job.id)}>
-                  Delete
-                </button>
-              </>
-            )}
-          </div>
-          <progress aria-label={`${job.kind} job ${job.id}`} max={Math.max(1, job.total)} value={job.done} />
-          {job.error && <p className="error">{job.error}</p>}
+      {open && (
+        <div className="jobs-list">
+          {list.map(({ job, rate, eta }) => (
+            <div key={job.id} className={`job ${job.status}`}>
+              <div className="job-line">
+                <strong>{job.kind}</strong>
+                <span className="job-what" title={describeJob(job, datasets)}>
+                  {describeJob(job, datasets)}
+                </span>
+                <span className="muted">
+                  {job.done.toLocaleString()} / {job.total.toLocaleString()}
+                  {job.status === 'running'
+                    ? ` · ${rate.toFixed(1)}/s · ${formatEta(eta)} left`
+                    : ` · ${job.status}`}
+                </span>
+                {job.status === 'running' && (
+                  <button
+                    className="small"
+                    onClick={() =>
+                      client
+                        .call('jobs.cancel', { jobId: job.id })
+                        .catch((e: Error) => setError(`Cannot cancel job ${job.id}: ${e.message}`))
+                    }
+                  >
+                    Cancel
+                  </button>
+                )}
+                {(job.status === 'cancelled' || job.status === 'failed') && (
+                  <>
+                    <button className="small" onClick={() => act('jobs.resume', job.id)}>
+                      Resume
+                    </button>
+                    <button className="small" onClick={() => act('jobs.delete', job.id)}>
+                      Delete
+                    </button>
+                  </>
+                )}
+              </div>
+              <progress
+                aria-label={`${job.kind} job ${job.id}`}
+                max={Math.max(1, job.total)}
+                value={job.done}
+              />
+              {job.error && <p className="error">{uiError(job.error)}</p>}
+            </div>
+          ))}
         </div>
-      ))}
+      )}
     </section>
   );
 }

@@ -12,6 +12,7 @@ export interface FilterState {
   tagMode: 'any' | 'all' | 'none';
   tagIds: number[];
   untagged: boolean;
+  hasMask: boolean;
   reviewed: 'any' | 'yes' | 'no';
   verdict: '' | 'model-error' | 'label-wrong' | 'unsure' | 'none';
   /** By the latest "Check this region". */
@@ -32,6 +33,7 @@ export const EMPTY_FILTERS: FilterState = {
   tagMode: 'any',
   tagIds: [],
   untagged: false,
+  hasMask: false,
   reviewed: 'any',
   verdict: '',
   regionCheck: '',
@@ -50,8 +52,9 @@ export function toQuery(datasetId: number, runId: number | null, f: FilterState)
   const query: ImageQueryInput = { datasetId, sort: { by: f.sort, direction: f.direction, seed: 7 } };
   if (runId !== null) {
     query.runId = runId;
-    if (f.errorType !== 'all' && f.errorClass) {
-      query.errors = { kind: f.errorType, class: f.errorClass, threshold: f.threshold };
+    // No class: misclassified (fp) or missed (fn) at the threshold, for any class.
+    if (f.errorType !== 'all') {
+      query.errors = { kind: f.errorType, class: f.errorClass || undefined, threshold: f.threshold };
     }
     if (f.predClass) query.predClass = f.predClass;
     const min = score(f.scoreMin);
@@ -63,6 +66,7 @@ export function toQuery(datasetId: number, runId: number | null, f: FilterState)
   if (f.trueClass) query.trueClass = f.trueClass;
   if (f.tagIds.length) query.tags = { [f.tagMode]: f.tagIds };
   if (f.untagged) query.untagged = true;
+  if (f.hasMask) query.hasMask = true;
   if (f.reviewed !== 'any') query.reviewed = f.reviewed === 'yes';
   if (f.verdict) query.verdict = f.verdict;
   if (f.regionCheck) query.regionCheck = f.regionCheck;

@@ -5,6 +5,8 @@ import type { Facets, GridItem, ImageQueryInput } from '../../../electron/contra
 import { useConnection } from './connection';
 
 const PAGE = 2000;
+/** The first page is a screenful or two: it comes back (and is drawn) sooner. */
+const FIRST_PAGE = 300;
 
 export interface QueryPages {
   items: GridItem[];
@@ -15,6 +17,8 @@ export interface QueryPages {
   need(index: number): void;
   /** Re-fetch the loaded range (after tags or review state changed). */
   refresh(): void;
+  /** Re-count the tag facets only (after tags changed on items already patched in place). */
+  refreshFacets(): void;
   /** Replace one item in place (after an edit whose result we already know). */
   patch(id: number, change: (item: GridItem) => GridItem): void;
 }
@@ -39,7 +43,7 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
     s.loading = true;
     const requestKey = s.key;
     client
-      .call('images.query', { query, after: s.cursor, limit: PAGE })
+      .call('images.query', { query, after: s.cursor, limit: s.cursor === undefined ? FIRST_PAGE : PAGE })
       .then((page) => {
         if (state.current.key !== requestKey) return;
         s.cursor = page.nextCursor ?? (null as unknown as undefined);
@@ -80,7 +84,7 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
       !complete &&
       !state.current.loading &&
       items.length > 0 &&
-      state.current.wanted >= items.length - PAGE / 4
+      state.current.wanted >= items.length - FIRST_PAGE / 2
     ) {
       loadMore();
     }
@@ -89,7 +93,7 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
   const need = useCallback(
     (index: number) => {
       state.current.wanted = Math.max(state.current.wanted, index);
-      if (index >= items.length - PAGE / 4) loadMore();
+      if (index >= items.length - FIRST_PAGE / 2) loadMore();
     },
     [items.length, loadMore],
   );
@@ -128,5 +132,17 @@ export function useQueryPages(query: ImageQueryInput | null): QueryPages {
       setItems((prev) => prev.map((item) => (item.id === id ? change(item) : item))),
     [],
   );
-  return { items, complete, facets, error, need, refresh, patch };
+  // A tag change alters only the tag counts: those are fetched, the rest of the facets kept.
+  const refreshTagFacets = useCallback(() => {
+    if (!query) return;
+    const requestKey = state.current.key;
+    client
+      .call('images.tagFacets', { query })
+      .then((counts) => {
+        if (state.current.key === requestKey) setFacets((f) => (f ? { ...f, ...counts } : f));
+      })
+      .catch((e: Error) => setError(e.message));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, key]);
+  return { items, complete, facets, error, need, refresh, refreshFacets: refreshTagFacets, patch };
 }

@@ -4,6 +4,7 @@ import { unlessDisconnected } from '../client/callErrors';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { DatasetSummary, RunInfo, TagInfo } from '../../../electron/contract/protocol';
 import { useConnection, useConnectionState } from './connection';
+import { readView, setView, useView } from './viewUrl';
 
 export interface Workspace {
   datasets: DatasetSummary[];
@@ -13,11 +14,26 @@ export interface Workspace {
   run: RunInfo | null;
   selectRun(id: number | null): void;
   tags: TagInfo[];
+  /** The dataset's runs are known (before that, the chosen run may still change). */
+  runsLoaded: boolean;
   /** The run's labels, else the dataset's imported labels. */
   classes: string[];
   reviewer: string;
   refreshDatasets(): void;
   refreshTags(): void;
+}
+
+/** A run that stopped before predicting every image (cancelled or failed): never picked for the
+ *  reviewer, marked wherever runs are listed, and resumable or deletable under Datasets. */
+export function isPartial(run: RunInfo): boolean {
+  return run.status === 'cancelled' || run.status === 'failed';
+}
+
+/** The run's state in words: "done", "running", or "partial: cancelled at 992 predictions". */
+export function runState(run: RunInfo): string {
+  return isPartial(run)
+    ? `partial: ${run.status} at ${run.predictions.toLocaleString()} predictions`
+    : run.status;
 }
 
 const WorkspaceContext = createContext<Workspace | null>(null);
@@ -32,9 +48,10 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
   const { client } = useConnection();
   const { epoch } = useConnectionState();
   const [datasets, setDatasets] = useState<DatasetSummary[]>([]);
-  const [datasetId, setDatasetId] = useState<number | null>(null);
   const [runs, setRuns] = useState<RunInfo[]>([]);
-  const [runId, setRunId] = useState<number | null>(null);
+  const [runsOf, setRunsOf] = useState<number | null>(null);
+  // The chosen dataset and run live in the URL (see viewUrl.ts).
+  const { datasetId, runId } = useView();
   const [tags, setTags] = useState<TagInfo[]>([]);
   const [reviewer, setReviewer] = useState('');
 
@@ -44,9 +61,9 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
         .call('datasets.list', {})
         .then((list) => {
           setDatasets(list);
-          setDatasetId((current) =>
-            current !== null && list.some((d) => d.id === current) ? current : (list[0]?.id ?? null),
-          );
+          const current = readView().datasetId;
+          if (current === null || !list.some((d) => d.id === current))
+            setView({ datasetId: list[0]?.id ?? null, runId: null });
         })
         .catch(unlessDisconnected),
     [client],
@@ -57,11 +74,13 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
       .call('runs.list', { datasetId })
       .then((list) => {
         setRuns(list);
-        setRunId((current) => {
-          if (current !== null && list.some((r) => r.id === current)) return current;
-          const done = list.filter((r) => r.status === 'done');
-          return done.length ? done[done.length - 1].id : null;
-        });
+        setRunsOf(datasetId);
+        // The reviewer's choice stays (a partial run too, once picked); otherwise the newest
+        // finished run. A partial run (cancelled, failed, still running) is never picked for them.
+        const current = readView().runId;
+        if (current !== null && list.some((r) => r.id === current)) return;
+        const done = list.filter((r) => r.status === 'done');
+        setView({ runId: done.length ? done[done.length - 1].id : null });
       })
       .catch(unlessDisconnected);
   }, [client, datasetId]);
@@ -102,12 +121,15 @@ export function WorkspaceProvider({ children }: { children: ReactNode }) {
     datasets,
     dataset,
     selectDataset: (id) => {
-      setDatasetId(id);
-      setRunId(null);
+      if (id !== datasetId)
+        setView({ datasetId: id, runId: null, filters: {}, imageId: null, at: null }, true);
     },
     runs,
+    runsLoaded: runsOf === datasetId && (runId === null || run !== null),
     run,
-    selectRun: setRunId,
+    selectRun: (id) => {
+      if (id !== runId) setView({ runId: id, imageId: null, at: null }, true);
+    },
     tags,
     classes,
     reviewer,

@@ -2,9 +2,15 @@
 // last import report, and start a prediction run with a bundled model or one from a file.
 import { unlessDisconnected } from '../client/callErrors';
 import { useEffect, useState } from 'react';
-import type { ImportReport, Result } from '../../../electron/contract/protocol';
+import {
+  describeMasks,
+  type ImportReport,
+  type Result,
+  type RunInfo,
+} from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
-import { useWorkspace } from '../state/workspace';
+import { uiError } from '../state/uiErrors';
+import { isPartial, useWorkspace } from '../state/workspace';
 import { LeaderboardTable } from './LeaderboardTable';
 
 export function DatasetsView({ onReview }: { onReview(): void }) {
@@ -17,6 +23,7 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
   const [models, setModels] = useState<Result<'models.bundled'>>([]);
   const [model, setModel] = useState('');
   const [runError, setRunError] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<number | null>(null);
 
   useEffect(() => {
     client
@@ -48,7 +55,7 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
       refreshDatasets();
       selectDataset(result.dataset.id);
     } catch (e) {
-      setError((e as Error).message);
+      setError(uiError((e as Error).message));
     } finally {
       setBusy(false);
     }
@@ -59,14 +66,32 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
     setRunError(null);
     try {
       const { provider } = await client.call('settings.get', {}); // the execution provider chosen in Settings
-      const { runId } = await client.call('jobs.predict', {
-        datasetId: dataset.id,
-        model: model.trim(),
-        provider,
-      });
-      selectRun(runId);
+      // The run is chosen for review once it is done (see workspace.tsx), not while it runs.
+      await client.call('jobs.predict', { datasetId: dataset.id, model: model.trim(), provider });
     } catch (e) {
-      setRunError((e as Error).message);
+      setRunError(uiError((e as Error).message));
+    }
+  };
+
+  const resume = async (r: RunInfo) => {
+    if (!dataset) return;
+    setRunError(null);
+    try {
+      const { provider } = await client.call('settings.get', {});
+      await client.call('jobs.predict', { datasetId: dataset.id, model: String(r.settings.model), provider });
+    } catch (e) {
+      setRunError(uiError((e as Error).message));
+    }
+  };
+
+  const remove = async (r: RunInfo) => {
+    setRunError(null);
+    setDeleting(null);
+    try {
+      await client.call('runs.delete', { runId: r.id });
+      if (r.id === run?.id) selectRun(null);
+    } catch (e) {
+      setRunError(uiError((e as Error).message));
     }
   };
 
@@ -167,7 +192,10 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
             <table className="runs">
               <tbody>
                 {runs.map((r) => (
-                  <tr key={r.id} className={r.id === run?.id ? 'active' : ''}>
+                  <tr
+                    key={r.id}
+                    className={`${r.id === run?.id ? 'active' : ''}${isPartial(r) ? ' partial' : ''}`}
+                  >
                     <td>
                       <label className="check">
                         <input
@@ -177,12 +205,44 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
                           checked={r.id === run?.id}
                           onChange={() => selectRun(r.id)}
                         />
-                        #{r.id} {r.modelName ?? r.name}
+                        <span className="run-name" title={r.name}>
+                          #{r.id} {r.modelName ?? r.name}
+                        </span>
                       </label>
                     </td>
-                    <td>{r.status}</td>
-                    <td>{r.predictions.toLocaleString()} predictions</td>
+                    <td>
+                      {isPartial(r) ? <span className="chip status">partial · {r.status}</span> : r.status}
+                    </td>
+                    <td>
+                      {r.predictions.toLocaleString()} of {dataset.imageCount.toLocaleString()} predicted
+                    </td>
                     <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
+                    <td className="run-actions">
+                      {isPartial(r) && typeof r.settings.model === 'string' && (
+                        <button className="small" onClick={() => void resume(r)}>
+                          Resume
+                        </button>
+                      )}
+                      {r.status !== 'running' &&
+                        (deleting === r.id ? (
+                          <>
+                            <button className="small danger" onClick={() => void remove(r)}>
+                              Delete run #{r.id} and its predictions
+                            </button>
+                            <button className="small" onClick={() => setDeleting(null)}>
+                              Keep
+                            </button>
+                          </>
+                        ) : (
+                          <button
+                            className="small"
+                            aria-label={`Delete run ${r.id}`}
+                            onClick={() => setDeleting(r.id)}
+                          >
+                            Delete…
+                          </button>
+                        ))}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -196,6 +256,7 @@ export function DatasetsView({ onReview }: { onReview(): void }) {
                 {report.added} added · {report.changed} changed · {report.unchanged} unchanged ·{' '}
                 {report.missing} missing · {report.skipped.length} skipped · {report.seconds.toFixed(1)} s
               </p>
+              {report.masks && <p className="mask-line">{describeMasks(report.masks)}</p>}
               {report.skipped.length > 0 && (
                 <ul>
                   {report.skipped.slice(0, 200).map((s) => (

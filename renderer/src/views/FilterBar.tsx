@@ -2,6 +2,7 @@
 import { forwardRef } from 'react';
 import type { Facets } from '../../../electron/contract/query';
 import { LabelledSelect } from '../components/LabelledSelect';
+import { TagFilter } from '../components/TagFilter';
 import type { FilterState } from '../state/filters';
 import { useViewSettings } from '../state/settings';
 import { useWorkspace } from '../state/workspace';
@@ -33,7 +34,15 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           caption="Error type"
           value={filters.errorType}
           disabled={noRun}
-          onChange={(errorType) => onChange({ errorType })}
+          onChange={(errorType) =>
+            // Errors are reviewed most confident first (and the score index serves that order
+            // at a million images); a sort the reviewer chose is kept.
+            onChange(
+              errorType !== 'all' && filters.sort === 'path'
+                ? { errorType, sort: 'score', direction: 'desc' }
+                : { errorType },
+            )
+          }
         >
           <option value="all">All</option>
           <option value="fp">False positives</option>
@@ -45,7 +54,7 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           disabled={noRun}
           onChange={(errorClass) => onChange({ errorClass })}
         >
-          <option value="">—</option>
+          <option value="">{filters.errorType === 'all' ? '—' : 'any class'}</option>
           {classes.map((c) => (
             <option key={c} value={c}>
               {c}
@@ -112,20 +121,12 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           <option value="all">all of</option>
           <option value="none">none of</option>
         </LabelledSelect>
-        <select
-          multiple
-          aria-label="Tag filter"
-          className="tag-filter"
-          value={filters.tagIds.map(String)}
-          onChange={(e) => onChange({ tagIds: [...e.target.selectedOptions].map((o) => Number(o.value)) })}
-        >
-          {tags.map((t) => (
-            <option key={t.id} value={t.id}>
-              {t.name}
-              {count(tagCount.get(t.id))}
-            </option>
-          ))}
-        </select>
+        <TagFilter
+          tags={tags}
+          chosen={filters.tagIds}
+          counts={tagCount}
+          onChange={(tagIds) => onChange({ tagIds })}
+        />
         <label className="check">
           <input
             type="checkbox"
@@ -133,6 +134,15 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
             onChange={(e) => onChange({ untagged: e.target.checked })}
           />
           Untagged{count(facets?.untagged)}
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            aria-label="Has mask"
+            checked={filters.hasMask}
+            onChange={(e) => onChange({ hasMask: e.target.checked })}
+          />
+          Has mask{count(facets?.masked)}
         </label>
         <LabelledSelect
           caption="Reviewed"
@@ -200,12 +210,21 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           Heatmaps
         </label>
         <output className="total" aria-label="Matching images">
-          {facets ? `${facets.total.toLocaleString()} images` : '…'}
+          {facets ? `${facets.total.toLocaleString()} ${describeTotal(filters, noRun, facets.total)}` : '…'}
         </output>
       </div>
     </section>
   );
 });
+
+/** What the count counts: images, or the errors the error filter asks for. */
+function describeTotal(f: FilterState, noRun: boolean, total: number): string {
+  if (noRun || f.errorType === 'all') return total === 1 ? 'image' : 'images';
+  const at = `at ≥ ${f.threshold}`;
+  if (f.errorType === 'fp')
+    return f.errorClass ? `false positives of ${f.errorClass} ${at}` : `misclassified ${at} (any class)`;
+  return f.errorClass ? `false negatives of ${f.errorClass} ${at}` : `missed ${at} (any class)`;
+}
 
 /** A labelled class picker with "Any" and each class's count under the current filter. */
 function ClassSelect(props: {

@@ -4,7 +4,7 @@ import type { GridItem } from '../../../electron/contract/query';
 import { HeatmapCanvas } from '../components/HeatmapCanvas';
 import { useViewSettings } from '../state/settings';
 import { useColourMaps } from '../state/useColourMaps';
-import { useSaliency } from './ImageView';
+import { useSaliency } from '../state/useSaliency';
 
 export function GridHeatmap({ item, runId, size }: { item: GridItem; runId: number; size: number }) {
   const [settings] = useViewSettings();

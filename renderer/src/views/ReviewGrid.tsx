@@ -18,6 +18,8 @@ const FAST_SCROLL = 4;
 const SETTLE_MS = 120;
 
 interface Props {
+  /** Changes with the query: a new query starts at the top of the grid. */
+  queryKey: string;
   items: GridItem[];
   total: number;
   tags: Map<number, TagInfo>;
@@ -33,6 +35,7 @@ interface Props {
 }
 
 export function ReviewGrid({
+  queryKey,
   items,
   total,
   tags,
@@ -60,6 +63,9 @@ export function ReviewGrid({
   const visible = virtualizer.getVirtualItems();
   const lastVisible = visible.length ? (visible[visible.length - 1].index + 1) * columns : 0;
 
+  useEffect(() => {
+    scroller.current?.scrollTo({ top: 0 });
+  }, [queryKey]);
   useEffect(() => {
     onColumns(columns);
   }, [columns, onColumns]);
@@ -140,6 +146,11 @@ function useFastScroll(scroller: RefObject<HTMLDivElement | null>): boolean {
   return fast;
 }
 
+/** Chips drawn before "+N": two fit a tile (each shortened with an ellipsis when long). */
+function chipsShown(count: number): number {
+  return count <= 2 ? count : 1;
+}
+
 interface CellProps {
   item: GridItem;
   index: number;
@@ -169,13 +180,17 @@ const GridCell = memo(function GridCell({
 }: CellProps) {
   const prediction = item.prediction;
   const wrong = prediction && prediction.trueClass !== null && prediction.trueClass !== prediction.predClass;
+  const tagNames = item.tagIds.flatMap((id) => tags.get(id)?.name ?? []);
+  const shownTags = item.tagIds.slice(0, chipsShown(item.tagIds.length));
+  const label = prediction?.trueClass ?? item.label ?? '—';
   return (
     <div
       role="gridcell"
-      aria-label={item.relPath}
+      aria-label={`${item.relPath}${tagNames.length ? ` · tags: ${tagNames.join(', ')}` : ''}`}
       aria-selected={selected}
+      data-path={item.relPath}
       className={`cell${selected ? ' selected' : ''}${focused ? ' focused' : ''}${item.reviewed ? ' reviewed' : ''}`}
-      title={item.relPath}
+      title={tagNames.length ? `${item.relPath}\ntags: ${tagNames.join(', ')}` : item.relPath}
       onClick={(e) => onClick(index, e)}
       onDoubleClick={() => onOpen(index)}
     >
@@ -186,24 +201,36 @@ const GridCell = memo(function GridCell({
             {heatmapRunId !== null && <GridHeatmap item={item} runId={heatmapRunId} size={100} />}
           </div>
           <div className="badges">
-            <span className="badge label" title="label">
-              {prediction?.trueClass ?? item.label ?? '—'}
+            <span className="badge label" title={`label: ${label}`}>
+              {label}
             </span>
             {prediction && (
-              <span className={`badge pred${wrong ? ' wrong' : ''}`} title="prediction and score">
-                {prediction.predClass} {prediction.score.toFixed(2)}
+              <span
+                className={`badge pred${wrong ? ' wrong' : ''}`}
+                title={`prediction ${prediction.predClass}, score ${prediction.score.toFixed(3)}`}
+              >
+                <span className="badge-text">{prediction.predClass}</span>
+                <span className="badge-number">{prediction.score.toFixed(2)}</span>
               </span>
             )}
           </div>
           <div className="chips">
-            {item.tagIds.map((id) => {
+            {shownTags.map((id) => {
               const tag = tags.get(id);
               return tag ? (
-                <span key={id} className="chip" style={{ background: tag.colour }} title={tag.name}>
+                <span key={id} className="chip" style={{ background: tag.colour }}>
                   {tag.name}
                 </span>
               ) : null;
             })}
+            {item.tagIds.length > shownTags.length && (
+              <span className="chip more">+{item.tagIds.length - shownTags.length}</span>
+            )}
+            {item.hasMask && (
+              <span className="chip mask" title="has a mask">
+                mask
+              </span>
+            )}
             {item.status !== 'ok' && <span className="chip status">{item.status}</span>}
           </div>
         </>

@@ -9,6 +9,7 @@ import { EMPTY_FILTERS, toQuery, type FilterState } from '../state/filters';
 import { useViewSettings } from '../state/settings';
 import { useShortcuts } from '../state/shortcuts';
 import { useQueryPages } from '../state/useQueryPages';
+import { readView, setView, useView } from '../state/viewUrl';
 import { useWorkspace } from '../state/workspace';
 import { enqueueWrite } from '../state/writeQueue';
 import { FilterBar } from './FilterBar';
@@ -16,26 +17,40 @@ import { ImageView } from './ImageView';
 import { ReviewGrid } from './ReviewGrid';
 import { TagPanel } from './TagPanel';
 
+/** Facet counts are fetched again this long after the last tag change of a burst. */
+const FACETS_AFTER_TAGS_MS = 250;
+
 interface Props {
   filters: FilterState;
-  setFilters(update: (f: FilterState) => FilterState): void;
+  setFilters(update: (f: FilterState) => FilterState, push?: boolean): void;
   onStatus(message: string): void;
 }
 
 export function ReviewView({ filters, setFilters, onStatus }: Props) {
   const { client } = useConnection();
-  const { dataset, run, tags, refreshTags } = useWorkspace();
+  const { dataset, run, runsLoaded, tags, refreshTags } = useWorkspace();
   const [settings] = useViewSettings();
+  // No query until the dataset's runs are known: the grid is asked once, with its run.
   const query = useMemo(
-    () => (dataset ? toQuery(dataset.id, run?.id ?? null, filters) : null),
-    [dataset, run, filters],
+    () => (dataset && runsLoaded ? toQuery(dataset.id, run?.id ?? null, filters) : null),
+    [dataset, runsLoaded, run, filters],
   );
   const pages = useQueryPages(query);
-  const { items, facets, patch, refresh } = pages;
+  const { items, facets, patch, refresh, refreshFacets } = pages;
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [focus, setFocus] = useState(-1);
   const [anchor, setAnchor] = useState(-1);
-  const [open, setOpen] = useState(false);
+  // The open image is part of the URL: a reload or Back comes back to it.
+  const view = useView();
+  const open = view.imageId !== null;
+  const setOpen = useCallback(
+    (next: boolean, index?: number) => {
+      const item = next ? items[index ?? -1] : undefined;
+      if (next && !item) return;
+      setView({ imageId: item?.id ?? null, at: item ? (index ?? null) : null }, true);
+    },
+    [items],
+  );
   const [exporting, setExporting] = useState(false);
   const columns = useRef(1);
   const textFilter = useRef<HTMLInputElement>(null);
@@ -53,22 +68,54 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
     setSelected(new Set());
     setFocus(-1);
     setAnchor(-1);
-    setOpen(false);
   }
 
-  useEffect(
-    () =>
-      client.onEvent((event) => {
-        if (
-          (event.type === 'imagesChanged' || event.type === 'job.finished') &&
-          (!('datasetId' in event) || event.datasetId === dataset?.id)
-        )
-          refresh();
-      }),
-    [client, dataset, refresh],
-  );
+  // The image named in the URL: found in the grid's pages (loading up to where it was), or shown
+  // on its own when the grid no longer holds it.
+  const [standalone, setStandalone] = useState<GridItem | null>(null);
+  const wanted = view.imageId;
+  useEffect(() => {
+    if (wanted === null || items[focus]?.id === wanted) return;
+    const at = view.at ?? 0;
+    const index = items[at]?.id === wanted ? at : items.findIndex((i) => i.id === wanted);
+    if (index >= 0) {
+      // eslint-disable-next-line react-hooks/set-state-in-effect -- following the URL
+      setFocus(index);
+      setAnchor(index);
+      setSelected(new Set([wanted]));
+    } else if (!pages.complete && items.length <= at) pages.need(at + 1);
+    else if (pages.complete || items.length > at) {
+      let live = true;
+      void client
+        .call('images.get', { imageId: wanted, runId: run?.id })
+        .then((d) => live && setStandalone(d.item))
+        .catch(() => live && setView({ imageId: null, at: null }));
+      return () => {
+        live = false;
+      };
+    }
+  }, [wanted, items, focus, view.at, pages, client, run]);
+  useEffect(() => {
+    // Tag counts follow every tag change (from this window, another one or the CLI); a burst of
+    // hotkeys is counted once, shortly after it.
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    const off = client.onEvent((event) => {
+      if ('datasetId' in event && event.datasetId !== dataset?.id) return;
+      if (event.type === 'imagesChanged' || event.type === 'job.finished') refresh();
+      else if (event.type === 'tagsChanged') {
+        clearTimeout(pending);
+        pending = setTimeout(refreshFacets, FACETS_AFTER_TAGS_MS);
+      }
+    });
+    return () => {
+      off();
+      clearTimeout(pending);
+    };
+  }, [client, dataset, refresh, refreshFacets]);
 
-  const focused: GridItem | null = focus >= 0 ? (items[focus] ?? null) : null;
+  const inGrid: GridItem | null = focus >= 0 ? (items[focus] ?? null) : null;
+  const focused: GridItem | null =
+    open && inGrid?.id !== view.imageId && standalone?.id === view.imageId ? standalone : inGrid;
   const selectedItems = useMemo(() => items.filter((i) => selected.has(i.id)), [items, selected]);
 
   // Moving is immediate so that keys typed in a burst (1, j, 1, j …) apply in order; the image
@@ -81,6 +128,8 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
       setAnchor(index);
       const item = items[index];
       if (item) setSelected(new Set([item.id]));
+      // Moving in the image view keeps the URL on the shown image (without a history entry each).
+      if (item && readView().imageId !== null) setView({ imageId: item.id, at: index });
     },
     [items, total, pages],
   );
@@ -149,7 +198,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
     },
     { keys: ['j'], description: 'next', run: () => moveTo(focus + 1) },
     { keys: ['k'], description: 'previous', run: () => moveTo(Math.max(0, focus - 1)) },
-    { keys: ['Enter'], description: 'open', run: () => focus >= 0 && setOpen(true) },
+    { keys: ['Enter'], description: 'open', run: () => focus >= 0 && setOpen(true, focus) },
     { keys: ['Escape'], description: 'back', run: () => setOpen(false) },
     {
       keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'],
@@ -166,7 +215,8 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
     { keys: ['e'], description: 'export', run: () => setExporting(true) },
   ]);
 
-  if (!dataset || !query) return <p className="empty">No dataset yet: add one under Datasets.</p>;
+  if (!dataset) return <p className="empty">No dataset yet: add one under Datasets.</p>;
+  if (!query) return <p className="empty">Loading…</p>;
 
   return (
     <div className="review">
@@ -175,7 +225,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
         filters={filters}
         facets={facets}
         onChange={(patchFilters) => setFilters((f) => ({ ...f, ...patchFilters }))}
-        onReset={() => setFilters(() => EMPTY_FILTERS)}
+        onReset={() => setFilters(() => EMPTY_FILTERS, true)}
       />
       <div className="review-body">
         <div className="review-main">
@@ -188,10 +238,15 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
             <ImageView
               key={focused.id}
               item={focused}
-              position={`${focus + 1} of ${total.toLocaleString()}`}
+              position={
+                focused === inGrid
+                  ? `${focus + 1} of ${total.toLocaleString()}`
+                  : 'not among the filtered images'
+              }
             />
           ) : (
             <ReviewGrid
+              queryKey={queryKey}
               items={items}
               total={total}
               tags={tagById}
@@ -203,7 +258,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
               onColumns={(c) => (columns.current = c)}
               onOpen={(index) => {
                 moveTo(index);
-                setOpen(true);
+                setOpen(true, index);
               }}
               onClick={(index, e) => {
                 const item = items[index];

@@ -1,7 +1,17 @@
 // Stats: images per tag and per tag × predicted class (bar charts), the run's confusion matrix as
 // a clickable heatmap (a click opens those images in the grid), and review progress.
 import { useEffect, useState } from 'react';
-import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Cell,
+  Legend,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 import type { Stats } from '../../../electron/contract/protocol';
 import { useConnection } from '../state/connection';
 import { useWorkspace } from '../state/workspace';
@@ -34,7 +44,11 @@ export function StatsView({ onOpenCell }: Props) {
 
   const colour = new Map(tags.map((t) => [t.name, t.colour]));
   const predClasses = [...new Set(stats.tagByPredClass.map((r) => r.predClass))];
-  const byTag = stats.tags.map((t) => ({ name: t.name, images: t.count }));
+  const byTag = stats.tags.map((t) => ({
+    name: t.name,
+    images: t.count,
+    colour: colour.get(t.name) ?? '#888',
+  }));
   const stacked = predClasses.map((pred) => {
     const row: Record<string, string | number> = { predClass: pred };
     for (const r of stats.tagByPredClass.filter((x) => x.predClass === pred)) row[r.tag] = r.count;
@@ -46,7 +60,7 @@ export function StatsView({ onOpenCell }: Props) {
     <div className="stats">
       <section className="card" aria-label="Review progress">
         <h2>Review progress</h2>
-        <progress aria-label="Reviewed" max={1} value={reviewedShare} />
+        <ShareBar label="Reviewed" share={reviewedShare} />
         <p>
           {stats.review.reviewed.toLocaleString()} of {stats.images.toLocaleString()} reviewed (
           {(reviewedShare * 100).toFixed(1)}%) · {stats.untagged.toLocaleString()} untagged
@@ -64,7 +78,11 @@ export function StatsView({ onOpenCell }: Props) {
               <XAxis dataKey="name" stroke="#9aa3b2" />
               <YAxis allowDecimals={false} stroke="#9aa3b2" />
               <Tooltip contentStyle={{ background: '#1d2027', border: '1px solid #2c313b' }} />
-              <Bar dataKey="images" fill="#5aa9ff" maxBarSize={80} isAnimationActive={false} />
+              <Bar dataKey="images" maxBarSize={80} isAnimationActive={false}>
+                {byTag.map((t) => (
+                  <Cell key={t.name} fill={t.colour} />
+                ))}
+              </Bar>
             </BarChart>
           </ResponsiveContainer>
         )}
@@ -94,6 +112,26 @@ export function StatsView({ onOpenCell }: Props) {
         </section>
       )}
       {stats.confusion && <ConfusionMatrix confusion={stats.confusion} onOpenCell={onOpenCell} />}
+    </div>
+  );
+}
+
+/** A progress bar whose fill stays visible for any share above zero, with the percentage on it. */
+function ShareBar({ label, share }: { label: string; share: number }) {
+  const percent = share * 100;
+  const text = percent > 0 && percent < 0.1 ? '< 0.1%' : `${percent.toFixed(1)}%`;
+  return (
+    <div
+      className="share-bar"
+      role="progressbar"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={Number(percent.toFixed(2))}
+      aria-valuetext={text}
+    >
+      <div className="share-fill" style={{ width: share > 0 ? `max(4px, ${percent}%)` : 0 }} />
+      <span className="share-text">{text}</span>
     </div>
   );
 }

@@ -116,3 +116,33 @@ test('evaluate --leaderboard scores the flipped images and writes faithfulness.j
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /original of .* is missing/);
 });
+
+test('evaluate --masks takes the masks from a folder of their own, matched by relative path', () => {
+  const cued = path.join(ROOT, 'models', 'demo', 'fashion-mnist-cued');
+  const images = path.join(work, 'own-images');
+  const masks = path.join(work, 'elsewhere', 'regions');
+  for (const rel of ['Bag/00018.png', 'Coat/00006.png']) {
+    mkdirSync(path.dirname(path.join(images, rel)), { recursive: true });
+    mkdirSync(path.dirname(path.join(masks, rel)), { recursive: true });
+    copyFileSync(path.join(cued, 'images', rel), path.join(images, rel));
+    copyFileSync(path.join(cued, 'masks', rel), path.join(masks, rel));
+  }
+  const out = path.join(work, 'masks-report.json');
+  const model = path.join(ROOT, 'models', 'fashion-vit-shortcut');
+  const withMasks = (folder: string, ...more: string[]) =>
+    vswOnCpu(out, 'evaluate', '--model', model, '--input', images, '--masks', folder, ...more);
+  const r = withMasks(masks, '--method', 'rollout');
+
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(report.images, 2);
+  assert.ok(
+    report.maskArea > 0 && report.maskArea < 0.2,
+    `the cue covers a small share (${report.maskArea})`,
+  );
+  assert.equal(typeof report.methods.rollout.localisation.pointing, 'number');
+  const missing = withMasks(path.join(work, 'nope'));
+
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /mask folder .*nope is not a folder/);
+});

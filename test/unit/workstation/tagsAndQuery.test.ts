@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ImageQuery, type ImageQueryInput } from '../../../electron/contract/query';
 import { selectImageIds } from '../../../electron/workstation/query/buildQuery';
-import { queryFacets, queryPage } from '../../../electron/workstation/query/queryImages';
+import { queryFacets, queryPage, queryTagFacets } from '../../../electron/workstation/query/queryImages';
 import { listAudit, undoLatest } from '../../../electron/workstation/review/auditLog';
 import { setNote, setReview } from '../../../electron/workstation/review/imageReview';
 import { decodeFloat16, encodeFloat16 } from '../../../electron/workstation/store/float16';
@@ -68,6 +68,21 @@ test('float16 BLOBs round-trip probabilities within half precision', () => {
   values.forEach((v, k) => assert.ok(Math.abs(back[k] - v) <= Math.max(1e-3 * v, 6e-8), `${v} → ${back[k]}`));
 });
 
+test('false positives and negatives with no class: misclassified (or missed) at the threshold, any class', async (t) => {
+  const { q, paths, ws } = await setup(t);
+  const sort = { by: 'path' } as const;
+  assert.deepEqual(paths(q({ errors: { kind: 'fp', threshold: 0.5 }, sort })), ['a/2.png', 'b/4.png']);
+  assert.deepEqual(paths(q({ errors: { kind: 'fp', threshold: 0.75 }, sort })), ['b/4.png']);
+  assert.deepEqual(paths(q({ errors: { kind: 'fn', threshold: 0.6 }, sort })), [
+    'a/2.png',
+    'a/3.png',
+    'b/4.png',
+    'b/5.png',
+  ]);
+  // The facets count the same set (what the UI's count says).
+  assert.equal(queryFacets(ws.db, q({ errors: { kind: 'fp', threshold: 0.5 } })).total, 2);
+});
+
 test('false positives and negatives for a class at a threshold, score ranges, sort and keyset pages', async (t) => {
   const { q, paths, ws } = await setup(t);
   const sortPath = { by: 'path' } as const;
@@ -105,6 +120,37 @@ test('false positives and negatives for a class at a threshold, score ranges, so
     () => paths(q({ errors: { kind: 'fp', class: 'zebra', threshold: 0.5 } })),
     /"zebra" is not a class of run 1; its classes are: a, b/,
   );
+});
+
+test('facets of a whole dataset (from indexes) equal those counted over the selection', async (t) => {
+  const { ws, datasetId, ids } = await setup(t);
+  const r = ws.reviewerId;
+  const glare = createTag(ws.db, datasetId, r, { name: 'glare', hotkey: 1 });
+  createTag(ws.db, datasetId, r, { name: 'unused' });
+  applyTag(ws.db, glare.id, { imageIds: [ids.get('a/1.png')!, ids.get('b/4.png')!] }, r);
+  setReview(ws.db, { imageIds: [ids.get('a/3.png')!] }, { reviewed: true, verdict: 'unsure' }, r);
+  ws.db
+    .prepare("UPDATE images SET mask_path = '/m.png', split = 'test' WHERE id = ?")
+    .run(ids.get('b/5.png'));
+  ws.db.prepare('DELETE FROM predictions WHERE image_id = ?').run(ids.get('b/6.png'));
+  // `text: ''` keeps every image but is a filter: it takes the one-pass path.
+  for (const runId of [1, undefined]) {
+    const whole = queryFacets(ws.db, ImageQuery.parse({ datasetId, runId }));
+    const counted = queryFacets(ws.db, ImageQuery.parse({ datasetId, runId, text: '' }));
+    assert.deepEqual(whole, counted, `run ${runId}`);
+    // What a tag change re-reads: the same tag counts, alone.
+    for (const query of [
+      { datasetId, runId },
+      { datasetId, runId, text: '' },
+    ])
+      assert.deepEqual(queryTagFacets(ws.db, ImageQuery.parse(query)), {
+        tags: whole.tags,
+        untagged: whole.untagged,
+      });
+    assert.equal(whole.total, 6);
+    assert.equal(whole.untagged, 4);
+    assert.equal(whole.masked, 1);
+  }
 });
 
 test('tags: apply to a selection in one go, any/all/none/untagged filters, facets, rename, merge, delete, undo', async (t) => {
