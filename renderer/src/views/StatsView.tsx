@@ -63,7 +63,7 @@ export function StatsView({ onOpenCell }: Props) {
         <ShareBar label="Reviewed" share={reviewedShare} />
         <p>
           {stats.review.reviewed.toLocaleString()} of {stats.images.toLocaleString()} reviewed (
-          {(reviewedShare * 100).toFixed(1)}%) · {stats.untagged.toLocaleString()} untagged
+          {percentText(reviewedShare)}) · {stats.untagged.toLocaleString()} untagged
           {Object.entries(stats.review.verdicts).map(([v, n]) => ` · ${v}: ${n}`)}
         </p>
       </section>
@@ -116,10 +116,16 @@ export function StatsView({ onOpenCell }: Props) {
   );
 }
 
+/** A share as a percentage with one decimal; a share too small for that reads "< 0.1%". */
+function percentText(share: number): string {
+  const percent = share * 100;
+  return percent > 0 && percent < 0.1 ? '< 0.1%' : `${percent.toFixed(1)}%`;
+}
+
 /** A progress bar whose fill stays visible for any share above zero, with the percentage on it. */
 function ShareBar({ label, share }: { label: string; share: number }) {
   const percent = share * 100;
-  const text = percent > 0 && percent < 0.1 ? '< 0.1%' : `${percent.toFixed(1)}%`;
+  const text = percentText(share);
   return (
     <div
       className="share-bar"
