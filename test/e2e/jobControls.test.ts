@@ -41,6 +41,8 @@ test(
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(server.url);
     const panel = page.getByRole('region', { name: 'Jobs' });
+    // A cancelled job stays in the drawer; the resumed one, once done, shows with "Show finished".
+    await panel.getByRole('checkbox', { name: 'Show finished' }).check();
     const predictRow = panel
       .locator('.job')
       .filter({ has: page.getByRole('progressbar', { name: `predict job ${jobId}` }) });

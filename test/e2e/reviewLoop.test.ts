@@ -135,7 +135,11 @@ test(
         frame.height >= Math.min(stage.height, stage.width) - 8 && frame.height > 500,
         `the picture fills the stage (${frame.height} of ${stage.height} px)`,
       );
-      assert.match(await page.getByRole('group', { name: 'Colour scale' }).innerText(), /attn-grad-product/);
+      // (the model's default method, resolved: the legend names the method actually drawn)
+      assert.match(
+        await page.getByRole('group', { name: 'Colour scale' }).innerText(),
+        new RegExp(`^(${SALIENCY_METHODS.join('|')}) · explains`),
+      );
       // Every block of the per-block strip in one row.
       await page.getByRole('img', { name: 'Block 6 contribution' }).waitFor();
       const stripTops = await page

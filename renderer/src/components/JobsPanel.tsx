@@ -1,5 +1,5 @@
-// The jobs drawer: running jobs with a progress bar, rate, ETA and Cancel; finished ones on request,
-// a cancelled or failed one with Resume (from its checkpoint) and Delete. Each names its model and
+// The jobs drawer: running jobs with a progress bar, rate, ETA and Cancel; a cancelled or failed one
+// with Resume (from its checkpoint) and Delete; done ones on request. Each names its model and
 // dataset. Jobs run in the service, so they keep going in any view.
 import { useEffect, useState } from 'react';
 import type { DatasetSummary, JobInfo } from '../../../electron/contract/protocol';
@@ -86,7 +86,8 @@ export function JobsPanel() {
   const all = [...jobs.values()].sort((a, b) => b.job.id - a.job.id);
   const running = all.filter((l) => l.job.status === 'running');
   const finished = all.filter((l) => l.job.status !== 'running');
-  const list = showFinished ? all.slice(0, 20) : running;
+  // A cancelled or failed job waits for Resume or Delete, so it stays in view; done ones on request.
+  const list = showFinished ? all.slice(0, 20) : all.filter((l) => l.job.status !== 'done');
   return (
     <section className={`jobs${open ? ' open' : ''}`} role="region" aria-label="Jobs">
       <header className="jobs-header">

@@ -204,7 +204,7 @@ export function ImageView({ item, position }: Props) {
           {luts && runId !== null && (
             <ColourLegend
               lut={luts[settings.colourMap]}
-              method={compare === 'methods' ? 'each method' : method}
+              method={compare === 'methods' ? 'each method' : (saliency?.saliency?.method ?? method)}
               target={saliency?.saliency?.target ?? null}
             />
           )}
