@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { SALIENCY_METHODS } from '../../electron/contract/protocol';
 import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
-import { importFolder, runModel } from '../helpers/reviewSteps';
+import { createTag, importFolder, runModel } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -225,10 +225,7 @@ test(
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('none');
 
       // 6. Create a tag and apply it by hotkey to three images.
-      await page.getByRole('textbox', { name: 'New tag' }).fill('crossed arms');
-      await page.getByRole('button', { name: 'Add tag' }).click();
-      await page.getByRole('checkbox', { name: 'crossed arms' }).waitFor();
-      await page.keyboard.press('Escape');
+      await createTag(page, 'crossed arms');
       await grid.focus();
       await cells.first().click();
       const untaggedBox = page.locator('label.check', { hasText: 'Untagged' });

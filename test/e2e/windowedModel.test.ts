@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
 import { testModelCard } from '../helpers/modelCards';
-import { importFolder, runModel } from '../helpers/reviewSteps';
+import { createTag, importFolder, runModel } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -103,10 +103,7 @@ test(
       await page.getByRole('combobox', { name: 'Compare' }).selectOption('none');
 
       // Tag two images and export them with overlays written by the Swin model.
-      await page.getByRole('textbox', { name: 'New tag' }).fill('windowed');
-      await page.getByRole('button', { name: 'Add tag' }).click();
-      await page.getByRole('checkbox', { name: 'windowed' }).waitFor();
-      await page.keyboard.press('Escape');
+      await createTag(page, 'windowed');
       await grid.focus();
       await cells.first().click();
       for (let i = 0; i < 2; i++) {

@@ -1,4 +1,4 @@
-// The first steps of every review loop in the browser: import a folder and run a model on it.
+// The steps every review loop in the browser takes: import a folder, run a model, create a tag.
 import type { Page } from 'playwright-core';
 
 /** Imports `folder` from the Datasets view and waits for the report's "N added". */
@@ -16,4 +16,12 @@ export async function runModel(page: Page, model: string): Promise<void> {
   await page.getByRole('combobox', { name: 'Model' }).fill(model);
   await page.getByRole('button', { name: 'Run model' }).click();
   await page.getByRole('region', { name: 'Runs' }).getByText('done').waitFor({ timeout: 120_000 });
+}
+
+/** Creates a tag from the tags panel and leaves the text box (Escape), so hotkeys reach the grid. */
+export async function createTag(page: Page, name: string): Promise<void> {
+  await page.getByRole('textbox', { name: 'New tag' }).fill(name);
+  await page.getByRole('button', { name: 'Add tag' }).click();
+  await page.getByRole('checkbox', { name }).waitFor();
+  await page.keyboard.press('Escape');
 }
