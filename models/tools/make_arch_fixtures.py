@@ -30,6 +30,7 @@ import sys
 import warnings
 
 import numpy as np
+import onnx
 import torch
 
 warnings.filterwarnings('ignore')
@@ -260,6 +261,23 @@ def maps_of(att, grads, p):
     }
 
 
+def strip_provenance(path):
+    """Drops the doc strings and metadata torch's exporters write (stack traces with this machine's
+    paths); the graph's function is unchanged."""
+    m = onnx.load(path)
+    for n in m.graph.node:
+        n.doc_string = ''
+        del n.metadata_props[:]
+    for v in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
+        v.doc_string = ''
+        del v.metadata_props[:]
+    m.graph.doc_string = ''
+    m.doc_string = ''
+    del m.graph.metadata_props[:]
+    del m.metadata_props[:]
+    onnx.save(m, path)
+
+
 def export(model, x, path, exporter):
     if exporter == 'ts':
         torch.onnx.export(model, (x,), path, dynamo=False, opset_version=17, input_names=['pixel_values'],
@@ -268,6 +286,7 @@ def export(model, x, path, exporter):
     else:
         torch.onnx.export(model, (x,), path, dynamo=True, input_names=['pixel_values'], output_names=['logits'],
                           dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=64)},), external_data=False)
+    strip_provenance(path)
 
 
 def make(name, out, exporter):
