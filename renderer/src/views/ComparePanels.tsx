@@ -15,18 +15,24 @@ import { useColourMaps } from '../state/useColourMaps';
 const GAP = 12;
 const CAPTION = 22;
 
-/** Compare panels: one row when the stage is wide enough for them at a useful size, else 2×2. */
+/**
+ * Compare panels in full rows (never a row with a hole): of the column counts that divide the
+ * panels (one row, 2×2, 4×2 for eight …), the one that gives the biggest panels in the stage.
+ */
 export function compareLayout(box: { width: number; height: number }, panels: number) {
-  const row = Math.floor(Math.min((box.width - GAP * (panels - 1)) / panels, box.height - CAPTION));
-  const columns = Math.min(2, panels);
-  const rows = Math.ceil(panels / columns);
-  const grid = Math.floor(
-    Math.min(
-      (box.width - GAP * (columns - 1)) / columns,
-      (box.height - rows * CAPTION - GAP * (rows - 1)) / rows,
-    ),
-  );
-  return row >= grid ? { columns: panels, size: Math.max(120, row) } : { columns, size: Math.max(120, grid) };
+  let best = { columns: panels, size: 0 };
+  for (let columns = 1; columns <= panels; columns++) {
+    if (panels % columns !== 0) continue;
+    const rows = panels / columns;
+    const size = Math.floor(
+      Math.min(
+        (box.width - GAP * (columns - 1)) / columns,
+        (box.height - rows * CAPTION - GAP * (rows - 1)) / rows,
+      ),
+    );
+    if (size > best.size) best = { columns, size };
+  }
+  return { columns: best.columns, size: Math.max(120, best.size) };
 }
 
 export function ComparePanels({

@@ -76,4 +76,6 @@ test('compare panels: one row when the stage is wide, else a 2×2 grid, never th
   assert.equal(square.columns, 2);
   assert.ok(square.size * 2 + 12 <= 760 && square.size * 2 + 2 * 22 + 12 <= 700);
   assert.equal(compareLayout({ width: 760, height: 700 }, 2).columns, 2);
+  // Eight methods: two full rows of four, not four rows of two.
+  assert.equal(compareLayout({ width: 760, height: 620 }, 8).columns, 4);
 });
