@@ -1,8 +1,8 @@
 // Vector-Jacobian rules of the ops that mix values along an axis: Softmax, LayerNormalization,
 // ReduceSum and ReduceMean (axes as attribute or, from opsets 13/18, as input).
-import { intAttr, intsAttr } from '../nodeAttributes';
+import { intAttr } from '../nodeAttributes';
 import type { NodeProto } from '../../onnx/onnxSchema';
-import { normaliseAxis, unsupported, type VjpRule } from './vjpContext';
+import { normaliseAxis, reducedAxes, unsupported, type VjpRule } from './vjpContext';
 
 const softmax: VjpRule = (a) => {
   const g = a.gradOut(0);
@@ -68,14 +68,9 @@ function reduction(mean: boolean): VjpRule {
     const e = ctx.editor;
     const x = node.input![0];
     const dims = ctx.dims(x);
-    const axesInput = node.input![1];
-    let axes = axesInput ? ctx.ints(axesInput, node) : (intsAttr(node, 'axes') ?? []);
+    const axes = reducedAxes(ctx, node, dims.length);
+    if (axes === undefined) return [g];
     const keepdims = intAttr(node, 'keepdims', 1) !== 0;
-    if (axes.length === 0) {
-      if (intAttr(node, 'noop_with_empty_axes', 0) !== 0) return [g];
-      axes = dims.map((_, i) => i);
-    }
-    axes = axes.map((v) => normaliseAxis(v, dims.length)).sort((p, q) => p - q);
     let spread = keepdims ? g : e.unsqueeze(g, axes);
     if (mean) spread = e.op('Mul', [spread, e.float(1 / axes.reduce((p, i) => p * dims[i], 1))]);
     return [e.op('Expand', [spread, ctx.shapeOf(x)])];

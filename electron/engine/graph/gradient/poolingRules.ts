@@ -3,7 +3,7 @@
 import { floatTensor } from '../../onnx/tensorData';
 import { DataType, type NodeProto } from '../../onnx/onnxSchema';
 import { intAttr, intsAttr, stringAttr } from '../nodeAttributes';
-import { type GradientContext, normaliseAxis, unsupported, type VjpRule } from './vjpContext';
+import { reducedAxes, unsupported, type VjpRule } from './vjpContext';
 
 interface WindowAttrs {
   kernel: number[];
@@ -128,17 +128,6 @@ function extremum(opType: 'ReduceMax' | 'ReduceMin'): VjpRule {
     }
     return [e.op('Mul', [mask, gKeep])];
   };
-}
-
-/** The normalised, sorted axes a reduction runs over; undefined when it is a no-op. */
-function reducedAxes(ctx: GradientContext, node: NodeProto, rank: number): number[] | undefined {
-  const axesInput = node.input![1];
-  let axes = axesInput ? ctx.ints(axesInput, node) : (intsAttr(node, 'axes') ?? []);
-  if (axes.length === 0) {
-    if (intAttr(node, 'noop_with_empty_axes', 0) !== 0) return undefined;
-    axes = Array.from({ length: rank }, (_, i) => i);
-  }
-  return axes.map((v) => normaliseAxis(v, rank)).sort((p, q) => p - q);
 }
 
 /**

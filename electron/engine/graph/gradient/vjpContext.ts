@@ -4,6 +4,7 @@ import { EngineError } from '../../errors';
 import type { NodeProto, TensorProto } from '../../onnx/onnxSchema';
 import { tensorValues } from '../../onnx/tensorData';
 import { graphConstants, knownIntegers } from '../graphConstants';
+import { intAttr, intsAttr } from '../nodeAttributes';
 import type { GraphEditor } from '../graphEditor';
 import type { TensorInfoMap } from '../shapeProbe';
 
@@ -113,6 +114,20 @@ export function describe(node: NodeProto): string {
 
 export function normaliseAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
+}
+
+/**
+ * The normalised, sorted axes a Reduce* node runs over (axes as attribute, or as input from opsets
+ * 13/18; none: all axes); undefined when it is a no-op (noop_with_empty_axes).
+ */
+export function reducedAxes(ctx: GradientContext, node: NodeProto, rank: number): number[] | undefined {
+  const axesInput = node.input![1];
+  let axes = axesInput ? ctx.ints(axesInput, node) : (intsAttr(node, 'axes') ?? []);
+  if (axes.length === 0) {
+    if (intAttr(node, 'noop_with_empty_axes', 0) !== 0) return undefined;
+    axes = Array.from({ length: rank }, (_, i) => i);
+  }
+  return axes.map((v) => normaliseAxis(v, rank)).sort((p, q) => p - q);
 }
 
 /** Broadcast shape of several static shapes (numpy rules). */
