@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
+import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -48,10 +48,7 @@ test(
   async (t) => {
     const dataDir = tempDir(t, 'vsw-data-');
     const server = await startServe(t, dataDir);
-    const browser = await openBrowser(t);
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, pageErrors: errors } = await openPage(t, { width: 1440, height: 900 });
     try {
       await page.goto(server.url);
 

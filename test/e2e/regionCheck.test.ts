@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
+import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -43,10 +43,7 @@ test(
     vsw(['predict', '--dataset', 'cued', '--model', model, '--data-dir', dataDir]);
 
     const server = await startServe(t, dataDir);
-    const browser = await openBrowser(t);
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, pageErrors: errors } = await openPage(t, { width: 1440, height: 1000 });
     await page.goto(server.url);
     await page.getByRole('tab', { name: 'Review' }).click();
     const grid = page.getByRole('grid', { name: 'Images' });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { SALIENCY_METHODS } from '../../electron/contract/protocol';
-import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
+import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
 import { createTag, importFolder, runModel } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
@@ -44,10 +44,7 @@ test(
   async (t) => {
     const server = await startServe(t, tempDir(t, 'vsw-data-'));
     const exportDir = path.join(tempDir(t), 'negatives');
-    const browser = await openBrowser(t);
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, pageErrors: errors } = await openPage(t, { width: 1440, height: 900 });
     t.after(async () => {
       if (!page.isClosed()) await screenshot(page, 'review-loop-last-state');
     });

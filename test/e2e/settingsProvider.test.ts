@@ -2,7 +2,7 @@
 // service and survive a reload; the line under them names the provider that last ran.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
+import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
 import { startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -13,10 +13,7 @@ test(
   { skip: skip ?? false },
   async (t) => {
     const server = await startServe(t, tempDir(t, 'vsw-data-'));
-    const browser = await openBrowser(t);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
+    const { page, pageErrors: problems } = await openPage(t, { width: 1280, height: 720 });
     await page.goto(server.url);
     await page.getByRole('tab', { name: 'Settings' }).click();
     await page.getByRole('combobox', { name: 'Execution provider' }).selectOption('cuda');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
+import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
 import { writeBadFileZoo } from '../helpers/images';
 import { startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
@@ -17,10 +17,7 @@ test(
     const folder = path.join(tempDir(t), 'pets');
     await writeBadFileZoo(folder);
     const server = await startServe(t, tempDir(t, 'vsw-data-'));
-    const browser = await openBrowser(t);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
+    const { page, pageErrors: problems } = await openPage(t, { width: 1280, height: 720 });
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(m.text());
     });

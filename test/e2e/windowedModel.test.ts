@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { browserSkipReason, openBrowser, screenshot } from '../helpers/browser';
+import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
 import { testModelCard } from '../helpers/modelCards';
 import { createTag, importFolder, runModel } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
@@ -49,10 +49,7 @@ test(
 
     const server = await startServe(t, tempDir(t, 'vsw-data-'));
     const exportDir = path.join(tempDir(t), 'negatives');
-    const browser = await openBrowser(t);
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, pageErrors: errors } = await openPage(t, { width: 1440, height: 900 });
     try {
       await page.goto(server.url);
       await importFolder(page, data, 50);

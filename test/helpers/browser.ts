@@ -24,6 +24,18 @@ export async function openBrowser(t: TestContext): Promise<Browser> {
   return browser;
 }
 
+/** A page of its own browser at the given size, and the uncaught page errors it collects. */
+export async function openPage(
+  t: TestContext,
+  viewport: { width: number; height: number },
+): Promise<{ page: Page; pageErrors: string[] }> {
+  const browser = await openBrowser(t);
+  const page = await browser.newPage({ viewport });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return { page, pageErrors };
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
