@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GraphProto } from '../../electron/engine/onnx/onnxSchema';
-import { activationTensors } from '../../electron/engine/graph/webgpuRewrites';
+import { activationTensors } from '../../electron/engine/graph/graphConstants';
 
 export interface Placement {
   /** Provider name (e.g. WebGpuExecutionProvider) → "OpType (node name)" entries. */

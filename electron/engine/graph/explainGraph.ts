@@ -236,34 +236,30 @@ export function buildExplainGraph(
   const editor = new GraphEditor(copy, analysis.opset);
   const { attention, gradient } = appendExplainNodes(editor, analysis, info, gradients);
   const windowed = analysis.windowed;
-  let attentionOutputs: string[];
-  let gradientOutputs: string[] | undefined;
-  if (windowed) {
-    // Per-block terms of the blocks in the product; outlook blocks have no outputs.
-    const live = windowed.map((_, b) => b).filter((b) => windowed[b].kind !== 'skipped');
-    attentionOutputs = live.map((b) =>
-      renameOutput(editor, windowedTermNodes(editor, attention[b], windowed[b]), `vsw_attention_${b}`),
-    );
-    gradientOutputs = gradient
-      ? live.map((b) => {
-          const product = editor.op('Mul', [analysis.attentionTensors[b], gradient![b]]);
-          return renameOutput(editor, windowedTermNodes(editor, product, windowed[b]), `vsw_gradient_${b}`);
-        })
-      : undefined;
-  } else {
-    attentionOutputs = attention.map((t, b) => renameOutput(editor, t, `vsw_attention_${b}`));
-    gradientOutputs = gradient?.map((t, b) => renameOutput(editor, t, `vsw_gradient_${b}`));
-  }
   copy.graph!.output = [copy.graph!.output![0]];
-  for (const o of [...attentionOutputs, ...(gradientOutputs ?? [])])
-    editor.addOutput(o, DataType.FLOAT, outputDims(analysis, Number(o.split('_').pop())));
+  // Outlook blocks of windowed models are not in the product and get no outputs.
+  const blocks = analysis.attentionTensors.map((_, b) => b).filter((b) => windowed?.[b].kind !== 'skipped');
+  const output = (t: string, name: string, b: number): string => {
+    const block = windowed?.[b];
+    renameOutput(editor, block ? windowedTermNodes(editor, t, block) : t, name);
+    const dims = block
+      ? ['batch', block.grid[0] * block.grid[1]]
+      : ['batch', analysis.heads, analysis.tokens, analysis.tokens];
+    editor.addOutput(name, DataType.FLOAT, dims);
+    return name;
+  };
+  const attentionOutputs = blocks.map((b) => output(attention[b], `vsw_attention_${b}`, b));
+  // Windowed blocks give the term of A ⊙ G in place of the gradient itself.
+  const gradientOutputs = gradient
+    ? blocks.map((b) =>
+        output(
+          windowed ? editor.op('Mul', [analysis.attentionTensors[b], gradient[b]]) : gradient[b],
+          `vsw_gradient_${b}`,
+          b,
+        ),
+      )
+    : undefined;
   return { model: copy, attentionOutputs, gradientOutputs };
-}
-
-function outputDims(analysis: ModelAnalysis, b: number): (number | string)[] {
-  const block = analysis.windowed?.[b];
-  if (block) return ['batch', block.grid[0] * block.grid[1]];
-  return ['batch', analysis.heads, analysis.tokens, analysis.tokens];
 }
 
 /** A windowed block's term (of A, or of A ⊙ G) pooled onto the model's grid, [batch, cells]. */

@@ -1,5 +1,6 @@
 // The values a graph fixes before it runs: initializers and Constant nodes, by tensor name, and the
-// integers among them (axes, bounds, indices), falling back to small tensors the probe run recorded.
+// integers among them (axes, bounds, indices), falling back to small tensors the probe run recorded;
+// and their complement, the tensors computed from the graph's data inputs.
 import type { GraphProto, TensorProto } from '../onnx/onnxSchema';
 import { tensorIntegers } from '../onnx/tensorData';
 import type { TensorInfoMap } from './shapeProbe';
@@ -23,4 +24,21 @@ export function knownIntegers(
 ): number[] | undefined {
   const c = constants.get(name);
   return c ? tensorIntegers(c) : info.get(name)?.ints;
+}
+
+/** Ops that read only their input's shape, so their outputs are shape arithmetic. */
+const SHAPE_READERS = new Set(['Shape', 'Size']);
+
+/**
+ * Tensors computed from the graph's data inputs (the image, the target one-hot): the activations
+ * and what is derived from their values, as opposed to shape arithmetic and constants.
+ */
+export function activationTensors(graph: GraphProto): Set<string> {
+  const inits = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  const live = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((n) => !inits.has(n)));
+  for (const n of graph.node ?? []) {
+    if (SHAPE_READERS.has(n.opType ?? '')) continue;
+    if ((n.input ?? []).some((x) => x && live.has(x))) for (const o of n.output ?? []) if (o) live.add(o);
+  }
+  return live;
 }

@@ -6,7 +6,7 @@
 import { EngineError } from '../errors';
 import type { GraphProto, NodeProto } from '../onnx/onnxSchema';
 import type { AttentionSite } from './attentionFinder';
-import { graphConstants, knownIntegers } from './graphConstants';
+import { activationTensors, graphConstants, knownIntegers } from './graphConstants';
 import { intAttr, intsAttr } from './nodeAttributes';
 import type { TensorInfoMap } from './shapeProbe';
 
@@ -46,7 +46,7 @@ interface Ids {
 
 class GraphIndex {
   readonly producer = new Map<string, { node: NodeProto; output: number }>();
-  readonly dataDependent = new Set<string>();
+  readonly dataDependent: Set<string>;
   readonly constants;
 
   constructor(
@@ -54,13 +54,9 @@ class GraphIndex {
     readonly info: TensorInfoMap,
   ) {
     this.constants = graphConstants(graph);
-    const inits = new Set((graph.initializer ?? []).map((t) => t.name));
-    for (const i of graph.input ?? []) if (i.name && !inits.has(i.name)) this.dataDependent.add(i.name);
-    for (const node of graph.node ?? []) {
+    this.dataDependent = activationTensors(graph);
+    for (const node of graph.node ?? [])
       (node.output ?? []).forEach((o, k) => o && this.producer.set(o, { node, output: k }));
-      if ((node.input ?? []).some((x) => x && this.dataDependent.has(x)))
-        for (const o of node.output ?? []) if (o) this.dataDependent.add(o);
-    }
   }
 
   dims(name: string): number[] {
@@ -325,60 +321,67 @@ function gather(x: Ids, indices: number[], axis: number, outDims: number[]): Ids
 }
 
 /**
- * The key tokens of one attention site. `probeBatch` is the batch the probe ran at; windows are
- * batch-major (the first image's windows first), as every window partition writes them.
+ * Traces the key tokens of a model's attention sites, with one index of the graph for all of them.
+ * `probeBatch` is the batch the probe ran at; windows are batch-major (the first image's windows
+ * first), as every window partition writes them.
  */
-export function traceKeyTokens(
-  graph: GraphProto,
-  site: AttentionSite,
-  info: TensorInfoMap,
-  probeBatch: number,
-  /** The grid of flat [batch, tokens, channels] sources with no rank-4 layout on the way. */
-  fallbackGrid?: [number, number],
-): KeyTokens {
-  const index = new GraphIndex(graph, info);
-  const projected = keyProjectionInput(index, site);
-  const evaluator = new IdEvaluator(index, probeBatch);
-  let keys: Ids;
-  try {
-    evaluator.chooseSource(projected);
-    keys = evaluator.value(projected);
-  } catch (e) {
-    if (e instanceof EngineError) throw keyTraceError(site, e.message);
-    throw e;
+export class KeyTokenTracer {
+  private readonly index: GraphIndex;
+
+  constructor(
+    graph: GraphProto,
+    info: TensorInfoMap,
+    private readonly probeBatch: number,
+  ) {
+    this.index = new GraphIndex(graph, info);
   }
-  const attention = index.dims(site.tensor);
-  const positions = attention[attention.length - 1];
-  const rows = keys.dims.slice(0, -1).reduce((p, q) => p * q, 1);
-  const channels = keys.dims[keys.dims.length - 1];
-  if (rows % (probeBatch * positions) !== 0)
-    throw keyTraceError(site, `its ${positions} keys do not divide the ${rows} projected tokens`);
-  const windows = rows / probeBatch / positions;
-  const sourceDims = index.dims(evaluator.source!);
-  const tokens = sourceDims.slice(1, -1).reduce((p, q) => p * q, 1);
-  let grid: [number, number] | undefined =
-    sourceDims.length === 4 ? [sourceDims[1], sourceDims[2]] : evaluator.firstGrid;
-  // A flat [batch, tokens, channels] source: the previous block's grid, after any prefix tokens
-  // (class attention's keys are [cls, patches] normalised together).
-  let prefix = 0;
-  if ((!grid || grid[0] * grid[1] !== tokens) && fallbackGrid) {
-    const extra = tokens - fallbackGrid[0] * fallbackGrid[1];
-    if (extra >= 0 && extra <= 8) [grid, prefix] = [fallbackGrid, extra];
+
+  /** The key tokens of one site; `fallbackGrid` is the grid of flat [batch, tokens, channels] sources. */
+  trace(site: AttentionSite, fallbackGrid?: [number, number]): KeyTokens {
+    const { index, probeBatch } = this;
+    const projected = keyProjectionInput(index, site);
+    const evaluator = new IdEvaluator(index, probeBatch);
+    let keys: Ids;
+    try {
+      evaluator.chooseSource(projected);
+      keys = evaluator.value(projected);
+    } catch (e) {
+      if (e instanceof EngineError) throw keyTraceError(site, e.message);
+      throw e;
+    }
+    const attention = index.dims(site.tensor);
+    const positions = attention[attention.length - 1];
+    const rows = keys.dims.slice(0, -1).reduce((p, q) => p * q, 1);
+    const channels = keys.dims[keys.dims.length - 1];
+    if (rows % (probeBatch * positions) !== 0)
+      throw keyTraceError(site, `its ${positions} keys do not divide the ${rows} projected tokens`);
+    const windows = rows / probeBatch / positions;
+    const sourceDims = index.dims(evaluator.source!);
+    const tokens = sourceDims.slice(1, -1).reduce((p, q) => p * q, 1);
+    let grid: [number, number] | undefined =
+      sourceDims.length === 4 ? [sourceDims[1], sourceDims[2]] : evaluator.firstGrid;
+    // A flat [batch, tokens, channels] source: the previous block's grid, after any prefix tokens
+    // (class attention's keys are [cls, patches] normalised together).
+    let prefix = 0;
+    if ((!grid || grid[0] * grid[1] !== tokens) && fallbackGrid) {
+      const extra = tokens - fallbackGrid[0] * fallbackGrid[1];
+      if (extra >= 0 && extra <= 8) [grid, prefix] = [fallbackGrid, extra];
+    }
+    if (!grid || grid[0] * grid[1] + prefix !== tokens)
+      throw keyTraceError(
+        site,
+        `the token tensor '${evaluator.source}' has no [batch, rows, cols, channels] layout`,
+      );
+    const cellOf: number[] = [];
+    for (let k = 0; k < windows * positions; k++) {
+      const id = keys.data[k * channels];
+      cellOf.push(id < 0 ? id : id < prefix ? -2 : id - prefix);
+    }
+    // Every cell exactly once, padding aside.
+    const seen = new Set(cellOf.filter((c) => c >= 0));
+    // (class-token keys, -2, are allowed: class attention reads [cls, patches])
+    if (seen.size !== tokens - prefix || cellOf.some((c) => c >= tokens - prefix))
+      throw keyTraceError(site, 'the traced windows do not cover the token grid once');
+    return { grid, windows, positions, cellOf };
   }
-  if (!grid || grid[0] * grid[1] + prefix !== tokens)
-    throw keyTraceError(
-      site,
-      `the token tensor '${evaluator.source}' has no [batch, rows, cols, channels] layout`,
-    );
-  const cellOf: number[] = [];
-  for (let k = 0; k < windows * positions; k++) {
-    const id = keys.data[k * channels];
-    cellOf.push(id < 0 ? id : id < prefix ? -2 : id - prefix);
-  }
-  // Every cell exactly once, padding aside.
-  const seen = new Set(cellOf.filter((c) => c >= 0));
-  // (class-token keys, -2, are allowed: class attention reads [cls, patches])
-  if (seen.size !== tokens - prefix || cellOf.some((c) => c >= tokens - prefix))
-    throw keyTraceError(site, 'the traced windows do not cover the token grid once');
-  return { grid, windows, positions, cellOf };
 }

@@ -5,7 +5,7 @@
 // provider, so the CPU runs the same graph (maps equal within float rounding).
 import type { GraphProto, ModelProto, NodeProto } from '../onnx/onnxSchema';
 import { tensorIntegers } from '../onnx/tensorData';
-import { graphConstants } from './graphConstants';
+import { activationTensors, graphConstants } from './graphConstants';
 import { GraphEditor } from './graphEditor';
 import { intAttr } from './nodeAttributes';
 
@@ -79,23 +79,6 @@ export const WEBGPU_OPS: ReadonlySet<string> = new Set([
   'Unsqueeze',
   'Where',
 ]);
-
-/** Ops that read only their input's shape, so their outputs are shape arithmetic. */
-const SHAPE_READERS = new Set(['Shape', 'Size']);
-
-/**
- * Tensors computed from the graph's data inputs (the image, the target one-hot): the activations
- * and what is derived from their values, as opposed to shape arithmetic and constants.
- */
-export function activationTensors(graph: GraphProto): Set<string> {
-  const inits = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
-  const live = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((n) => !inits.has(n)));
-  for (const n of graph.node ?? []) {
-    if (SHAPE_READERS.has(n.opType ?? '')) continue;
-    if ((n.input ?? []).some((x) => x && live.has(x))) for (const o of n.output ?? []) if (o) live.add(o);
-  }
-  return live;
-}
 
 /** Nodes on activations whose op the WebGPU provider would run on the CPU. */
 export function cpuBoundActivationNodes(graph: GraphProto): NodeProto[] {

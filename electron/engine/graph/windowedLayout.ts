@@ -7,7 +7,7 @@ import { EngineError } from '../errors';
 import type { GraphProto } from '../onnx/onnxSchema';
 import type { AttentionSite } from './attentionFinder';
 import type { GraphEditor } from './graphEditor';
-import { traceKeyTokens } from './keyTokenTrace';
+import { KeyTokenTracer } from './keyTokenTrace';
 import type { TensorInfoMap } from './shapeProbe';
 
 export interface WindowedBlock {
@@ -32,6 +32,7 @@ export function inferWindowedBlocks(
   info: TensorInfoMap,
   probeBatch: number,
 ): WindowedBlock[] {
+  const tracer = new KeyTokenTracer(graph, info, probeBatch);
   const blocks: WindowedBlock[] = [];
   for (const site of sites) {
     const dims = info.get(site.tensor)?.dims ?? [];
@@ -48,7 +49,7 @@ export function inferWindowedBlocks(
         'not-supported-yet',
       );
     const previous = [...blocks].reverse().find((b) => b.kind !== 'skipped')?.grid;
-    const keys = traceKeyTokens(graph, site, info, probeBatch, previous);
+    const keys = tracer.trace(site, previous);
     if (keys.windows * probeBatch !== dims[0] || keys.positions !== dims[3])
       throw new EngineError(
         `Attention '${site.label}' has shape [${dims.join(', ')}], but its keys trace to ${keys.windows} windows of ${keys.positions} tokens per image.`,
