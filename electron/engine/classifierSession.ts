@@ -2,8 +2,8 @@
 // analysis), batched, with the provider fallback of providers.ts, returning probabilities.
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
-import { isFloat16Model, upcastFloat16 } from './onnx/float16Upcast';
-import { readModelFile, serializeModel } from './onnx/modelFile';
+import { readModelAsFloat32 } from './onnx/float16Upcast';
+import { serializeModel } from './onnx/modelFile';
 import { ManagedSession, type ProviderChoice, type ProviderName } from './providers';
 import type { InputSize } from './preprocess';
 
@@ -40,8 +40,8 @@ export class ClassifierSession {
     options: { provider?: ProviderChoice; threads?: number; log?: (m: string) => void } = {},
   ): Promise<ClassifierSession> {
     // A float16 export runs as its float32 copy: the images come as float32.
-    const { model } = readModelFile(modelPath);
-    const source = isFloat16Model(model) ? serializeModel(upcastFloat16(model)) : modelPath;
+    const { model, float16 } = readModelAsFloat32(modelPath);
+    const source = float16 ? serializeModel(model) : modelPath;
     return new ClassifierSession(await ManagedSession.open(source, options), input);
   }
 

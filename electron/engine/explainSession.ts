@@ -34,10 +34,10 @@ import {
   resolveMethodOptions,
 } from './methods';
 import { occlusionMaps } from './perturbation';
-import { readModelFile, serializeModel, writeModelFile } from './onnx/modelFile';
+import { serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
 import { defaultThreads, ManagedSession, type ProviderName } from './providers';
-import { isFloat16Model, upcastFloat16 } from './onnx/float16Upcast';
+import { readModelAsFloat32 } from './onnx/float16Upcast';
 
 export const FLOAT16_NOTE =
   'This is a float16 model: its maps are computed in float32 from its float16 weights (logits agree with its own float16 output to float16 rounding).';
@@ -163,11 +163,8 @@ export class ExplainSession {
         `imagesPerRun must be a positive whole number of images; got ${perRun}.`,
         'bad-option',
       );
-    const read = readModelFile(file);
-    const { sha256 } = read;
     // A float16 export is explained (and predicted) in float32, from its own rounded weights.
-    const float16 = isFloat16Model(read.model);
-    const model = float16 ? upcastFloat16(read.model) : read.model;
+    const { model, sha256, float16 } = readModelAsFloat32(file);
     const key = createHash('sha256')
       .update(
         JSON.stringify({

@@ -9,6 +9,7 @@ import {
   type TensorProto,
   type ValueInfoProto,
 } from './onnxSchema';
+import { readModelFile } from './modelFile';
 import { floatTensor, tensorValues } from './tensorData';
 
 /** IEEE 754 half-precision bits → number. */
@@ -66,4 +67,14 @@ export function upcastFloat16(model: ModelProto): ModelProto {
       valueInfo: (g.valueInfo ?? []).map(upcastValueInfo),
     },
   };
+}
+
+/**
+ * A model file as the engine runs it: float16 exports as their float32 copy (from their own
+ * rounded weights), with whether that happened and the file's sha256.
+ */
+export function readModelAsFloat32(file: string): { model: ModelProto; sha256: string; float16: boolean } {
+  const { model, sha256 } = readModelFile(file);
+  const float16 = isFloat16Model(model);
+  return { model: float16 ? upcastFloat16(model) : model, sha256, float16 };
 }

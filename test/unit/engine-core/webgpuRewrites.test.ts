@@ -13,8 +13,8 @@ import { pruneHeadTokens } from '../../../electron/engine/graph/headTokenPruning
 import { cpuBoundActivationNodes, rewriteForWebGpu } from '../../../electron/engine/graph/webgpuRewrites';
 import { METHOD_NAMES, resolveMethodOptions } from '../../../electron/engine/methods';
 import { readNpy } from '../../../electron/engine/npy';
-import { isFloat16Model, upcastFloat16 } from '../../../electron/engine/onnx/float16Upcast';
-import { parseModel, readModelFile, serializeModel } from '../../../electron/engine/onnx/modelFile';
+import { readModelAsFloat32 } from '../../../electron/engine/onnx/float16Upcast';
+import { parseModel, serializeModel } from '../../../electron/engine/onnx/modelFile';
 import type { ModelProto } from '../../../electron/engine/onnx/onnxSchema';
 import { buildModel, randomArray, rng, runModel } from './graphTestKit';
 
@@ -116,8 +116,7 @@ describe('explain graphs keep every activation op on WebGPU', () => {
   for (const file of MODELS) {
     const name = path.relative(ROOT, file);
     it(`${name}: no CPU-bound op on activations; fused maps unchanged on the CPU`, async () => {
-      const { model: read } = readModelFile(file);
-      const model = isFloat16Model(read) ? upcastFloat16(read) : read; // as ExplainSession opens it
+      const { model } = readModelAsFloat32(file); // as ExplainSession opens it
       const { analysis, info } = await analyseModel(model);
       const pruned = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
       const explain = buildExplainGraph(pruned.model, analysis, pruned.info, true).model;
