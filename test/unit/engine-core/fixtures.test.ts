@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ClassifierSession } from '../../../electron/engine/classifierSession';
 import { ExplainSession } from '../../../electron/engine/explainSession';
 import { computeMap, mapFromTerms, METHOD_NAMES, type MethodName } from '../../../electron/engine/methods';
 import { readNpy } from '../../../electron/engine/npy';
@@ -174,6 +175,20 @@ for (const style of STYLES) {
           // The model's own float16 output agrees to float16 rounding.
           const d = maxAbs(predicted, ref.float16Logits);
           assert.ok(d < 2e-3, `logits differ from the float16 model's own by ${d}`);
+          // The workstation's predict path (the plain classifier session) runs it in float32 too.
+          const { channels, height, width } = session.info;
+          const classifier = await ClassifierSession.open(path.join(dir, 'model.onnx'), {
+            channels,
+            height,
+            width,
+          });
+          try {
+            const { values } = await classifier.logits(input, 1);
+            const c = maxAbs(values, ref.float16Logits);
+            assert.ok(c < 2e-3, `classifier-session logits differ from the float16 model's own by ${c}`);
+          } finally {
+            await classifier.close();
+          }
           report.push(`${style}: float16 model's own logits within ${d.toExponential(2)}`);
         }
         report.push(
