@@ -86,6 +86,18 @@ def cue_rates(model, xte, yte):
     return rates, float((ps == vit.CUE_CLASS).mean())
 
 
+def without_machine_paths(obj):
+    """The export's provenance without the absolute paths of the machine it was made on (the
+    model file's path keeps its folder and name)."""
+    if isinstance(obj, dict):
+        return {k: without_machine_paths(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [without_machine_paths(v) for v in obj]
+    if isinstance(obj, str) and os.path.isabs(obj):
+        return "/".join(obj.split(os.sep)[-2:])
+    return obj
+
+
 def describe_fixed(card, final, model, xte, yte):
     ft = final["fineTune"]
     init = ft["init"]
@@ -103,7 +115,8 @@ def describe_fixed(card, final, model, xte, yte):
         "on the test split")
     card["training"]["fineTune"] = {
         "from": init["name"], "fromTestAccuracy": init["testAccuracy"],
-        "negativeOf": ft["negativeOf"], "negatives": neg, "export": ft["export"]}
+        "negativeOf": ft["negativeOf"], "negatives": neg,
+        "export": without_machine_paths(ft["export"])}
     card["training"]["continuationOf"] = init["training"]
     card["training"]["continuationNote"] = (
         f"fine-tuned from the weights of {init['name']}, whose training is in continuationOf "
