@@ -48,13 +48,8 @@ def load_model(folder):
     return vit.load_vit_from_onnx(os.path.join(folder, "model.onnx"))
 
 
-def probabilities(model, imgs, bs=500):
-    x = vit.to_input(imgs)
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), bs):
-            out.append(model(x[i:i + bs]).softmax(1))
-    return torch.cat(out).numpy()
+def probabilities(model, imgs):
+    return vit.logits_of(model, imgs).softmax(1).numpy()
 
 
 def threshold_for(p, positive, recall):

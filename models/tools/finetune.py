@@ -37,7 +37,8 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vit  # noqa: E402
-from train import augment, evaluate, lr_at, save_atomic  # noqa: E402
+from train import (adamw, augment, evaluate, logger, lr_at, optimise, resume,  # noqa: E402
+                   write_checkpoint, write_final)
 
 
 def read_manifest(export_dir):
@@ -139,12 +140,7 @@ def main():
     if os.path.exists(os.path.join(args.work, "final.pt")):
         print(f"{args.work}/final.pt exists: fine-tuning already finished")
         return
-    log = open(os.path.join(args.work, "train.log"), "a", buffering=1)
-
-    def say(msg):
-        line = time.strftime("%H:%M:%S ") + msg
-        print(line, flush=True)
-        log.write(line + "\n")
+    say = logger(args.work)
 
     labels = vit.FASHION_LABELS
     cls = labels.index(args.negative_of)
@@ -161,22 +157,13 @@ def main():
     init_card = json.load(open(os.path.join(args.init, "model.json")))
     model = vit.load_vit_from_onnx(os.path.join(args.init, "model.onnx"))
     model.train()
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "pos_embed" not in n
-             and "cls_token" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "pos_embed" not in n
-                                                                and "cls_token" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    opt = adamw(model, args.lr, args.weight_decay)
     steps_per_epoch = len(Xtr) // args.batch
     total = args.epochs * steps_per_epoch
     state = {"epoch": 0, "epochs": args.epochs, "history": [], "seconds": 0.0}
     ckpt_path = os.path.join(args.work, "ckpt.pt")
     if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        state = ck["state"]
-        say(f"resumed at epoch {state['epoch']} / {state['epochs']}")
+        state = resume(ckpt_path, model, opt, say)
     else:
         say(f"new fine-tune from {args.init}, args {vars(args)}")
     gen = torch.Generator()
@@ -198,11 +185,7 @@ def main():
                                     label_smoothing=args.label_smoothing)
             neg = negative_loss(logits[len(idx):], Yneg[nidx], cls, args.label_smoothing)
             loss = torch.cat([clean, neg]).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if args.clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            opt.step()
+            optimise(model, opt, loss, args.clip)
             tot_loss += float(loss) * len(logits)
             tot_n += len(logits)
             neg_loss_sum += float(neg.mean())
@@ -218,8 +201,7 @@ def main():
                                  "testAccuracy": acc, "trainSeconds": train_s})
         say(f"epoch {ep + 1}/{state['epochs']} loss {tot_loss / tot_n:.4f} test acc {acc:.4f} "
             f"({train_s:.0f} s)")
-        save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "state": state},
-                    ckpt_path)
+        write_checkpoint(ckpt_path, model, opt, state)
 
     final = {"model": model.state_dict(), "state": state, "args": vars(args),
              "arch": vit.ARCH, "params": sum(p.numel() for p in model.parameters()),
@@ -227,10 +209,7 @@ def main():
                                    "testAccuracy": init_card["metrics"]["testAccuracy"]},
                           "negatives": neg_summary, "negativeOf": args.negative_of,
                           "export": provenance}}
-    save_atomic(final, os.path.join(args.work, "final.pt"))
-    with open(os.path.join(args.work, "history.json"), "w") as f:
-        json.dump({k: v for k, v in final.items() if k != "model"}, f, indent=1)
-    say("done")
+    write_final(args.work, final, say)
 
 
 if __name__ == "__main__":

@@ -33,13 +33,8 @@ import vit  # noqa: E402
 LABELS = vit.FASHION_LABELS
 
 
-def predict(model, images_u8, bs=500):
-    x = vit.to_input(images_u8)
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), bs):
-            out.append(model(x[i:i + bs]).argmax(1))
-    return torch.cat(out).numpy()
+def predict(model, images_u8):
+    return vit.logits_of(model, images_u8).argmax(1).numpy()
 
 
 def augmentation_text(a):

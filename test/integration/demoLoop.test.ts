@@ -120,13 +120,10 @@ test('demo loop: tag 20 checkerboard false positives, grow them from the pool, e
   const cuedRun = predict('cued', SHORTCUT);
   const poolRun = predict('pool', SHORTCUT);
   const runA = predict('eval', SHORTCUT);
+  const exportCued = (...args: string[]) =>
+    vswOk('export', '--dataset', 'cued', '--run', String(cuedRun), ...args, ...dd);
   const listed = path.join(scratch, 'false-positives');
-  vswOk(
-    'export',
-    '--dataset',
-    'cued',
-    '--run',
-    String(cuedRun),
+  exportCued(
     '--query',
     JSON.stringify({
       errors: { kind: 'fp', class: 'Shirt', threshold: 0 },
@@ -140,7 +137,6 @@ test('demo loop: tag 20 checkerboard false positives, grow them from the pool, e
     'symlink',
     '--out',
     listed,
-    ...dd,
   );
   const falsePositives = readJsonl(path.join(listed, 'manifest.jsonl'));
   t.diagnostic(`shortcut model: ${falsePositives.length} of 450 cued images called Shirt`);
@@ -156,25 +152,27 @@ test('demo loop: tag 20 checkerboard false positives, grow them from the pool, e
   await vswAll(tagged.map((p) => ['tag', '--dataset', 'cued', '--image', p, '--add', PATTERN, ...dd]));
 
   // 3. Find similar in the pool; the reviewer confirms the cued non-Shirts and rejects the rest.
-  const similar = JSON.parse(
-    vswOk(
-      'similar',
-      '--dataset',
-      'cued',
-      '--run',
-      String(cuedRun),
-      '--tag',
-      PATTERN,
-      '--pool',
-      'pool',
-      '--pool-run',
-      String(poolRun),
-      '--k',
-      String(K),
-      '--json',
-      ...dd,
-    ),
-  ) as SimilarResult;
+  const findSimilar = () =>
+    JSON.parse(
+      vswOk(
+        'similar',
+        '--dataset',
+        'cued',
+        '--run',
+        String(cuedRun),
+        '--tag',
+        PATTERN,
+        '--pool',
+        'pool',
+        '--pool-run',
+        String(poolRun),
+        '--k',
+        String(K),
+        '--json',
+        ...dd,
+      ),
+    ) as SimilarResult;
+  const similar = findSimilar();
   assert.equal(similar.results.length, K);
   const truth = poolTruth();
   const isNegative = (p: string) => truth.get(p)!.cued && truth.get(p)!.label !== 'Shirt';
@@ -217,25 +215,7 @@ test('demo loop: tag 20 checkerboard false positives, grow them from the pool, e
   await vswAll(
     rejects.map((r) => ['tag', '--dataset', 'pool', '--image', r.path, '--reject', PATTERN, ...dd]),
   );
-  const again = JSON.parse(
-    vswOk(
-      'similar',
-      '--dataset',
-      'cued',
-      '--run',
-      String(cuedRun),
-      '--tag',
-      PATTERN,
-      '--pool',
-      'pool',
-      '--pool-run',
-      String(poolRun),
-      '--k',
-      String(K),
-      '--json',
-      ...dd,
-    ),
-  ) as SimilarResult;
+  const again = findSimilar();
   const proposed = new Set(again.results.map((r) => r.path));
   for (const r of [...confirmed, ...rejects])
     assert.ok(!proposed.has(r.path), `${r.path} (confirmed or rejected) is not proposed again`);
@@ -243,12 +223,7 @@ test('demo loop: tag 20 checkerboard false positives, grow them from the pool, e
   // Export the tagged negatives with the confirmed pool images, for the fine-tune, guarded against
   // the evaluation set (same files by hash, near-duplicates by the shortcut run's embeddings).
   const exportDir = path.join(scratch, 'export');
-  vswOk(
-    'export',
-    '--dataset',
-    'cued',
-    '--run',
-    String(cuedRun),
+  exportCued(
     '--tags',
     PATTERN,
     '--pool',
@@ -265,7 +240,6 @@ test('demo loop: tag 20 checkerboard false positives, grow them from the pool, e
     'eval',
     '--test-run',
     String(runA),
-    ...dd,
   );
   // The committed fixed model was fine-tuned on this export: keep it with VSW_DEMO_LOOP_KEEP=DIR.
   if (process.env.VSW_DEMO_LOOP_KEEP)
