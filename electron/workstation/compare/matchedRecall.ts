@@ -9,8 +9,8 @@ export interface MatchInput {
   positive: Uint8Array;
   /** 1 where run A's top-1 (arg-max) class is C: A's operating point. */
   argmaxA: Uint8Array;
-  scoreA: Float32Array | Float64Array;
-  scoreB: Float32Array | Float64Array;
+  scoreA: Float64Array;
+  scoreB: Float64Array;
   /** Named groups of image indices (a tag's images, the untagged images). */
   groups: { name: string; members: ArrayLike<number> }[];
 }
