@@ -71,3 +71,12 @@ export const CompareResult = z.object({
   }),
 });
 export type CompareResult = z.infer<typeof CompareResult>;
+
+/** A change in percent as the table shows it: one decimal, signed, "–" when undefined. */
+export function formatChange(pct: number | null): string {
+  return pct === null ? '–' : `${pct > 0 ? '+' : ''}${pct.toFixed(1)}%`;
+}
+
+export function formatCi(ci: [number, number] | null): string {
+  return ci ? `[${formatChange(ci[0])}, ${formatChange(ci[1])}]` : '–';
+}

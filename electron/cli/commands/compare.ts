@@ -1,7 +1,7 @@
 // `vsw compare`: two runs on the same labelled images at matched recall on one class — false
 // positives of each, their change with a bootstrap 95% CI, per tag and untagged.
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CompareResult } from '../../contract/compare';
+import { formatChange, formatCi, type CompareResult } from '../../contract/compare';
 import { SPLITS, type Split } from '../../contract/query';
 import { CompareRefused, compareRuns } from '../../workstation/compare/compareRuns';
 import { WorkstationError } from '../../workstation/datasets/importFolder';
@@ -85,8 +85,8 @@ export function register(program: Command): void {
   });
 }
 
-const pct = (x: number | null) => (x === null ? '–' : `${x > 0 ? '+' : ''}${x.toFixed(1)}%`);
-const ci = (c: [number, number] | null) => (c ? `[${pct(c[0])}, ${pct(c[1])}]` : '–');
+const pct = formatChange;
+const ci = formatCi;
 
 /** The comparison as a readable table: runs at the matched recall, then the false positives. */
 export function compareTable(r: CompareResult): string {

@@ -115,7 +115,13 @@ export function compareRuns(db: Db, params: CompareParams): CompareResult {
     throw new CompareRefused(
       `dataset "${dataset}" has no labels: false positives need each image's true class. Import it with labels (ImageFolder folders or a manifest's label column)`,
     );
-  if (p.split) compared = compared.filter((r) => r.split === p.split);
+  if (p.split) {
+    compared = compared.filter((r) => r.split === p.split);
+    if (!compared.length)
+      throw new CompareRefused(
+        `no labelled image of "${dataset}" is in the ${p.split} split: give the images to compare on that split first (the split column of an imported manifest), or compare all images`,
+      );
+  }
   checkSplits(db, compared, p.split);
   const positive = Uint8Array.from(compared, (r) => (r.trueIdx === classA ? 1 : 0));
   const positives = positive.reduce((s, x) => s + x, 0);
