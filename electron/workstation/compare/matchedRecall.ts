@@ -2,6 +2,7 @@
 // largest one whose recall on C reaches the matched recall; then false positives overall, per group
 // of images (a tag, the untagged) and their change, with a bootstrap 95% CI over images. Pure
 // arithmetic on arrays: compareRuns.ts loads them from the database.
+import { seededRandom } from './seededRandom';
 
 /** One labelled image per index; scores are p(C) of each run. */
 export interface MatchInput {
@@ -138,18 +139,6 @@ export function quantile(sorted: number[], q: number): number {
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
-
-/** A small seeded generator (mulberry32): the same seed gives the same resamples everywhere. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Precision–recall points at every distinct score, then at most CURVE_POINTS of them. */

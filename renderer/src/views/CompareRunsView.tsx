@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { formatChange, formatCi, type CompareResult } from '../../../electron/contract/compare';
 import type { RunInfo } from '../../../electron/contract/protocol';
 import type { Split } from '../../../electron/contract/query';
-import { LabelledSelect } from '../components/LabelledSelect';
+import { LabelledSelect, TextOptions } from '../components/LabelledSelect';
 import { useConnection } from '../state/connection';
 import { isPartial, useWorkspace } from '../state/workspace';
 import { PrCurves, RUN_COLOURS } from './PrCurves';
@@ -92,11 +92,7 @@ export function CompareRunsView() {
           ))}
         </LabelledSelect>
         <LabelledSelect caption="Positive class" value={className} onChange={setClass}>
-          {classes.map((c) => (
-            <option key={c} value={c}>
-              {c}
-            </option>
-          ))}
+          <TextOptions values={classes} />
         </LabelledSelect>
         <label>
           Recall to match
