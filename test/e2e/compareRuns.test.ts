@@ -3,13 +3,14 @@
 // on the same data dir, at A's arg-max recall and at a typed recall; both curves and both operating
 // points are drawn; a refused comparison shows its reason.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { formatChange, formatCi, type CompareResult } from '../../electron/contract/compare';
 import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
 import { buildCompareDemo, compareDemoMissing } from '../helpers/compareDemo';
-import { startServe } from '../helpers/serveProcess';
+import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 import { vswOk } from '../integration/core/coreKit';
 
@@ -102,7 +103,9 @@ test(
     await chart.getByText(`matched recall ${atArgmax.matchedRecall.toFixed(3)}`).waitFor();
     await page.mouse.move(0, 0);
     const shot = await screenshot(page, 'compare-runs');
-    console.log(`# screenshot: ${shot}`);
+    // VSW_README_SCREENSHOT=1 refreshes the README's picture of this view.
+    if (process.env.VSW_README_SCREENSHOT === '1')
+      fs.copyFileSync(shot, path.join(repoRoot, 'docs', 'screenshots', 'compare-runs.png'));
 
     // A typed recall: the page and the CLI move together.
     await form.getByRole('textbox', { name: 'Recall to match' }).fill('0.9');
