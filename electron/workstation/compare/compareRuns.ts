@@ -93,7 +93,7 @@ function checkSplits(db: Db, compared: PredictionRow[], split: string | undefine
   const trained = compared.filter((r) => jobOf.has(hashOf.get(r.imageId) as string));
   if (trained.length)
     throw new CompareRefused(
-      `${trained.length} compared image(s) were exported for fine-tuning${example(trained.map((r) => r.relPath))}, export job ${jobOf.get(hashOf.get(trained[0].imageId) as string)}: they are training data, not test data. Compare on held-out images none of which were exported (or delete that export with \`vsw jobs delete\` if it never trained a model)`,
+      `${trained.length} compared image(s) were exported for fine-tuning${example(trained.map((r) => r.relPath))}, export job ${jobOf.get(hashOf.get(trained[0].imageId) as string)}: they are training data, not test data. Compare on held-out images none of which were exported (or, if it never trained a model, delete that export's job with \`vsw jobs delete\`: its folder stays)`,
     );
 }
 

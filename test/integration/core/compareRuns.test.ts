@@ -269,6 +269,7 @@ test(
       ...runArgs,
     );
     vswOk('jobs', 'delete', String(jobId), '--data-dir', dataDir);
+    assert.ok(fs.existsSync(path.join(out, 'export.json')), 'deleting the job keeps the finished export');
     assert.equal(compare(dataDir, ...runArgs, '--bootstrap', '0').overall.a, result.overall.a);
 
     // Runs over different images.
