@@ -7,6 +7,7 @@ import type { RunInfo } from '../../../electron/contract/protocol';
 import type { Split } from '../../../electron/contract/query';
 import { LabelledSelect, TextOptions } from '../components/LabelledSelect';
 import { useConnection } from '../state/connection';
+import { uiError } from '../state/uiErrors';
 import { isPartial, useWorkspace } from '../state/workspace';
 import { PrCurves, RUN_COLOURS } from './PrCurves';
 
@@ -63,7 +64,7 @@ export function CompareRunsView() {
     client
       .call('compare.runs', JSON.parse(key) as NonNullable<typeof params>)
       .then((result) => live && setState({ key, result, error: null }))
-      .catch((e: Error) => live && setState({ key, result: null, error: e.message }));
+      .catch((e: Error) => live && setState({ key, result: null, error: uiError(e.message) }));
     return () => {
       live = false;
     };

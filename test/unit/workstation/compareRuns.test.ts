@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { compareRuns } from '../../../electron/workstation/compare/compareRuns';
+import { uiError } from '../../../renderer/src/state/uiErrors';
 import { encodeFloat16 } from '../../../electron/workstation/store/float16';
 import { applyTag, tagByName } from '../../../electron/workstation/tags/tagStore';
 import { Workstation } from '../../../electron/workstation/workstation';
@@ -114,12 +115,19 @@ test('thresholds, false positives, per tag and untagged, worked out by hand', as
   assert.deepEqual(swapped.overall, { a: 0, b: 2, changePct: null, ci95: null });
 });
 
-test('refusals that real models rarely produce', async (t) => {
+test('refusals that real models rarely produce, in words the window can show', async (t) => {
   const { ws, datasetId, addRun } = await fixture(t);
+  const messages: string[] = [];
+  const refused = (run: () => unknown, pattern: RegExp) =>
+    assert.throws(run, (error: Error) => {
+      assert.match(error.message, pattern);
+      messages.push(error.message);
+      return true;
+    });
   const a = addRun(P_A);
   // A base run that never calls a Shirt Shirt by arg-max: its recall, the default, would be 0.
   const never = addRun([0.5, 0.375, 0.25, 0.125, 0.875, 0.125, 0.125, 0.125]);
-  assert.throws(
+  refused(
     () => compareRuns(ws.db, { datasetId, runA: never, runB: a, className: 'Shirt', bootstrap: 0 }),
     new RegExp(`run ${never} never predicts Shirt .* Give the recall to match with --recall R`),
   );
@@ -134,7 +142,7 @@ test('refusals that real models rarely produce', async (t) => {
   assert.deepEqual([given.runs[0].threshold, given.overall.a], [0.375, 1]);
   // Top-1 results without probability vectors.
   const topOnly = addRun(null);
-  assert.throws(
+  refused(
     () => compareRuns(ws.db, { datasetId, runA: a, runB: topOnly, className: 'Shirt', bootstrap: 0 }),
     new RegExp(
       `run ${topOnly} has no probability vector for 9 image\\(s\\) \\(e\\.g\\. .*\\) \\(top-1 results imported from a manifest\\)`,
@@ -142,7 +150,7 @@ test('refusals that real models rarely produce', async (t) => {
   );
   // A class one run does not have.
   const dresses = addRun(P_A, { labels: ['Coat', 'Dress'] });
-  assert.throws(
+  refused(
     () => compareRuns(ws.db, { datasetId, runA: a, runB: dresses, className: 'Shirt', bootstrap: 0 }),
     new RegExp(`"Shirt" is not a class of run ${dresses}; its classes are: Coat, Dress`),
   );
@@ -151,13 +159,27 @@ test('refusals that real models rarely produce', async (t) => {
     ws.db.prepare("INSERT INTO datasets (name, created_at) VALUES ('other', '')").run().lastInsertRowid,
   );
   const foreign = addRun(P_A, { datasetId: other });
-  assert.throws(
+  refused(
     () => compareRuns(ws.db, { datasetId, runA: a, runB: foreign, className: 'Shirt', bootstrap: 0 }),
     new RegExp(`run ${foreign} belongs to another dataset`),
   );
+  // A partial run; test images beside others.
+  ws.db.prepare("UPDATE runs SET status = 'cancelled' WHERE id = ?").run(never);
+  refused(
+    () => compareRuns(ws.db, { datasetId, runA: a, runB: never, className: 'Shirt', bootstrap: 0 }),
+    new RegExp(`run ${never} is partial \\(cancelled, 9 predictions\\)`),
+  );
+  ws.db.prepare("UPDATE images SET split = 'test' WHERE rel_path LIKE 'Shirt/%'").run();
+  refused(
+    () => compareRuns(ws.db, { datasetId, runA: a, runB: a, className: 'Shirt', bootstrap: 0 }),
+    /mix the test split with others: 4 in test \(e\.g\. Shirt\/s\d\.png\) and 4 in pool or validation \(e\.g\. Coat\/c\d\.png\)/,
+  );
   // A recall outside (0, 1].
-  assert.throws(
+  refused(
     () => compareRuns(ws.db, { datasetId, runA: a, runB: a, className: 'Shirt', recall: 0 }),
     /recall must be above 0/,
   );
+  // In the window the refusals name its controls, not the command line's flags.
+  assert.equal(messages.length, 7);
+  for (const message of messages) assert.doesNotMatch(uiError(message), /--[a-z]|`vsw/, message);
 });
