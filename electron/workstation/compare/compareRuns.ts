@@ -26,11 +26,12 @@ interface PredictionRow {
   probs: Buffer | null;
 }
 
+/** A run's predictions by image path: the bootstrap draws the same images whatever the import order. */
 function predictionsOf(db: Db, runId: number): Map<number, PredictionRow> {
   const rows = db
     .prepare(
       `SELECT p.image_id AS imageId, i.rel_path AS relPath, i.label, i.split, p.top1, p.true_idx AS trueIdx, p.probs
-       FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY p.image_id`,
+       FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY i.rel_path, i.id`,
     )
     .all(runId) as PredictionRow[];
   return new Map(rows.map((r) => [r.imageId, r]));
