@@ -1,6 +1,7 @@
 // The service protocol: every request, response and progress event that crosses a process
 // boundary, with its runtime validator. Types everywhere else are inferred from these schemas.
 import { z } from 'zod';
+import { CompareParams, CompareResult } from './compare';
 import { reviewMethods } from './reviewMethods';
 import { SALIENCY_METHODS, SaliencyChoice, SaliencyMethod, SaliencyOptions } from './saliencyMethods';
 import {
@@ -356,6 +357,8 @@ export const methods = {
   /** Deletes a run and its predictions and cached maps (not while its job runs). */
   'runs.delete': { params: z.object({ runId: z.number().int().positive() }).strict(), result: Changed },
   'stats.get': { params: z.object({ query: ImageQuery }).strict(), result: Stats },
+  /** Two runs at matched recall on a class (`vsw compare`): false positives overall, per tag, untagged. */
+  'compare.runs': { params: CompareParams, result: CompareResult },
   'saliency.get': {
     params: z
       .object({

@@ -3,6 +3,7 @@
 import type { Handlers } from '../contract/rpc';
 import type { MethodName, ServiceEvent } from '../contract/protocol';
 import type { Selection } from '../contract/query';
+import { compareRuns } from '../workstation/compare/compareRuns';
 import { readMask } from '../workstation/datasets/attachMasks';
 import { relocateDataset } from '../workstation/datasets/relocateDataset';
 import { deleteJob, resumeJob, startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
@@ -46,6 +47,7 @@ type CoreMethod =
   | 'runs.list'
   | 'runs.delete'
   | 'stats.get'
+  | 'compare.runs'
   | 'saliency.get'
   | 'jobs.predict'
   | 'jobs.explain'
@@ -148,6 +150,7 @@ export function coreHandlers(
       return { changed };
     },
     'stats.get': ({ query }) => computeStats(db, query),
+    'compare.runs': (params) => compareRuns(db, params),
     'saliency.get': (params) => saliencyFor(ws.saliency, db, params),
     'jobs.predict': async (params) => {
       const started = runsChangeWhenDone(
