@@ -37,6 +37,7 @@ import { occlusionMaps } from './perturbation';
 import { serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
 import { defaultThreads, ManagedSession, type ProviderName } from './providers';
+import { rewriteFusedOps } from './graph/fusedOpRewrite';
 import { readModelAsFloat32 } from './onnx/float16Upcast';
 
 export const FLOAT16_NOTE =
@@ -164,7 +165,11 @@ export class ExplainSession {
         'bad-option',
       );
     // A float16 export is explained (and predicted) in float32, from its own rounded weights.
-    const { model, sha256, float16 } = readModelAsFloat32(file);
+    const read = readModelAsFloat32(file);
+    const { sha256, float16 } = read;
+    // Fused attention (ONNX Attention, ORT's com.microsoft ops) is explained as primitives.
+    const { model, rewritten } = rewriteFusedOps(read.model);
+    if (rewritten.length > 0) log(`fused ops rewritten into primitives: ${rewritten.join(', ')}`);
     const key = createHash('sha256')
       .update(
         JSON.stringify({
@@ -242,7 +247,7 @@ export class ExplainSession {
       float16,
     };
     // Predictions run the original file, unless it is float16: then its float32 copy.
-    const predictSource = float16 ? serializeModel(model) : file;
+    const predictSource = float16 ? serializeModel(read.model) : file;
     return new ExplainSession(
       predictSource,
       pruned.model,

@@ -27,6 +27,11 @@ const STYLES = [
   'timm-volo-dynamo', // the TorchScript exporter cannot write VOLO's Col2Im
   'timm-vit-fp16-ts',
   'timm-vit-fp16-dynamo',
+  // Fused attention, rewritten into primitives before explaining (graph/fusedOpRewrite.ts).
+  'bert-vit-ortattention', // ORT's transformer optimizer: com.microsoft Attention
+  'bert-vit-ortmha', // ... with use_multi_head_attention: com.microsoft MultiHeadAttention
+  'timm-vit-sdpa-opset23', // torch's dynamo exporter at opset 23: ONNX Attention
+  'gqa-vit-gqa', // com.microsoft GroupQueryAttention, by graph surgery
 ];
 
 interface BlockRef {
