@@ -16,6 +16,7 @@ import {
   type TargetSource,
 } from './graph/explainGraph';
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
+import { readModelForExplain } from './graph/fusedOpRewrite';
 import { headReadoutWarning } from './graph/headReadout';
 import { pruneHeadTokens } from './graph/headTokenPruning';
 import { rewriteForWebGpu } from './graph/webgpuRewrites';
@@ -37,8 +38,6 @@ import { occlusionMaps } from './perturbation';
 import { serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
 import { defaultThreads, ManagedSession, type ProviderName } from './providers';
-import { rewriteFusedOps } from './graph/fusedOpRewrite';
-import { readModelAsFloat32 } from './onnx/float16Upcast';
 
 export const FLOAT16_NOTE =
   'This is a float16 model: its maps are computed in float32 from its float16 weights (logits agree with its own float16 output to float16 rounding).';
@@ -165,10 +164,8 @@ export class ExplainSession {
         'bad-option',
       );
     // A float16 export is explained (and predicted) in float32, from its own rounded weights.
-    const read = readModelAsFloat32(file);
-    const { sha256, float16 } = read;
     // Fused attention (ONNX Attention, ORT's com.microsoft ops) is explained as primitives.
-    const { model, rewritten } = rewriteFusedOps(read.model);
+    const { model, original, rewritten, sha256, float16 } = readModelForExplain(file);
     if (rewritten.length > 0) log(`fused ops rewritten into primitives: ${rewritten.join(', ')}`);
     const key = createHash('sha256')
       .update(
@@ -247,7 +244,7 @@ export class ExplainSession {
       float16,
     };
     // Predictions run the original file, unless it is float16: then its float32 copy.
-    const predictSource = float16 ? serializeModel(read.model) : file;
+    const predictSource = float16 ? serializeModel(original) : file;
     return new ExplainSession(
       predictSource,
       pruned.model,

@@ -104,7 +104,7 @@ export function findAttention(graph: GraphProto, named?: string[]): AttentionSit
   if (found.length === 0) {
     const fused = nodes.find((n) => FUSED_ATTENTION.has(n.opType ?? ''));
     const why = fused
-      ? `its attention is a fused ${fused.opType} op (node '${fused.name}'), whose probabilities are not visible in the graph; export without attention fusion`
+      ? `its attention is a fused ${fused.opType} op (node '${fused.name}') of a form the engine does not rewrite into plain ops, so its probabilities are not visible in the graph; export without attention fusion`
       : 'no Softmax feeds a MatMul as its left operand (the attention × V pattern every ViT export has), so the model has no visible self-attention';
     throw new EngineError(
       `No attention found in the model: ${why}. Models without this pattern are not supported yet; if the attention is there under another pattern, name its softmax nodes in the model card (attention.nodes).`,

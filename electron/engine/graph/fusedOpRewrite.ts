@@ -7,6 +7,7 @@
 // embeddings, padding masks, packed inputs) is refused with the op, the node and the input or
 // attribute named.
 import { EngineError } from '../errors';
+import { readModelAsFloat32 } from '../onnx/float16Upcast';
 import { defaultOpset } from '../onnx/modelFile';
 import { DataType, type ModelProto, type NodeProto } from '../onnx/onnxSchema';
 import { floatTensor } from '../onnx/tensorData';
@@ -80,9 +81,13 @@ class Rewriter {
     return `${n.opType} node '${n.name || n.output?.[0]}'`;
   }
 
-  refuse(n: NodeProto, what: string, todo = 'export the model without this feature'): never {
+  refuse(
+    n: NodeProto,
+    what: string,
+    todo = 'Export the model without it, or without attention fusion',
+  ): never {
     throw new EngineError(
-      `The model's ${this.label(n)} uses ${what}, which the explain engine cannot rewrite into plain ops (it supports the forms ViT exports use). ${todo[0].toUpperCase()}${todo.slice(1)}, or export without attention fusion.`,
+      `The model's ${this.label(n)} uses ${what}, which the explain engine cannot rewrite into plain ops (it rewrites the forms ViT exports use). ${todo}.`,
       'unsupported-model',
     );
   }
@@ -102,7 +107,7 @@ class Rewriter {
 
   private numHeads(n: NodeProto, name = 'num_heads'): number {
     const heads = intAttr(n, name, 0);
-    if (heads <= 0) this.refuse(n, `no positive ${name} attribute`, `set ${name}`);
+    if (heads <= 0) this.refuse(n, `no positive ${name} attribute`, `Set ${name} on the node`);
     return heads;
   }
 
@@ -127,14 +132,25 @@ class Rewriter {
   private attention(n: NodeProto, c: AttentionCore): string {
     const e = this.e;
     if (c.causal && e.opset < 14)
-      this.refuse(n, `a causal mask at opset ${e.opset}`, 're-export at opset 14 or later (Trilu)');
+      this.refuse(n, `a causal mask at opset ${e.opset}`, 'Re-export at opset 14 or later (Trilu)');
     let { k, v } = c;
     if (c.heads && c.kvHeads && c.kvHeads !== c.heads) {
-      // Grouped key/value heads: query head h reads key/value head floor(h / group).
+      // Grouped key/value heads: query head h reads key/value head floor(h / group), so each is
+      // repeated group times in place ([B, Hkv, L, d] → [B, Hkv, group, L, d] → [B, H, L, d]).
+      // Expand rather than a Gather by head, which WebGPU would run on the CPU.
       const group = c.heads / c.kvHeads;
-      const index = e.ints(Array.from({ length: c.heads }, (_, h) => Math.floor(h / group)));
-      k = e.op('Gather', [k, index], { axis: 1 });
-      v = e.op('Gather', [v, index], { axis: 1 });
+      const repeat = (t: string): string => {
+        const shape = e.op('Shape', [t]);
+        const target = e.op(
+          'Concat',
+          [e.slice(shape, [0], [1], [0]), e.ints([c.heads!]), e.slice(shape, [2], [4], [0])],
+          { axis: 0 },
+        );
+        const spread = e.op('Expand', [e.unsqueeze(t, [2]), e.ints([1, 1, group, 1, 1])]);
+        return e.op('Reshape', [spread, target]);
+      };
+      k = repeat(k);
+      v = repeat(v);
     }
     let scores = e.op('MatMul', [c.q, e.op('Transpose', [k], { perm: [0, 1, 3, 2] })]);
     const scale =
@@ -382,7 +398,7 @@ class Rewriter {
       else if (op === 'Gelu' || op === 'BiasGelu') this.gelu(n, false);
       else if (op === 'FastGelu') this.gelu(n, true);
       else if (REFUSED_ATTENTION.includes(op))
-        this.refuse(n, 'an attention op', 'export the model without attention fusion');
+        this.refuse(n, 'a fused attention op', 'Export the model without attention fusion');
       else return false;
     } else {
       return false;
@@ -409,4 +425,17 @@ export function rewriteFusedOps(model: ModelProto): FusedRewrite {
   const rewriter = new Rewriter(editor, nodes);
   for (const n of nodes) if (!rewriter.rewrite(n)) graph.node.push(n);
   return { model: copy, rewritten: rewriter.rewritten };
+}
+
+/**
+ * A model file as the explain engine reads it: float16 exports upcast (float16Upcast.ts), fused
+ * ops rewritten. `original` is the upcast model before the rewrite.
+ */
+export function readModelForExplain(file: string): FusedRewrite & {
+  original: ModelProto;
+  sha256: string;
+  float16: boolean;
+} {
+  const read = readModelAsFloat32(file);
+  return { ...read, original: read.model, ...rewriteFusedOps(read.model) };
 }
