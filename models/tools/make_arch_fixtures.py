@@ -95,6 +95,11 @@ def families():
             downsamples=(True, False), outlook_attention=(True, False), post_layers=('ca',), num_classes=5),
             'windowed', 'timm VOLO: an outlooker (8x8), a transformer block and a class-attention block (4x4), '
             'token-label head'),
+        'timm-cait': (lambda: timm.models.cait.Cait(
+            img_size=SIZE, patch_size=8, embed_dim=48, depth=2, num_heads=3, depth_token_only=2,
+            num_classes=5), 'windowed',
+            'timm CaiT: 2 talking-heads self-attention blocks (no class token), then 2 class-attention '
+            'blocks; A of a talking-heads block is the mix after the softmax (proj_w), what multiplies V'),
         # Fused attention ops (the engine rewrites them into primitives before explaining):
         'bert-vit': (lambda: BertStyleViT(), 1,
                      'a ViT written the way BERT is (q/k/v linears, Div by sqrt(d)), the pattern ORT\'s '
@@ -268,6 +273,30 @@ class Logits(torch.nn.Module):
     def forward(self, x):
         y = self.model(x)
         return y.logits if hasattr(y, 'logits') else y
+
+
+class AttnDropRecorder:
+    """Records what each attention module's attn_drop returns: the tensor that multiplies V. For
+    talking-heads attention (CaiT) that is the heads' mix after the softmax, not the softmax itself."""
+
+    def __init__(self, model):
+        self.tensors = []
+        self._modules = [m for name, m in model.named_modules() if name.endswith('attn.attn_drop')]
+        self._hooks = []
+
+    def _record(self, _module, _inputs, out):
+        out = out * 1.0  # a tensor of its own, so that its gradient is the product's alone
+        out.retain_grad()
+        self.tensors.append(out)
+        return out
+
+    def __enter__(self):
+        self._hooks = [m.register_forward_hook(self._record) for m in self._modules]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._hooks:
+            h.remove()
 
 
 class SoftmaxRecorder:
@@ -503,7 +532,7 @@ def make(name, out, exporter):
     order = np.argsort(-logits)
     targets = {}
     for label, index in (('top1', int(order[0])), ('top2', int(order[1]))):
-        with SoftmaxRecorder() as rec:
+        with (AttnDropRecorder(model) if name == 'timm-cait' else SoftmaxRecorder()) as rec:
             y = model(x)
         y[0, index].backward()
         if p == 'windowed':  # every window of the one image: windows x heads x N x N

@@ -25,6 +25,8 @@ const STYLES = [
     (family) => [`${family}-ts`, `${family}-dynamo`],
   ),
   'timm-volo-dynamo', // the TorchScript exporter cannot write VOLO's Col2Im
+  'timm-cait-ts', // talking-heads self-attention, then class attention
+  'timm-cait-dynamo',
   'timm-vit-fp16-ts',
   'timm-vit-fp16-dynamo',
   // Fused attention, rewritten into primitives before explaining (graph/fusedOpRewrite.ts).
