@@ -37,23 +37,11 @@ import torch
 warnings.filterwarnings('ignore')
 torch.set_num_threads(1)
 
-try:
-    import torchvision  # noqa: F401  (timm imports it)
-except RuntimeError:
-    # A torchvision wheel built for CUDA against a CPU torch fails on import when it registers its
-    # fake kernels; timm needs none of its ops, so declare the two it registers unconditionally.
-    _lib = torch.library.Library('torchvision', 'DEF')
-    _lib.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
-    _lib.define('qnms(Tensor qdets, Tensor scores, float iou_threshold) -> Tensor')
-    for _name in [k for k in sys.modules if k.startswith('torchvision')]:
-        del sys.modules[_name]
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timm_import import timm  # noqa: E402  (explicit attention; torchvision worked around)
 import onnxruntime as ort  # noqa: E402
-import timm  # noqa: E402
 import transformers  # noqa: E402
-from timm.layers import set_fused_attn  # noqa: E402
 
-set_fused_attn(False)
 EPSILON = 0.01
 SIZE = 32
 

@@ -14,20 +14,9 @@ import sys
 
 import torch
 
-try:
-    import torchvision  # noqa: F401  (timm imports it)
-except RuntimeError:
-    # A CUDA torchvision wheel against a CPU torch (see make_arch_fixtures.py): declare its two ops.
-    _lib = torch.library.Library('torchvision', 'DEF')
-    _lib.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
-    _lib.define('qnms(Tensor qdets, Tensor scores, float iou_threshold) -> Tensor')
-    for _name in [k for k in sys.modules if k.startswith('torchvision')]:
-        del sys.modules[_name]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timm_import import timm  # noqa: E402  (explicit attention; torchvision worked around)
 
-import timm  # noqa: E402
-from timm.layers import set_fused_attn  # noqa: E402
-
-set_fused_attn(False)
 NAMES = {'swin-t': 'swin_tiny_patch4_window7_224', 'volo-d1': 'volo_d1_224'}
 
 

@@ -292,7 +292,9 @@ function timmPython(): { exe: string } | { missing: string } {
     path.join(ROOT, '.venv', 'bin', 'python'),
     PYTHON,
   ].filter((c): c is string => !!c && (c === PYTHON || existsSync(c)));
-  const exe = candidates.find((c) => python(['-c', 'import torch, timm, onnx'], process.env, c).status === 0);
+  // (through timm_bench_models, which works around a torchvision built for another torch)
+  const probe = "import sys; sys.path.insert(0, 'models/tools'); import timm_bench_models, onnx";
+  const exe = candidates.find((c) => python(['-c', probe], process.env, c).status === 0);
   timmPythonFound = exe
     ? { exe }
     : {
