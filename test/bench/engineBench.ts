@@ -318,6 +318,8 @@ function torchStatus(): { missing: string | null; cuda: boolean } {
 interface TorchResult {
   imagesPerSecond: number;
   peakRssMB: number | null;
+  /** Process CPU time per image: steadier than wall time on a shared machine. */
+  cpuMsPerImage: number | null;
   threads: number;
   device: string;
 }
@@ -373,11 +375,12 @@ function torchBench(
     : python([script, ...timed], env, found.exe);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    const parsed = JSON.parse(line) as { imagesPerSecond: number };
+    const parsed = JSON.parse(line) as { imagesPerSecond: number; cpuSecondsPerImage?: number };
     const rss = /maxrss_kb=(\d+)/.exec(r.stderr)?.[1];
     return {
       imagesPerSecond: parsed.imagesPerSecond,
       peakRssMB: rss ? Number(rss) / 1024 : null,
+      cpuMsPerImage: parsed.cpuSecondsPerImage === undefined ? null : parsed.cpuSecondsPerImage * 1000,
       threads,
       device,
     };
@@ -444,6 +447,7 @@ async function main(): Promise<void> {
     'explain/forward',
     'PyTorch img/s',
     'ratio',
+    'CPU ms/img ORT / PyTorch',
     'map diff vs CPU',
     'ORT peak RSS',
     'PyTorch peak RSS',
@@ -503,6 +507,7 @@ async function main(): Promise<void> {
           `${((100 * row.explainPerSecond) / row.forwardPerSecond).toFixed(0)}%`,
           tr ? `${fmt(tr.imagesPerSecond)} (${tr.device === 'cuda' ? 'CUDA' : `${tr.threads}t`})` : '—',
           tr ? `${(row.explainPerSecond / tr.imagesPerSecond).toFixed(2)}×` : '—',
+          `${fmt(row.cpuMsPerImage, 0)} / ${fmt(tr?.cpuMsPerImage, 0)}`,
           res.mapDiffVsCpu === null ? '—' : res.mapDiffVsCpu.toExponential(1),
           `${res.peakRssMB.toFixed(0)} MB`,
           tr?.peakRssMB ? `${tr.peakRssMB.toFixed(0)} MB` : '—',
