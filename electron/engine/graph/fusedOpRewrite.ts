@@ -92,13 +92,14 @@ class Rewriter {
     );
   }
 
-  /** Refuses optional inputs that are given and outputs that are read. */
-  private onlyInputs(n: NodeProto, names: Record<number, string>): void {
+  /** Refuses the named optional inputs where they are given. */
+  private refuseInputs(n: NodeProto, names: Record<number, string>): void {
     for (const [k, name] of Object.entries(names))
       if (n.input?.[Number(k)]) this.refuse(n, `input ${k} (${name})`);
   }
 
-  private unreadOutputs(n: NodeProto, names: Record<number, string>): void {
+  /** Refuses the named optional outputs where the graph reads them. */
+  private refuseReadOutputs(n: NodeProto, names: Record<number, string>): void {
     for (const [k, name] of Object.entries(names)) {
       const o = n.output?.[Number(k)];
       if (o && this.used.has(o)) this.refuse(n, `output ${k} (${name}), which the graph reads`);
@@ -111,7 +112,8 @@ class Rewriter {
     return heads;
   }
 
-  private zeroAttrs(n: NodeProto, names: string[]): void {
+  /** Refuses the named attributes where they are set to anything but 0. */
+  private refuseNonZero(n: NodeProto, names: string[]): void {
     for (const a of names)
       if ((intAttr(n, a) ?? 0) !== 0 || floatAttr(n, a, 0) !== 0) this.refuse(n, `attribute ${a}`);
   }
@@ -135,6 +137,8 @@ class Rewriter {
       this.refuse(n, `a causal mask at opset ${e.opset}`, 'Re-export at opset 14 or later (Trilu)');
     let { k, v } = c;
     if (c.heads && c.kvHeads && c.kvHeads !== c.heads) {
+      if (c.heads % c.kvHeads !== 0)
+        this.refuse(n, `${c.heads} query heads on ${c.kvHeads} key/value heads`, 'Check the head counts');
       // Grouped key/value heads: query head h reads key/value head floor(h / group), so each is
       // repeated group times in place ([B, Hkv, L, d] → [B, Hkv, group, L, d] → [B, H, L, d]).
       // Expand rather than a Gather by head, which WebGPU would run on the CPU.
@@ -184,9 +188,9 @@ class Rewriter {
   /** com.microsoft Attention: one packed projection [in, Dq + Dk + Dv] of one input. */
   msAttention(n: NodeProto): void {
     const [x, weights, bias, , , attentionBias] = n.input ?? [];
-    this.onlyInputs(n, { 3: 'mask_index', 4: 'past', 6: 'past_sequence_length' });
-    this.unreadOutputs(n, { 1: 'present' });
-    this.zeroAttrs(n, ['do_rotary', 'past_present_share_buffer']);
+    this.refuseInputs(n, { 3: 'mask_index', 4: 'past', 6: 'past_sequence_length' });
+    this.refuseReadOutputs(n, { 1: 'present' });
+    this.refuseNonZero(n, ['do_rotary', 'past_present_share_buffer']);
     const heads = this.numHeads(n);
     let sizes = intsAttr(n, 'qkv_hidden_sizes');
     if (!sizes || sizes.length === 0) {
@@ -216,14 +220,14 @@ class Rewriter {
     if (!value) this.refuse(n, 'packed key/value in its key input (value empty)');
     if (this.rank.get(key) === 4 || this.rank.get(value) === 4)
       this.refuse(n, 'key and value already split into heads ([B, heads, L, d])');
-    this.onlyInputs(n, {
+    this.refuseInputs(n, {
       4: 'key_padding_mask',
       6: 'past_key',
       7: 'past_value',
       8: 'past_sequence_length',
       9: 'cache_indirection',
     });
-    this.unreadOutputs(n, { 1: 'present_key', 2: 'present_value', 3: 'qk' });
+    this.refuseReadOutputs(n, { 1: 'present_key', 2: 'present_value', 3: 'qk' });
     const heads = this.numHeads(n);
     const e = this.e;
     let biases: (string | undefined)[] = [undefined, undefined, undefined];
@@ -253,7 +257,7 @@ class Rewriter {
    */
   msGroupQueryAttention(n: NodeProto): void {
     const [query, key, value, , , , , , , , attentionBias] = n.input ?? [];
-    this.onlyInputs(n, {
+    this.refuseInputs(n, {
       3: 'past_key',
       4: 'past_value',
       7: 'cos_cache',
@@ -261,8 +265,8 @@ class Rewriter {
       9: 'position_ids',
       11: 'head_sink',
     });
-    this.unreadOutputs(n, { 1: 'present_key', 2: 'present_value', 3: 'output_qk' });
-    this.zeroAttrs(n, ['do_rotary', 'softcap', 'smooth_softmax', 'qk_output']);
+    this.refuseReadOutputs(n, { 1: 'present_key', 2: 'present_value', 3: 'output_qk' });
+    this.refuseNonZero(n, ['do_rotary', 'softcap', 'smooth_softmax', 'qk_output']);
     if (intAttr(n, 'local_window_size', -1) !== -1) this.refuse(n, 'attribute local_window_size');
     const heads = this.numHeads(n);
     const kvHeads = this.numHeads(n, 'kv_num_heads');
@@ -295,9 +299,9 @@ class Rewriter {
   /** ONNX Attention (opset 23): [B, H, S, d] inputs, or [B, S, H·d] with q_num_heads given. */
   onnxAttention(n: NodeProto): void {
     const [query, key, value, mask] = n.input ?? [];
-    this.onlyInputs(n, { 4: 'past_key', 5: 'past_value', 6: 'nonpad_kv_seqlen' });
-    this.unreadOutputs(n, { 1: 'present_key', 2: 'present_value', 3: 'qk_matmul_output' });
-    this.zeroAttrs(n, ['softcap']);
+    this.refuseInputs(n, { 4: 'past_key', 5: 'past_value', 6: 'nonpad_kv_seqlen' });
+    this.refuseReadOutputs(n, { 1: 'present_key', 2: 'present_value', 3: 'qk_matmul_output' });
+    this.refuseNonZero(n, ['softcap']);
     const qHeads = intAttr(n, 'q_num_heads');
     const kvHeads = intAttr(n, 'kv_num_heads');
     const threeD = qHeads !== undefined;
@@ -336,7 +340,7 @@ class Rewriter {
   skipLayerNorm(n: NodeProto, simplified: boolean): void {
     if (simplified) this.refuse(n, 'RMS normalisation (SkipSimplifiedLayerNormalization)');
     const [x, skip, gamma, beta, bias] = n.input ?? [];
-    this.unreadOutputs(n, { 1: 'mean', 2: 'inv_std_var' });
+    this.refuseReadOutputs(n, { 1: 'mean', 2: 'inv_std_var' });
     const e = this.e;
     const sum = this.addBias(e.op('Add', [x, skip]), bias);
     const epsilon = floatAttr(n, 'epsilon', 1e-12);
