@@ -16,6 +16,7 @@ import {
   type TargetSource,
 } from './graph/explainGraph';
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
+import { readModelForExplain } from './graph/fusedOpRewrite';
 import { headReadoutWarning } from './graph/headReadout';
 import { pruneHeadTokens } from './graph/headTokenPruning';
 import { rewriteForWebGpu } from './graph/webgpuRewrites';
@@ -37,7 +38,6 @@ import { occlusionMaps } from './perturbation';
 import { serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
 import { defaultThreads, ManagedSession, type ProviderName } from './providers';
-import { readModelAsFloat32 } from './onnx/float16Upcast';
 
 export const FLOAT16_NOTE =
   'This is a float16 model: its maps are computed in float32 from its float16 weights (logits agree with its own float16 output to float16 rounding).';
@@ -164,7 +164,9 @@ export class ExplainSession {
         'bad-option',
       );
     // A float16 export is explained (and predicted) in float32, from its own rounded weights.
-    const { model, sha256, float16 } = readModelAsFloat32(file);
+    // Fused attention (ONNX Attention, ORT's com.microsoft ops) is explained as primitives.
+    const { model, original, rewritten, sha256, float16 } = readModelForExplain(file);
+    if (rewritten.length > 0) log(`fused ops rewritten into primitives: ${rewritten.join(', ')}`);
     const key = createHash('sha256')
       .update(
         JSON.stringify({
@@ -242,7 +244,7 @@ export class ExplainSession {
       float16,
     };
     // Predictions run the original file, unless it is float16: then its float32 copy.
-    const predictSource = float16 ? serializeModel(model) : file;
+    const predictSource = float16 ? serializeModel(original) : file;
     return new ExplainSession(
       predictSource,
       pruned.model,
