@@ -12,6 +12,11 @@ export function embeddingFile(dir: string, runId: number): string {
   return path.join(dir, `run-${runId}.f16`);
 }
 
+/** The HNSW index built over a run's embeddings (a cache: rebuilt when missing). */
+export function indexCacheFile(dir: string, runId: number): string {
+  return path.join(dir, `run-${runId}.hnsw`);
+}
+
 /** What a run records about its embeddings (in runs.settings.embedding). */
 export type EmbeddingSettings = { tensor: string; dim: number } | { problem: string };
 
@@ -55,6 +60,7 @@ export class EmbeddingAppender {
         `the embedding file ${file} is shorter than its index: its ${this.rows} embeddings are computed again`,
       );
       db.prepare('DELETE FROM embedding_rows WHERE run_id = ?').run(runId);
+      fs.rmSync(indexCacheFile(dir, runId), { force: true });
       this.rows = 0;
     }
     fs.ftruncateSync(this.fd, this.rows * dim * 2);
