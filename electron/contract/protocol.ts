@@ -203,6 +203,18 @@ export const ExportParams = z
     /** Heatmap overlay PNGs beside the images, with this method (needs a run). */
     overlays: SaliencyMethod.optional(),
     out: z.string().min(1),
+    /** Also the images of another dataset (an unlabelled pool) carrying these tags (default: `tags`). */
+    pool: z
+      .object({ datasetId: z.number().int().positive(), tags: z.array(z.string().min(1)).optional() })
+      .strict()
+      .optional(),
+    /** The comparison's test set, checked for exported duplicates (hash) and near-duplicates (embedding). */
+    testSet: z
+      .object({ datasetId: z.number().int().positive(), runId: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
+    /** Cosine at and above which an exported image is a near-duplicate of a test image. */
+    dupThreshold: z.number().min(0).max(1).optional(),
   })
   .strict();
 export type ExportParams = z.infer<typeof ExportParams>;

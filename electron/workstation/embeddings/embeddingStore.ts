@@ -7,6 +7,7 @@ import path from 'node:path';
 import { WorkstationError } from '../datasets/importFolder';
 import type { Db } from '../store/openDatabase';
 import { decodeFloat16, encodeFloat16 } from '../store/float16';
+import { normaliseRows } from './unitVectors';
 
 export function embeddingFile(dir: string, runId: number): string {
   return path.join(dir, `run-${runId}.f16`);
@@ -147,3 +148,34 @@ export function readRunEmbeddings(db: Db, dir: string, runId: number): RunEmbedd
   }
   return { runId, dim, imageIds, vectors: decodeFloat16(bytes) };
 }
+
+/** The embeddings of some images of a run ([found × dim], normalised), read row by row from the file. */
+export function readEmbeddingsOf(
+  db: Db,
+  dir: string,
+  runId: number,
+  imageIds: number[],
+): { found: number[]; vectors: Float32Array } {
+  const { dim } = embeddingSettingsOrThrow(db, runId);
+  const rowOf = db.prepare('SELECT row FROM embedding_rows WHERE run_id = ? AND image_id = ?').pluck();
+  const found: number[] = [];
+  const rows: number[] = [];
+  for (const id of imageIds) {
+    const row = rowOf.get(runId, id) as number | undefined;
+    if (row !== undefined) {
+      found.push(id);
+      rows.push(row);
+    }
+  }
+  const bytes = Buffer.alloc(rows.length * dim * 2);
+  if (rows.length) {
+    const fd = fs.openSync(embeddingFile(dir, runId), 'r');
+    try {
+      rows.forEach((row, k) => fs.readSync(fd, bytes, k * dim * 2, dim * 2, row * dim * 2));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return { found, vectors: normaliseRows(decodeFloat16(bytes), dim) };
+}
+

@@ -7,12 +7,11 @@ import fs from 'node:fs';
 import { WorkstationError } from '../datasets/importFolder';
 import {
   embeddingFile,
-  embeddingSettingsOrThrow,
   indexCacheFile,
+  readEmbeddingsOf,
   readRunEmbeddings,
 } from '../embeddings/embeddingStore';
 import type { Db } from '../store/openDatabase';
-import { decodeFloat16 } from '../store/float16';
 import { buildIndex, normaliseRows, type IndexKind, type VectorIndex } from './vectorIndex';
 
 export type SimilarMode = 'nearest' | 'mean';
@@ -117,36 +116,6 @@ function runIndex(db: Db, dir: string, runId: number): LoadedIndex {
   return entry;
 }
 
-/** The embeddings of some images of a run ([n × dim], normalised), read row by row from the file. */
-function queryVectors(
-  db: Db,
-  dir: string,
-  runId: number,
-  imageIds: number[],
-): { found: number[]; vectors: Float32Array } {
-  const { dim } = embeddingSettingsOrThrow(db, runId);
-  const rowOf = db.prepare('SELECT row FROM embedding_rows WHERE run_id = ? AND image_id = ?').pluck();
-  const found: number[] = [];
-  const rows: number[] = [];
-  for (const id of imageIds) {
-    const row = rowOf.get(runId, id) as number | undefined;
-    if (row !== undefined) {
-      found.push(id);
-      rows.push(row);
-    }
-  }
-  const bytes = Buffer.alloc(rows.length * dim * 2);
-  if (rows.length) {
-    const fd = fs.openSync(embeddingFile(dir, runId), 'r');
-    try {
-      rows.forEach((row, k) => fs.readSync(fd, bytes, k * dim * 2, dim * 2, row * dim * 2));
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-  return { found, vectors: normaliseRows(decodeFloat16(bytes), dim) };
-}
-
 function relPaths(db: Db, ids: number[]): Map<number, string> {
   const get = db.prepare('SELECT rel_path FROM images WHERE id = ?').pluck();
   return new Map(ids.map((id) => [id, get.get(id) as string]));
@@ -188,7 +157,7 @@ export function findSimilar(db: Db, embeddingsDir: string, request: SimilarReque
   if (!members.size)
     throw new WorkstationError('the query is empty: give a tag or at least one image', 'empty-query');
   const ids = [...members];
-  const { found, vectors } = queryVectors(db, embeddingsDir, request.runId, ids);
+  const { found, vectors } = readEmbeddingsOf(db, embeddingsDir, request.runId, ids);
   const paths = relPaths(db, ids);
   const missing = ids.filter((id) => !found.includes(id)).map((id) => paths.get(id)!);
   if (!found.length)

@@ -4,6 +4,9 @@
 // similar` (see the README).
 import fs from 'node:fs';
 import { exactSearch, Index, MetricKind, ScalarKind, type Matches } from 'usearch';
+import { normaliseRows } from '../embeddings/unitVectors';
+
+export { normaliseRows };
 
 /** Up to this many vectors an exact scan answers within the query budget (bench: README). */
 export const FLAT_LIMIT = 200_000;
@@ -23,17 +26,6 @@ export interface VectorIndex {
   size: number;
   /** The `count` nearest rows of each normalised query vector ([q × dim]). */
   search(queries: Float32Array, count: number): Neighbours[];
-}
-
-/** Scales each row to unit length in place (zero rows stay zero). */
-export function normaliseRows(vectors: Float32Array, dim: number): Float32Array {
-  for (let start = 0; start < vectors.length; start += dim) {
-    let sum = 0;
-    for (let k = 0; k < dim; k++) sum += vectors[start + k] * vectors[start + k];
-    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-    for (let k = 0; k < dim; k++) vectors[start + k] *= scale;
-  }
-  return vectors;
 }
 
 function toNeighbours(m: Matches): Neighbours {
