@@ -178,4 +178,3 @@ export function readEmbeddingsOf(
   }
   return { found, vectors: normaliseRows(decodeFloat16(bytes), dim) };
 }
-
