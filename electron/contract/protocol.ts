@@ -2,6 +2,7 @@
 // boundary, with its runtime validator. Types everywhere else are inferred from these schemas.
 import { z } from 'zod';
 import { reviewMethods } from './reviewMethods';
+import { similarMethods } from './similarMethods';
 import { SALIENCY_METHODS, SaliencyChoice, SaliencyMethod, SaliencyOptions } from './saliencyMethods';
 import {
   Facets,
@@ -403,6 +404,8 @@ export const methods = {
 
   // ---- Reviewer UI (issue 6): see reviewMethods.ts ----
   ...reviewMethods,
+  // ---- Find more like these (issue 13): see similarMethods.ts ----
+  ...similarMethods,
 } as const;
 
 export type MethodName = keyof typeof methods;
