@@ -6,6 +6,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ClassifierSession } from '../../electron/engine/classifierSession';
+import { loadModel } from '../../electron/engine/modelCard';
+import {
+  EmbeddingAppender,
+  setRunEmbeddingSettings,
+} from '../../electron/workstation/embeddings/embeddingStore';
+import { openDatabase } from '../../electron/workstation/store/openDatabase';
 import {
   flatIndex,
   hnswIndex,
@@ -84,10 +91,98 @@ function rssMb(): number {
   return process.memoryUsage().rss / 2 ** 20;
 }
 
-function main(): void {
+/**
+ * What storing embeddings costs predict: the bundled model's classifier session with and without
+ * the head's input as an extra output, on the same batches, alternated; and the disk a million
+ * take (the float16 file, and the row index measured in SQLite at 100,000 rows).
+ */
+async function embeddingCost(scratch: string): Promise<Record<string, unknown>> {
+  const modelDir = path.join(process.cwd(), 'models', 'fashion-vit');
+  const { modelPath, card } = await loadModel(modelDir);
+  const with_ = await ClassifierSession.open(modelPath, card!.input, { provider: 'cpu', embedding: '' });
+  const without = await ClassifierSession.open(modelPath, card!.input, { provider: 'cpu' });
+  const batch = 32;
+  const per = card!.input.channels * card!.input.height * card!.input.width;
+  const input = Float32Array.from({ length: batch * per }, (_, i) => Math.sin(i * 0.37));
+  const times = { with: [] as number[], without: [] as number[] };
+  for (let round = 0; round < 5; round++) {
+    await with_.logits(input, batch); // warm-up
+    await without.logits(input, batch);
+  }
+  for (let round = 0; round < 40; round++)
+    for (const [name, session] of round % 2
+      ? ([
+          ['with', with_],
+          ['without', without],
+        ] as const)
+      : ([
+          ['without', without],
+          ['with', with_],
+        ] as const)) {
+      const t = performance.now();
+      await session.logits(input, batch);
+      times[name].push((performance.now() - t) / batch);
+    }
+  const dim = (await with_.logits(input.subarray(0, per), 1)).dim!;
+  await with_.close();
+  await without.close();
+  // The row index: 100,000 rows of embedding_rows, measured in pages.
+  const db = openDatabase(path.join(scratch, 'index-size'));
+  const pages = () =>
+    (db.pragma('page_count', { simple: true }) as number) *
+    (db.pragma('page_size', { simple: true }) as number);
+  db.exec(`INSERT INTO datasets (name, created_at) VALUES ('d', 'now');
+    INSERT INTO runs (dataset_id, name, labels, settings, settings_key, created_at) VALUES (1, 'r', '[]', '{}', 'k', 'now');
+    INSERT INTO dataset_roots (dataset_id, path) VALUES (1, '/');`);
+  const insertImage = db.prepare(
+    "INSERT INTO images (dataset_id, root_id, rel_path, content_hash, size_bytes, mtime_ms, width, height, format, added_at) VALUES (1, 1, ?, ?, 1, 1, 1, 1, 'png', 'now')",
+  );
+  db.transaction(() => {
+    for (let i = 0; i < 100_000; i++) insertImage.run(`i${i}`, `h${i}`);
+  })();
+  const before = pages();
+  const insertRow = db.prepare('INSERT INTO embedding_rows (run_id, image_id, row) VALUES (1, ?, ?)');
+  db.transaction(() => {
+    for (let i = 0; i < 100_000; i++) insertRow.run(i + 1, i);
+  })();
+  const indexBytesPerRow = (pages() - before) / 100_000;
+  // Storing: float16 encoding, the positional write and its fdatasync, and the rows' index inserts
+  // (in predict these share the batch's transaction with the predictions).
+  db.exec('DELETE FROM embedding_rows');
+  setRunEmbeddingSettings(db, 1, { tensor: 'x', dim });
+  const appender = new EmbeddingAppender(db, path.join(scratch, 'embeddings'), 1, dim);
+  const vectors = Float32Array.from({ length: batch * dim }, (_, i) => Math.cos(i));
+  const stored = performance.now();
+  for (let b = 0; b < 100; b++) {
+    const ids = Array.from({ length: batch }, (_, k) => b * batch + k + 1);
+    db.transaction(appender.write(ids, vectors))();
+  }
+  const storeMsPerImage = (performance.now() - stored) / (100 * batch);
+  appender.close();
+  db.close();
+  const ms = { with: median(times.with), without: median(times.without) };
+  return {
+    model: 'models/fashion-vit (dim 96), batch 32, CPU',
+    msPerImageWithout: +ms.without.toFixed(3),
+    msPerImageWith: +ms.with.toFixed(3),
+    ratio: +(ms.with / ms.without).toFixed(3),
+    storeMsPerImage: +storeMsPerImage.toFixed(4),
+    dim,
+    diskPerMillionMb: {
+      float16File: +((1e6 * dim * 2) / 2 ** 20).toFixed(0),
+      rowIndex: +((1e6 * indexBytesPerRow) / 2 ** 20).toFixed(0),
+      vitS384File: +((1e6 * 384 * 2) / 2 ** 20).toFixed(0),
+    },
+  };
+}
+
+async function main(): Promise<void> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'vsw-similar-bench-'));
   const summary: Record<string, unknown>[] = [];
+  let cost: Record<string, unknown>;
   try {
+    cost = await embeddingCost(scratch);
+    console.log(JSON.stringify({ embeddingCost: cost }));
     for (const dim of DIMS)
       for (const n of SIZES) {
         const vectors = clustered(n, dim);
