@@ -52,8 +52,9 @@ export class EmbeddingAppender {
     fs.mkdirSync(dir, { recursive: true });
     const file = embeddingFile(dir, runId);
     this.fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+    // After the last committed row (rows of deleted images leave gaps, never reused).
     this.rows = db
-      .prepare('SELECT COUNT(*) FROM embedding_rows WHERE run_id = ?')
+      .prepare('SELECT COALESCE(MAX(row) + 1, 0) FROM embedding_rows WHERE run_id = ?')
       .pluck()
       .get(runId) as number;
     if (fs.fstatSync(this.fd).size < this.rows * dim * 2) {
@@ -99,7 +100,7 @@ export class EmbeddingAppender {
 export interface RunEmbeddings {
   runId: number;
   dim: number;
-  /** The image of each row. */
+  /** The image of each row; -1 for a row whose image was deleted. */
   imageIds: Int32Array;
   /** [rows × dim] float32, as stored (not normalised). */
   vectors: Float32Array;
@@ -125,15 +126,12 @@ export function readRunEmbeddings(db: Db, dir: string, runId: number): RunEmbedd
     .prepare('SELECT image_id, row FROM embedding_rows WHERE run_id = ? ORDER BY row')
     .raw()
     .all(runId) as [number, number][];
-  const imageIds = new Int32Array(rows.length);
-  rows.forEach(([id, row], k) => {
-    if (row !== k)
-      throw new WorkstationError(`run ${runId}'s embedding index has a gap at row ${k}`, 'corrupt');
-    imageIds[k] = id;
-  });
+  const count = rows.length ? rows[rows.length - 1][1] + 1 : 0;
+  const imageIds = new Int32Array(count).fill(-1);
+  for (const [id, row] of rows) imageIds[row] = id;
   const file = embeddingFile(dir, runId);
-  const bytes = Buffer.alloc(rows.length * dim * 2);
-  if (rows.length) {
+  const bytes = Buffer.alloc(count * dim * 2);
+  if (count) {
     const fd = fs.openSync(file, 'r');
     try {
       const read = fs.readSync(fd, bytes, 0, bytes.length, 0);
@@ -146,7 +144,9 @@ export function readRunEmbeddings(db: Db, dir: string, runId: number): RunEmbedd
       fs.closeSync(fd);
     }
   }
-  return { runId, dim, imageIds, vectors: decodeFloat16(bytes) };
+  const vectors = decodeFloat16(bytes);
+  imageIds.forEach((id, row) => id < 0 && vectors.fill(0, row * dim, (row + 1) * dim));
+  return { runId, dim, imageIds, vectors };
 }
 
 /** The embeddings of some images of a run ([found × dim], normalised), read row by row from the file. */

@@ -90,7 +90,10 @@ export function poolRunFor(db: Db, runId: number, poolDatasetId: number): number
 }
 
 interface LoadedIndex {
-  rows: number;
+  /** The index rows' count and last row when loaded: a change means rebuild. */
+  rows: string;
+  /** Rows of deleted images (skipped in results). */
+  gaps: number;
   imageIds: Int32Array;
   index: VectorIndex;
 }
@@ -102,14 +105,14 @@ const KEEP = 2;
 function runIndex(db: Db, dir: string, runId: number): LoadedIndex {
   const file = embeddingFile(dir, runId);
   const rows = db
-    .prepare('SELECT COUNT(*) FROM embedding_rows WHERE run_id = ?')
+    .prepare("SELECT COUNT(*) || ':' || COALESCE(MAX(row), -1) FROM embedding_rows WHERE run_id = ?")
     .pluck()
-    .get(runId) as number;
+    .get(runId) as string;
   const cached = loaded.get(file);
   if (cached && cached.rows === rows) return cached;
   const { dim, imageIds, vectors } = readRunEmbeddings(db, dir, runId);
   const index = buildIndex(normaliseRows(vectors, dim), dim, indexCacheFile(dir, runId));
-  const entry = { rows, imageIds, index };
+  const entry = { rows, gaps: imageIds.filter((id) => id < 0).length, imageIds, index };
   loaded.delete(file);
   loaded.set(file, entry);
   while (loaded.size > KEEP) loaded.delete(loaded.keys().next().value!);
@@ -166,7 +169,7 @@ export function findSimilar(db: Db, embeddingsDir: string, request: SimilarReque
       'no-embeddings',
     );
 
-  const { index, imageIds } = runIndex(db, embeddingsDir, poolRun);
+  const { index, imageIds, gaps } = runIndex(db, embeddingsDir, poolRun);
   const excluded = new Set<number>(poolId === request.datasetId ? found : []);
   if (pattern !== null) {
     const left = db
@@ -189,10 +192,10 @@ export function findSimilar(db: Db, embeddingsDir: string, request: SimilarReque
   // Each member's own top (k + left out) holds every image of the set's top k by max: an image's
   // rank for its nearest member is at most its rank in the merged list.
   const best = new Map<number, number>();
-  for (const n of index.search(queries, k + excluded.size))
+  for (const n of index.search(queries, k + excluded.size + gaps))
     n.rows.forEach((row, j) => {
       const id = imageIds[row];
-      if (excluded.has(id)) return;
+      if (id < 0 || excluded.has(id)) return;
       if (!best.has(id) || best.get(id)! < n.scores[j]) best.set(id, n.scores[j]);
     });
   const ranked = [...best].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k);

@@ -99,6 +99,29 @@ test('predict → similar (nearest, mean, pool) → reject → confirm → expor
   t.after(() => db.close());
   const stored = readRunEmbeddings(db, path.join(dataDir, 'embeddings'), demoRun);
   assert.equal(stored.dim, 96);
+  assert.equal(stored.imageIds.length, 2000);
+
+  // A run that lost some embeddings (or predates them): the same predict adds exactly those, from
+  // the same model, without predicting anything twice.
+  const dropped = db
+    .prepare('DELETE FROM embedding_rows WHERE run_id = ? AND row >= 1500')
+    .run(demoRun).changes;
+  assert.equal(dropped, 500);
+  const again = run('predict', '--dataset', 'demo', '--model', BUNDLED, '--provider', 'cpu', '--json');
+  assert.equal(Number(lastLine(again)), demoRun, 'the same run continues');
+  assert.equal(db.prepare('SELECT COUNT(*) FROM predictions WHERE run_id = ?').pluck().get(demoRun), 2000);
+  const redone = readRunEmbeddings(db, path.join(dataDir, 'embeddings'), demoRun);
+  assert.equal(redone.imageIds.length, 2000);
+  const before = new Map(
+    [...stored.imageIds].map((id, row) => [id, stored.vectors.subarray(row * 96, row * 96 + 96)]),
+  );
+  redone.imageIds.forEach((id, row) => {
+    const v = redone.vectors.subarray(row * 96, row * 96 + 96);
+    assert.ok(
+      v.every((x, k) => Math.abs(x - before.get(id)![k]) < 1e-3),
+      `image ${id}'s embedding is the same`,
+    );
+  });
   const vectorOf = (id: number) => {
     const row = stored.imageIds.indexOf(id);
     return stored.vectors.subarray(row * stored.dim, (row + 1) * stored.dim);

@@ -43,6 +43,15 @@ function seed(db: Db, n: number): { runId: number; imageIds: number[] } {
   return { runId, imageIds };
 }
 
+/** One more image in the seeded dataset. */
+function seed2(db: Db, n: number): number[] {
+  const insert = db.prepare(
+    `INSERT INTO images (dataset_id, root_id, rel_path, content_hash, size_bytes, mtime_ms, width, height, format, added_at)
+     VALUES (1, 1, ?, ?, 1, 1, 1, 1, 'png', 'now')`,
+  );
+  return Array.from({ length: n }, (_, i) => Number(insert.run(`extra${i}.png`, `x${i}`).lastInsertRowid));
+}
+
 const vectorsFor = (ids: number[], dim: number) =>
   Float32Array.from({ length: ids.length * dim }, (_, i) =>
     Math.sin(ids[Math.floor(i / dim)] * 1.7 + (i % dim)),
@@ -84,6 +93,19 @@ test('embeddings: appended in float16 at the committed row count; an uncommitted
   assert.deepEqual(some.found, [imageIds[7], imageIds[2]], 'an image without an embedding is left out');
   const norm = Math.hypot(...some.vectors.subarray(0, dim));
   assert.ok(Math.abs(norm - 1) < 1e-6);
+
+  // A deleted image leaves a gap: later rows are appended after the last, never over another's.
+  db.prepare('DELETE FROM images WHERE id = ?').run(imageIds[3]);
+  const [extra] = seed2(db, 1);
+  appender = new EmbeddingAppender(db, embeddings, runId, dim);
+  db.transaction(appender.write([extra], vectorsFor([extra], dim)))();
+  appender.close();
+  const gapped = readRunEmbeddings(db, embeddings, runId);
+  assert.equal(gapped.imageIds.length, 11);
+  assert.equal(gapped.imageIds[3], -1, "the deleted image's row is a gap");
+  assert.equal(gapped.imageIds[10], extra);
+  assert.ok(gapped.vectors.subarray(3 * dim, 4 * dim).every((v) => v === 0));
+  assert.ok(Math.abs(gapped.vectors[4 * dim] - expected[4 * dim]) < 1e-3, 'the next row is untouched');
 
   // A file lost or cut short: its embeddings are computed again (the index is cleared).
   fs.truncateSync(embeddingFile(embeddings, runId), 10);
