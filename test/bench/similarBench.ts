@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClassifierSession } from '../../electron/engine/classifierSession';
+import { rng } from '../unit/engine-core/graphTestKit';
 import { loadModel } from '../../electron/engine/modelCard';
 import {
   EmbeddingAppender,
@@ -25,24 +26,12 @@ const DIMS = (process.env.VSW_BENCH_DIMS ?? '96,384').split(',').map(Number);
 const K = 100;
 const QUERIES = 20;
 
-/** A seeded generator (mulberry32) and normal deviates, so every run measures the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Embedding-like data: 1,000 class/pattern clusters of uneven size, each a centre plus a spread
  * (some tight, some loose), and a shared offset (real embeddings are not centred).
  */
 function clustered(n: number, dim: number, seed = 1): Float32Array {
-  const rand = random(seed);
+  const rand = rng(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
   const clusters = 1000;
   const centres = new Float32Array(clusters * dim).map(() => gauss());

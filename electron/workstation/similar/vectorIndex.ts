@@ -40,28 +40,38 @@ function toNeighbours(m: Matches): Neighbours {
   return { rows, scores };
 }
 
-/** One copy per query: usearch's binding reads a typed array from its buffer's start (ignores views). */
-function split(queries: Float32Array, dim: number): Float32Array[] {
-  const out: Float32Array[] = [];
-  for (let s = 0; s < queries.length; s += dim) out.push(queries.slice(s, s + dim));
-  return out;
+/**
+ * An index answering each query vector with `nearest(query, n)`. Each query is a copy: usearch's
+ * binding reads a typed array from its buffer's start (it ignores views).
+ */
+function queryEach(
+  kind: IndexKind,
+  size: number,
+  dim: number,
+  nearest: (query: Float32Array, n: number) => Matches,
+): VectorIndex {
+  return {
+    kind,
+    size,
+    search(queries, count) {
+      const n = Math.min(count, size);
+      const out: Neighbours[] = [];
+      for (let s = 0; s < queries.length; s += dim)
+        out.push(n === 0 ? { rows: [], scores: [] } : toNeighbours(nearest(queries.slice(s, s + dim), n)));
+      return out;
+    },
+  };
 }
 
 /** Exact: every vector compared (usearch's SIMD scan). `vectors` must be normalised. */
 export function flatIndex(vectors: Float32Array, dim: number): VectorIndex {
-  if (vectors.byteOffset) vectors = vectors.slice();
-  const size = vectors.length / dim;
-  return {
-    kind: 'flat',
-    size,
-    search(queries, count) {
-      const n = Math.min(count, size);
-      if (n === 0) return split(queries, dim).map(() => ({ rows: [], scores: [] }));
-      return split(queries, dim).map((q) =>
-        toNeighbours(exactSearch(vectors, q, dim, n, MetricKind.Cos) as Matches),
-      );
-    },
-  };
+  const data = vectors.byteOffset ? vectors.slice() : vectors;
+  return queryEach(
+    'flat',
+    data.length / dim,
+    dim,
+    (q, n) => exactSearch(data, q, dim, n, MetricKind.Cos) as Matches,
+  );
 }
 
 function newHnsw(dim: number): Index {
@@ -105,15 +115,7 @@ export function hnswIndex(vectors: Float32Array, dim: number, cacheFile?: string
     fs.renameSync(temporary, cacheFile);
   }
   const hnsw = index;
-  return {
-    kind: 'hnsw',
-    size,
-    search(queries, count) {
-      const n = Math.min(count, size);
-      if (n === 0) return split(queries, dim).map(() => ({ rows: [], scores: [] }));
-      return split(queries, dim).map((q) => toNeighbours(hnsw.search(q, n, 0) as Matches));
-    },
-  };
+  return queryEach('hnsw', size, dim, (q, n) => hnsw.search(q, n, 0) as Matches);
 }
 
 /** The index a run's embeddings are searched with: flat up to FLAT_LIMIT, HNSW (cached) above. */

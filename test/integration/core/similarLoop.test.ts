@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { readRunEmbeddings } from '../../../electron/workstation/embeddings/embeddingStore';
+import type { SimilarResult } from '../../../electron/workstation/similar/findSimilar';
 import { openDatabase } from '../../../electron/workstation/store/openDatabase';
 import { repoRoot } from '../../helpers/serveProcess';
 import { tempDir } from '../../helpers/tempDir';
@@ -16,24 +17,7 @@ import { BUNDLED, DEMO, lastLine, vsw, vswOk } from './coreKit';
 
 const CUED = path.join(repoRoot, 'models', 'demo', 'fashion-mnist-cued');
 
-interface Similar {
-  dataset: string;
-  run: number;
-  pool: { dataset: string; run: number };
-  mode: string;
-  k: number;
-  query: { tag: string | null; images: string[] };
-  results: {
-    rank: number;
-    path: string;
-    imageId: number;
-    score: number;
-    label: string | null;
-    tags: string[];
-  }[];
-  index: { kind: string; vectors: number };
-  ms: number;
-}
+type Similar = Omit<SimilarResult, 'missing'>;
 
 function cosine(a: Float32Array, b: Float32Array): number {
   let ab = 0;
