@@ -44,6 +44,10 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
   const baseKey = JSON.stringify(query);
   if (similar && similar.base !== baseKey) setSimilar(null);
   const items = similar ? similar.items : queryItems;
+  const similarity = useMemo(
+    () => (similar ? new Map(similar.result.results.map((r) => [r.imageId, r.score])) : null),
+    [similar],
+  );
   const patch = useCallback(
     (id: number, update: (item: GridItem) => GridItem) => {
       patchQuery(id, update);
@@ -346,6 +350,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
               focus={focus}
               safeView={settings.safeView}
               heatmapRunId={settings.overlayInGrid && run ? run.id : null}
+              similarity={similarity}
               onNeed={pages.need}
               onColumns={(c) => (columns.current = c)}
               onOpen={(index) => {
