@@ -149,12 +149,15 @@ async function embeddingCost(scratch: string): Promise<Record<string, unknown>> 
   const storeMsPerImage = (performance.now() - stored) / (100 * batch);
   appender.close();
   db.close();
-  const ms = { with: median(times.with), without: median(times.without) };
+  // The fastest of 40 batches is the least disturbed by other work on a shared machine; the median is
+  // printed beside it.
+  const ms = { with: Math.min(...times.with), without: Math.min(...times.without) };
   return {
     model: 'models/fashion-vit (dim 96), batch 32, CPU',
     msPerImageWithout: +ms.without.toFixed(3),
     msPerImageWith: +ms.with.toFixed(3),
     ratio: +(ms.with / ms.without).toFixed(3),
+    medianRatio: +(median(times.with) / median(times.without)).toFixed(3),
     storeMsPerImage: +storeMsPerImage.toFixed(4),
     dim,
     diskPerMillionMb: {
@@ -219,7 +222,7 @@ async function main(): Promise<void> {
         });
         const hnswTimes = timeQueries(hnsw, queries, dim);
         summary.push({
-          index: 'usearch HNSW (f16, M=16, ef 128/256)',
+          index: 'usearch HNSW (f16, M=16, ef 40/256)',
           n,
           dim,
           buildS: +buildS.toFixed(1),
