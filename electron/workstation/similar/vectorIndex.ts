@@ -74,14 +74,14 @@ export function flatIndex(vectors: Float32Array, dim: number): VectorIndex {
   );
 }
 
-function newHnsw(dim: number): Index {
+function newHnsw(dim: number, expansionSearch = HNSW.expansionSearch): Index {
   return new Index({
     dimensions: dim,
     metric: MetricKind.Cos,
     quantization: ScalarKind.F16,
     connectivity: HNSW.connectivity,
     expansion_add: HNSW.expansionAdd,
-    expansion_search: HNSW.expansionSearch,
+    expansion_search: expansionSearch,
     multi: false,
   });
 }
@@ -94,12 +94,17 @@ function addRows(index: Index, vectors: Float32Array, dim: number, from: number)
 }
 
 /** Approximate: an HNSW graph over `vectors` (normalised). */
-export function hnswIndex(vectors: Float32Array, dim: number, cacheFile?: string): VectorIndex {
+export function hnswIndex(
+  vectors: Float32Array,
+  dim: number,
+  cacheFile?: string,
+  expansionSearch = HNSW.expansionSearch,
+): VectorIndex {
   const size = vectors.length / dim;
   let index: Index | null = null;
   if (cacheFile && fs.existsSync(cacheFile)) {
     try {
-      const cached = newHnsw(dim);
+      const cached = newHnsw(dim, expansionSearch);
       cached.load(cacheFile);
       if (cached.size() <= size && cached.dimensions() === dim) index = cached;
     } catch {
@@ -107,7 +112,7 @@ export function hnswIndex(vectors: Float32Array, dim: number, cacheFile?: string
     }
   }
   const had = index ? index.size() : 0;
-  index ??= newHnsw(dim);
+  index ??= newHnsw(dim, expansionSearch);
   addRows(index, vectors, dim, had);
   if (cacheFile && had !== size) {
     const temporary = `${cacheFile}.${process.pid}.tmp`;
