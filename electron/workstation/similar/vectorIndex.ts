@@ -10,7 +10,7 @@ export { normaliseRows };
 
 /** Up to this many vectors an exact scan answers within the query budget (bench: README). */
 export const FLAT_LIMIT = 100_000;
-export const HNSW = { connectivity: 16, expansionAdd: 40, expansionSearch: 256 };
+export const HNSW = { connectivity: 16, expansionAdd: 128, expansionSearch: 256 };
 
 export type IndexKind = 'flat' | 'hnsw';
 
