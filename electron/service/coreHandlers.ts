@@ -11,6 +11,7 @@ import { gridItem, queryFacets, queryPage, queryTagFacets } from '../workstation
 import { listAudit, undoLatest } from '../workstation/review/auditLog';
 import { datasetOfSelection, setNote, setReview, setSplit } from '../workstation/review/imageReview';
 import { deleteRun, listRuns } from '../workstation/runs/runs';
+import { deleteRunEmbeddings } from '../workstation/similar/findSimilar';
 import { imageDetail, saliencyFor } from '../workstation/saliency/imageSaliency';
 import { computeStats } from '../workstation/stats/stats';
 import {
@@ -146,6 +147,7 @@ export function coreHandlers(
     'runs.list': ({ datasetId }) => listRuns(db, datasetId),
     'runs.delete': ({ runId }) => {
       const { datasetId, changed } = deleteRun(db, runId);
+      deleteRunEmbeddings(ws.embeddingsDir, runId);
       emit({ type: 'runsChanged', datasetId });
       return { changed };
     },
