@@ -2,6 +2,8 @@
 // sees (EXIF orientation, centre crop dimmed outside).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import sharp from 'sharp';
 import { colormapTable, renderOverlay, upsampleBilinear } from '../../../electron/engine/heatmap';
 import { computeGeometry, identityGeometry } from '../../../electron/engine/preprocess';
@@ -107,4 +109,34 @@ test('overlay follows EXIF orientation and dims what a centre crop leaves out', 
   assert.ok(dimmed(px(20, 57)));
   assert.deepEqual(px(20, 10), [0, 0, 128]);
   assert.ok(dimmed(px(20, 9)));
+});
+
+test('overlay from the decoded pixels equals the overlay from the file (gray and RGB, enlarged and not)', async () => {
+  const demo = path.join(__dirname, '..', '..', '..', 'models', 'demo', 'fashion-mnist', 'Bag');
+  const gray = path.join(demo, fs.readdirSync(demo).filter((f) => f.endsWith('.png'))[0]);
+  // A colour picture with detail in every channel, at an enlarged size and at its own size.
+  const noise = Buffer.from(Array.from({ length: 30 * 20 * 3 }, (_, i) => (i * 97 + (i >> 3) * 31) % 256));
+  const rgb = await sharp(noise, { raw: { width: 30, height: 20, channels: 3 } })
+    .png()
+    .toBuffer();
+  const big = await sharp(noise, { raw: { width: 30, height: 20, channels: 3 } })
+    .resize(300, 200, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
+  const map = Float32Array.from({ length: 49 }, (_, i) => Math.sin(i * 1.7));
+  for (const [label, file] of [
+    ['gray 28×28', gray],
+    ['rgb 30×20', rgb],
+    ['rgb 300×200', big],
+  ] as const) {
+    const decoded = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { width, height, channels } = decoded.info;
+    assert.ok(channels === 1 || channels === 3, `${label}: ${channels} channels`);
+    const geometry = identityGeometry(height, width);
+    const base = { pixels: new Uint8Array(decoded.data), channels: channels as 1 | 3, width, height };
+    const fromFile = await pixels(await renderOverlay({ file }, map, [7, 7], geometry, { opacity: 0.6 }));
+    const fromPixels = await pixels(await renderOverlay(base, map, [7, 7], geometry, { opacity: 0.6 }));
+    assert.deepEqual([fromPixels.width, fromPixels.height], [fromFile.width, fromFile.height], label);
+    assert.ok(fromPixels.data.equals(fromFile.data), `${label}: the two overlays differ`);
+  }
 });
