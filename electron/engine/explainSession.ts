@@ -78,6 +78,8 @@ export interface OpenOptions {
   threads?: number;
   /** ORT's CPU memory arena (default on); see SessionSettings.memArena. */
   memArena?: boolean;
+  /** ORT's intra-op threads spin while waiting (default off); see SessionSettings.spinning. */
+  spinning?: boolean;
   /** The CUDA provider's device id (default 0). */
   cudaDevice?: number;
   /**
@@ -221,6 +223,7 @@ export class ExplainSession {
       provider: options.provider,
       threads: options.threads,
       memArena: options.memArena,
+      spinning: options.spinning,
       cudaDevice: options.cudaDevice,
       log,
     });
@@ -262,6 +265,7 @@ export class ExplainSession {
       provider: this.explainSession.provider,
       threads: this.options.threads,
       memArena: this.options.memArena,
+      spinning: this.options.spinning,
       cudaDevice: this.options.cudaDevice,
       log: this.options.log,
     });
@@ -485,6 +489,7 @@ export class ExplainSession {
           provider: this.explainSession.provider,
           threads: this.options.threads,
           memArena: this.options.memArena,
+          spinning: this.options.spinning,
           cudaDevice: this.options.cudaDevice,
           log: this.options.log,
         });

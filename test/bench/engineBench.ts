@@ -6,7 +6,8 @@
 // export at 224×224.
 //
 //   node --import tsx test/bench/engineBench.ts [--provider cpu,webgpu] [--batches 1,32]
-//     [--seconds 8] [--threads N] [--no-arena] [--models fashion,vit-s16] [--json FILE] [--no-torch]
+//     [--seconds 8] [--threads N] [--no-arena] [--spin] [--models fashion,vit-s16] [--json FILE]
+//     [--no-torch]
 //
 // Each model × provider runs in its own child process so that its peak RSS is its own. The
 // ViT-S/16 export is generated once into .bench/ (git-ignored) with models/tools/export_vit_s16.py.
@@ -32,6 +33,8 @@ interface Args {
   providers: ProviderName[];
   batches: number[];
   arena: boolean;
+  /** ORT's intra-op threads spin while waiting (the engine's default is off). */
+  spin: boolean;
   models: string[];
   json?: string;
   torch: boolean;
@@ -53,6 +56,7 @@ function parseArgs(argv: string[]): Args {
     providers: ['cpu'],
     batches: [1, 32],
     arena: true,
+    spin: false,
     models: ['fashion', 'vit-s16'],
     torch: true,
   };
@@ -63,6 +67,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--provider') args.providers = list(argv[++i]) as ProviderName[];
     else if (a === '--batches') args.batches = list(argv[++i]).map(Number);
     else if (a === '--no-arena') args.arena = false;
+    else if (a === '--spin') args.spin = true;
     else if (a === '--models') args.models = list(argv[++i]);
     else if (a === '--json') args.json = argv[++i];
     else if (a === '--no-torch') args.torch = false;
@@ -168,6 +173,7 @@ async function runChild(dir: string, args: Args): Promise<void> {
     provider: requested,
     threads: args.threads,
     memArena: args.arena,
+    spinning: args.spin,
   });
   const openSeconds = (performance.now() - t0) / 1000;
   const info = session.info;
@@ -364,6 +370,7 @@ function childArgs(m: ModelSpec, provider: ProviderName, args: Args): string[] {
     '--batches',
     args.batches.join(','),
     ...(args.arena ? [] : ['--no-arena']),
+    ...(args.spin ? ['--spin'] : []),
   ];
 }
 
@@ -375,7 +382,7 @@ async function main(): Promise<void> {
   const torch = args.torch ? torchStatus() : { missing: 'skipped (--no-torch)', cuda: false };
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
-    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}; PyTorch on the CPU its best of ${torchThreads(args).join(', ')} thread(s)${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
+    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}, spinning ${args.spin ? 'on' : 'off'}; PyTorch on the CPU its best of ${torchThreads(args).join(', ')} thread(s)${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
   );
   if (torch.missing) console.log(`PyTorch side skipped: ${torch.missing}`);
   console.log(
