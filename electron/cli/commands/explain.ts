@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import sharp from 'sharp';
 import { explainImage, parseTarget, type ExplainReport, type TargetSpec } from '../../engine/explainReport';
-import { COLORMAP_NAMES, renderOverlay, type ColormapName } from '../../engine/heatmap';
+import { COLORMAP_NAMES, OverlayPool, renderOverlay, type ColormapName } from '../../engine/heatmap';
 import { isImageFile, isNpyFile, listInputFiles } from '../../engine/imageFiles';
 import { loadInput, resolvePreprocessing, type LoadedInput } from '../../engine/inputLoader';
 import type { MethodName } from '../../engine/methods';
@@ -131,6 +131,9 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
     };
     const failures: string[] = [];
     const overlayOptions = { colormap: flags.colormap, opacity: flags.opacity };
+    // A folder's overlays are drawn in worker threads, beside ORT's runs on the main thread.
+    const pool = folderInput && flags.overlay && !flags.dumpBlocks ? new OverlayPool() : null;
+    const overlay = pool ? pool.render.bind(pool) : renderOverlay;
     /** Writes one image's JSON (and overlays) into the --out folder. */
     const writeToFolder = async (
       rel: string,
@@ -144,8 +147,8 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
       if (flags.overlay)
         for (const m of methods)
           writes.push(
-            renderOverlay(input.overlayBase, maps.get(m)!, info.grid, input.geometry, overlayOptions).then(
-              (png) => fs.writeFile(`${base}.${m}.png`, png),
+            overlay(input.overlayBase, maps.get(m)!, info.grid, input.geometry, overlayOptions).then((png) =>
+              fs.writeFile(`${base}.${m}.png`, png),
             ),
           );
       await Promise.all(writes);
@@ -226,7 +229,7 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
             );
           },
           done: (count) => progress((finished += count), files.length),
-        });
+        }).finally(() => pool?.close());
       });
       process.stdout.write(
         `${files.length - failures.length} of ${files.length} inputs explained into ${flags.out}\n`,

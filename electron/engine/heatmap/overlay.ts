@@ -224,6 +224,13 @@ function blendOverlay(
   const lut = colormapTable(o.colormap);
   const heat = Float32Array.from(lut, (v) => v * alpha);
   const up = upsampleBilinear(minMaxNormalise(map), grid[0], grid[1], region.height, region.width);
+  // Per picture value: its share under the heatmap, and its dimmed value outside the region.
+  const under = new Float64Array(256);
+  const dimmed = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) {
+    under[v] = v * (1 - alpha);
+    dimmed[v] = (v * keep + 0.5) | 0;
+  }
   const step = channels >= 3 ? channels : 1;
   const spread = channels >= 3 ? 1 : 0;
   for (let y = 0; y < height; y++) {
@@ -232,13 +239,19 @@ function blendOverlay(
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
       const src = p * step;
+      const o3 = p * 3;
       const rx = x - region.left;
       if (rowInside && rx >= 0 && rx < region.width) {
         const u = up[ry * region.width + rx];
         const k = ((u <= 0 ? 0 : u >= 1 ? 255 : u * 255 + 0.5) | 0) * 3;
-        for (let c = 0; c < 3; c++)
-          out[p * 3 + c] = (picture[src + c * spread] * (1 - alpha) + heat[k + c] + 0.5) | 0;
-      } else for (let c = 0; c < 3; c++) out[p * 3 + c] = (picture[src + c * spread] * keep + 0.5) | 0;
+        out[o3] = (under[picture[src]] + heat[k] + 0.5) | 0;
+        out[o3 + 1] = (under[picture[src + spread]] + heat[k + 1] + 0.5) | 0;
+        out[o3 + 2] = (under[picture[src + 2 * spread]] + heat[k + 2] + 0.5) | 0;
+      } else {
+        out[o3] = dimmed[picture[src]];
+        out[o3 + 1] = dimmed[picture[src + spread]];
+        out[o3 + 2] = dimmed[picture[src + 2 * spread]];
+      }
     }
   }
   return out;

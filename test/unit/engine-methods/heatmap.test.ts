@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { colormapTable, renderOverlay, upsampleBilinear } from '../../../electron/engine/heatmap';
+import {
+  OverlayPool,
+  colormapTable,
+  renderOverlay,
+  upsampleBilinear,
+} from '../../../electron/engine/heatmap';
 import { computeGeometry, identityGeometry } from '../../../electron/engine/preprocess';
 import type { PreprocessingSpec } from '../../../electron/engine/modelCard';
 
@@ -139,4 +144,38 @@ test('overlay from the decoded pixels equals the overlay from the file (gray and
     assert.deepEqual([fromPixels.width, fromPixels.height], [fromFile.width, fromFile.height], label);
     assert.ok(fromPixels.data.equals(fromFile.data), `${label}: the two overlays differ`);
   }
+});
+
+test('the overlay pool draws what renderOverlay draws, in worker threads, and reports a bad picture', async () => {
+  const demo = path.join(__dirname, '..', '..', '..', 'models', 'demo', 'fashion-mnist', 'Coat');
+  const files = fs
+    .readdirSync(demo)
+    .filter((f) => f.endsWith('.png'))
+    .slice(0, 6)
+    .map((f) => path.join(demo, f));
+  const pool = new OverlayPool(2);
+  try {
+    const geometry = identityGeometry(28, 28);
+    const jobs = files.map((file, i) => {
+      const map = Float32Array.from({ length: 49 }, (_, k) => Math.cos(k * (i + 1)));
+      return { file, map };
+    });
+    const pooled = await Promise.all(
+      jobs.map(({ file, map }) => pool.render({ file }, map, [7, 7], geometry, { colormap: 'viridis' })),
+    );
+    for (const [i, { file, map }] of jobs.entries()) {
+      const direct = await renderOverlay({ file }, map, [7, 7], geometry, { colormap: 'viridis' });
+      assert.ok(pooled[i].equals(direct), `${path.basename(file)}: pooled overlay differs`);
+    }
+    await assert.rejects(
+      pool.render({ file: path.join(demo, 'missing.png') }, new Float32Array(49), [7, 7], geometry),
+      /Cannot render the picture under the heatmap/,
+    );
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(
+    pool.render({ file: files[0] }, new Float32Array(49), [7, 7], identityGeometry(28, 28)),
+    /closed/,
+  );
 });
