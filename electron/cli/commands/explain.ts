@@ -142,16 +142,20 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
       maps: Map<MethodName, Float32Array>,
     ) => {
       const base = path.join(flags.out, rel.slice(0, rel.length - path.extname(rel).length));
-      await fs.mkdir(path.dirname(base), { recursive: true });
-      const writes = [fs.writeFile(`${base}.json`, JSON.stringify(report))];
-      if (flags.overlay)
-        for (const m of methods)
-          writes.push(
-            overlay(input.overlayBase, maps.get(m)!, info.grid, input.geometry, overlayOptions).then((png) =>
-              fs.writeFile(`${base}.${m}.png`, png),
-            ),
-          );
-      await Promise.all(writes);
+      // The overlays are handed to the pool before anything here waits: the next batch's ORT run
+      // holds the main thread, and the workers should draw meanwhile, not after it.
+      const pngs = flags.overlay
+        ? methods.map((m) =>
+            overlay(input.overlayBase, maps.get(m)!, info.grid, input.geometry, overlayOptions),
+          )
+        : [];
+      const dir = fs.mkdir(path.dirname(base), { recursive: true });
+      await Promise.all([
+        dir.then(() => fs.writeFile(`${base}.json`, JSON.stringify(report))),
+        ...pngs.map((png, i) =>
+          Promise.all([png, dir]).then(([p]) => fs.writeFile(`${base}.${methods[i]}.png`, p)),
+        ),
+      ]);
     };
     const explainOne = async (rel: string): Promise<void> => {
       const file = path.join(root, rel);
