@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { ExplainSession } from '../../../electron/engine/explainSession';
 import { analyseModel } from '../../../electron/engine/graph/explainGraph';
 import { floatToHalfBits, toFloat16Compute } from '../../../electron/engine/graph/float16Compute';
 import { buildFusedSaliencyGraph } from '../../../electron/engine/graph/fusedSaliency';
@@ -101,5 +102,28 @@ describe('float16 compute', () => {
           }
         },
       );
+  });
+
+  it("ExplainSession's precision option: float16 saliency within 5e-3 of float32's, same targets", async () => {
+    const dir = path.join(ROOT, 'models', 'fashion-vit');
+    const half = await ExplainSession.open(dir, { provider: 'cpu', precision: 'float16' });
+    const full = await ExplainSession.open(dir, { provider: 'cpu' });
+    try {
+      const size = half.info.channels * half.info.height * half.info.width;
+      const random = rng(11);
+      const x = Float32Array.from({ length: 3 * size }, () => (random() - 0.5) * 4);
+      const a = await half.saliency(x, 3, 'top1', 'attn-grad-product');
+      const b = await full.saliency(x, 3, 'top1', 'attn-grad-product');
+      assert.deepEqual(a.targets, b.targets);
+      const worst = a.maps.reduce(
+        (m, map, i) => map.reduce((n, v, k) => Math.max(n, Math.abs(v - b.maps[i][k])), m),
+        0,
+      );
+      assert.ok(worst > 0, 'the float16 graph ran (its maps are not bit-equal to float32)');
+      assert.ok(worst <= 5e-3, `maps differ by ${worst}`);
+    } finally {
+      await half.close();
+      await full.close();
+    }
   });
 });
