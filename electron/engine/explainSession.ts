@@ -20,6 +20,7 @@ import { readModelForExplain } from './graph/fusedOpRewrite';
 import { headReadoutWarning } from './graph/headReadout';
 import { pruneHeadTokens } from './graph/headTokenPruning';
 import { rewriteForWebGpu } from './graph/webgpuRewrites';
+import { toFloat16Compute } from './graph/float16Compute';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
 import { blockTerm } from './methods/common';
 import {
@@ -78,8 +79,15 @@ export interface OpenOptions {
   threads?: number;
   /** ORT's CPU memory arena (default on); see SessionSettings.memArena. */
   memArena?: boolean;
+  /** ORT's intra-op threads spin while waiting (default off); see SessionSettings.spinning. */
+  spinning?: boolean;
   /** The CUDA provider's device id (default 0). */
   cudaDevice?: number;
+  /**
+   * 'float16': the fused saliency graphs compute in float16 (graph/float16Compute.ts), for GPUs;
+   * maps within ~2e-2 of float32's (README: GPU). The per-image explain graph stays float32.
+   */
+  precision?: 'float32' | 'float16';
   /**
    * Images per run of the gradient graphs (explain, and saliency of the gradient methods).
    * Default: on the CPU, runs of about GRADIENT_ROWS token rows; elsewhere the whole batch.
@@ -223,6 +231,7 @@ export class ExplainSession {
       provider: options.provider,
       threads: options.threads,
       memArena: options.memArena,
+      spinning: options.spinning,
       cudaDevice: options.cudaDevice,
       log,
     });
@@ -264,6 +273,7 @@ export class ExplainSession {
       provider: this.explainSession.provider,
       threads: this.options.threads,
       memArena: this.options.memArena,
+      spinning: this.options.spinning,
       cudaDevice: this.options.cudaDevice,
       log: this.options.log,
     });
@@ -461,14 +471,15 @@ export class ExplainSession {
     // Only the options a method reads are part of its graph's identity.
     const relevant = method === 'attn-grad-product' ? resolved : {};
     const digest = createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 12);
-    const key = `${method}-${digest}${targets === 'top1' ? '-top1' : ''}`;
+    const half = this.options.precision === 'float16';
+    const key = `${method}-${digest}${targets === 'top1' ? '-top1' : ''}${half ? '-f16' : ''}`;
     let pending = this.fused.get(key);
     if (!pending) {
       pending = (async () => {
         const name = `saliency-${key}.onnx`;
         let source: string | Uint8Array | undefined = this.cache.read(name);
         if (!source) {
-          const graph = buildFusedSaliencyGraph(
+          let graph = buildFusedSaliencyGraph(
             this.model,
             this.analysis,
             this.probeInfo,
@@ -477,6 +488,7 @@ export class ExplainSession {
             targets,
           );
           rewriteForWebGpu(graph, this.analysis.opset);
+          if (half) graph = toFloat16Compute(graph);
           const target = this.cache.file(name);
           if (target) {
             writeModelFile(graph, target);
@@ -487,6 +499,7 @@ export class ExplainSession {
           provider: this.explainSession.provider,
           threads: this.options.threads,
           memArena: this.options.memArena,
+          spinning: this.options.spinning,
           cudaDevice: this.options.cudaDevice,
           log: this.options.log,
         });

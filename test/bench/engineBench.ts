@@ -7,8 +7,8 @@
 // at 8: one batch of 32 takes most of a minute on two cores).
 //
 //   node --import tsx test/bench/engineBench.ts [--provider cpu,webgpu] [--batches 1,32]
-//     [--seconds 8] [--threads N] [--no-arena] [--models fashion,vit-s16,swin-t,volo-d1]
-//     [--json FILE] [--no-torch]
+//     [--seconds 8] [--threads N] [--no-arena] [--spin] [--precision float16]
+//     [--models fashion,vit-s16,swin-t,volo-d1] [--json FILE] [--no-torch]
 //
 // Each model × provider runs in its own child process so that its peak RSS is its own. The
 // random exports are generated once into .bench/ (git-ignored): ViT-S/16 by
@@ -37,6 +37,10 @@ interface Args {
   providers: ProviderName[];
   batches: number[];
   arena: boolean;
+  /** ORT's intra-op threads spin while waiting (the engine's default is off). */
+  spin: boolean;
+  /** float16: the fused graphs compute in float16; the map diff column is then its error. */
+  precision: 'float32' | 'float16';
   models: string[];
   json?: string;
   torch: boolean;
@@ -58,6 +62,8 @@ function parseArgs(argv: string[]): Args {
     providers: ['cpu'],
     batches: [1, 32],
     arena: true,
+    spin: false,
+    precision: 'float32',
     models: ['fashion', 'vit-s16', 'swin-t', 'volo-d1'],
     torch: true,
   };
@@ -68,6 +74,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--provider') args.providers = list(argv[++i]) as ProviderName[];
     else if (a === '--batches') args.batches = list(argv[++i]).map(Number);
     else if (a === '--no-arena') args.arena = false;
+    else if (a === '--spin') args.spin = true;
+    else if (a === '--precision') args.precision = argv[++i] === 'float16' ? 'float16' : 'float32';
     else if (a === '--models') args.models = list(argv[++i]);
     else if (a === '--json') args.json = argv[++i];
     else if (a === '--no-torch') args.torch = false;
@@ -192,6 +200,8 @@ async function runChild(dir: string, args: Args): Promise<void> {
     provider: requested,
     threads: args.threads,
     memArena: args.arena,
+    spinning: args.spin,
+    precision: args.precision,
   });
   const openSeconds = (performance.now() - t0) / 1000;
   const info = session.info;
@@ -214,7 +224,7 @@ async function runChild(dir: string, args: Args): Promise<void> {
   }
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
   let mapDiffVsCpu: number | null = null;
-  if (session.provider !== 'cpu') {
+  if (session.provider !== 'cpu' || args.precision === 'float16') {
     const batch = Math.min(8, Math.max(...args.batches));
     const x = all.subarray(0, batch * size);
     const mine = await session.saliency(x, batch, 'top1', 'attn-grad-product');
@@ -421,6 +431,9 @@ function childArgs(m: ModelSpec, provider: ProviderName, args: Args): string[] {
     '--batches',
     [...new Set(args.batches.map((b) => Math.min(b, m.maxBatch ?? b)))].join(','),
     ...(args.arena ? [] : ['--no-arena']),
+    ...(args.spin ? ['--spin'] : []),
+    '--precision',
+    args.precision,
   ];
 }
 
@@ -432,7 +445,7 @@ async function main(): Promise<void> {
   const torch = args.torch ? torchStatus() : { missing: 'skipped (--no-torch)', cuda: false };
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
-    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}; PyTorch on the CPU its best of ${torchThreads(args).join(', ')} thread(s)${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
+    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}, spinning ${args.spin ? 'on' : 'off'}, ${args.precision}; PyTorch on the CPU its best of ${torchThreads(args).join(', ')} thread(s)${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
   );
   if (torch.missing) console.log(`PyTorch side skipped: ${torch.missing}`);
   console.log(

@@ -122,7 +122,9 @@ describe('explain graphs keep every activation op on WebGPU', () => {
       const explain = buildExplainGraph(pruned.model, analysis, pruned.info, true).model;
       rewriteForWebGpu(explain, analysis.opset);
       assert.deepEqual(
-        cpuBoundActivationNodes(explain.graph!).map((n) => `${n.opType} ${n.name}`),
+        cpuBoundActivationNodes(explain.graph!, analysis.opset).map(
+          ({ node, why }) => `${node.name}: ${why}`,
+        ),
         [],
         'explain graph',
       );
@@ -144,7 +146,9 @@ describe('explain graphs keep every activation op on WebGPU', () => {
         const portable = copyOf(plain);
         rewriteForWebGpu(portable, analysis.opset);
         assert.deepEqual(
-          cpuBoundActivationNodes(portable.graph!).map((n) => `${n.opType} ${n.name}`),
+          cpuBoundActivationNodes(portable.graph!, analysis.opset).map(
+            ({ node, why }) => `${node.name}: ${why}`,
+          ),
           [],
           `${method} graph`,
         );
