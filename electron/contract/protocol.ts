@@ -1,7 +1,9 @@
 // The service protocol: every request, response and progress event that crosses a process
 // boundary, with its runtime validator. Types everywhere else are inferred from these schemas.
 import { z } from 'zod';
+import { CompareParams, CompareResult } from './compare';
 import { reviewMethods } from './reviewMethods';
+import { similarMethods } from './similarMethods';
 import { SALIENCY_METHODS, SaliencyChoice, SaliencyMethod, SaliencyOptions } from './saliencyMethods';
 import {
   Facets,
@@ -203,6 +205,18 @@ export const ExportParams = z
     /** Heatmap overlay PNGs beside the images, with this method (needs a run). */
     overlays: SaliencyMethod.optional(),
     out: z.string().min(1),
+    /** Also the images of another dataset (an unlabelled pool) carrying these tags (default: `tags`). */
+    pool: z
+      .object({ datasetId: z.number().int().positive(), tags: z.array(z.string().min(1)).optional() })
+      .strict()
+      .optional(),
+    /** The comparison's test set, checked for exported duplicates (hash) and near-duplicates (embedding). */
+    testSet: z
+      .object({ datasetId: z.number().int().positive(), runId: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
+    /** Cosine at and above which an exported image is a near-duplicate of a test image. */
+    dupThreshold: z.number().min(0).max(1).optional(),
   })
   .strict();
 export type ExportParams = z.infer<typeof ExportParams>;
@@ -356,6 +370,8 @@ export const methods = {
   /** Deletes a run and its predictions and cached maps (not while its job runs). */
   'runs.delete': { params: z.object({ runId: z.number().int().positive() }).strict(), result: Changed },
   'stats.get': { params: z.object({ query: ImageQuery }).strict(), result: Stats },
+  /** Two runs at matched recall on a class (`vsw compare`): false positives overall, per tag, untagged. */
+  'compare.runs': { params: CompareParams, result: CompareResult },
   'saliency.get': {
     params: z
       .object({
@@ -391,6 +407,8 @@ export const methods = {
 
   // ---- Reviewer UI (issue 6): see reviewMethods.ts ----
   ...reviewMethods,
+  // ---- Find more like these (issue 13): see similarMethods.ts ----
+  ...similarMethods,
 } as const;
 
 export type MethodName = keyof typeof methods;

@@ -31,12 +31,15 @@ const RegionCheck = z.object({
 });
 
 export const ProviderChoice = z.enum(['auto', 'cuda', 'webgpu', 'cpu']);
+export const Precision = z.enum(['float32', 'float16']);
 
 const ServiceSettings = z.object({
   reviewer: z.string(),
   provider: ProviderChoice,
   /** The GPU the CUDA provider uses (its device id). */
   cudaDevice: z.number().int().min(0),
+  /** The saliency graphs' compute precision (float16: for GPUs, maps within ~3e-2). */
+  precision: Precision,
   /** The execution provider the last model session actually ran on. */
   lastProvider: z.string().nullable(),
   providerMessages: z.array(z.string()),
@@ -108,6 +111,7 @@ export const reviewMethods = {
         reviewer: z.string().trim().min(1).max(200).optional(),
         provider: ProviderChoice.optional(),
         cudaDevice: z.number().int().min(0).max(63).optional(),
+        precision: Precision.optional(),
       })
       .strict(),
     result: ServiceSettings,

@@ -2,6 +2,9 @@
 // analysis), batched, with the provider fallback of providers.ts, returning probabilities.
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
+import { findEmbeddingHead } from './graph/embeddingHead';
+import { valueInfo } from './graph/graphEditor';
+import { DataType } from './onnx/onnxSchema';
 import { readModelAsFloat32 } from './onnx/float16Upcast';
 import { serializeModel } from './onnx/modelFile';
 import { ManagedSession, type ProviderChoice, type ProviderName } from './providers';
@@ -25,6 +28,23 @@ export function activate(logits: Float32Array, classes: number, activation: Acti
   return out;
 }
 
+export interface ClassifierOutputs {
+  /** [batch × classes] raw outputs of the model's first output. */
+  values: Float32Array;
+  classes: number;
+  /** [batch × dim] embeddings (the head's input) when the session fetches them. */
+  embeddings?: Float32Array;
+  dim?: number;
+}
+
+export interface ClassifierOptions {
+  provider?: ProviderChoice;
+  threads?: number;
+  log?: (m: string) => void;
+  /** Also fetch the embedding, from the same run: the card's tensor name, or '' to find the head's input. */
+  embedding?: string;
+}
+
 export class ClassifierSession {
   /** Set once a batched run failed: the export has its batch fixed at 1. */
   private oneAtATime = false;
@@ -32,17 +52,42 @@ export class ClassifierSession {
   private constructor(
     private readonly session: ManagedSession,
     private readonly input: InputSize,
+    private readonly logitsName: string,
+    /** The embedding tensor fetched with the logits, or null. */
+    readonly embeddingTensor: string | null,
+    /** Why no embedding is fetched although one was asked for (what to set), or null. */
+    readonly embeddingProblem: string | null,
   ) {}
 
   static async open(
     modelPath: string,
     input: InputSize,
-    options: { provider?: ProviderChoice; threads?: number; log?: (m: string) => void } = {},
+    options: ClassifierOptions = {},
   ): Promise<ClassifierSession> {
     // A float16 export runs as its float32 copy: the images come as float32.
     const { model, float16 } = readModelAsFloat32(modelPath);
-    const source = float16 ? serializeModel(model) : modelPath;
-    return new ClassifierSession(await ManagedSession.open(source, options), input);
+    const graph = model.graph!;
+    const logitsName = graph.output?.[0]?.name ?? '';
+    let embeddingTensor: string | null = null;
+    let embeddingProblem: string | null = null;
+    if (options.embedding !== undefined) {
+      try {
+        embeddingTensor = findEmbeddingHead(model, options.embedding || undefined).tensor;
+      } catch (error) {
+        embeddingProblem = (error as Error).message;
+      }
+    }
+    // The embedding becomes an extra graph output: one run gives both.
+    const extra = embeddingTensor !== null && !(graph.output ?? []).some((o) => o.name === embeddingTensor);
+    if (extra) graph.output = [...(graph.output ?? []), valueInfo(embeddingTensor!, DataType.FLOAT)];
+    const source = float16 || extra ? serializeModel(model) : modelPath;
+    return new ClassifierSession(
+      await ManagedSession.open(source, options),
+      input,
+      logitsName,
+      embeddingTensor,
+      embeddingProblem,
+    );
   }
 
   get provider(): ProviderName {
@@ -53,8 +98,8 @@ export class ClassifierSession {
     return this.session.messages;
   }
 
-  /** Raw outputs [batch × classes] of the model's first output for `batch` images. */
-  async logits(input: Float32Array, batch: number): Promise<{ values: Float32Array; classes: number }> {
+  /** Raw outputs [batch × classes] of the model's first output for `batch` images (and embeddings). */
+  async logits(input: Float32Array, batch: number): Promise<ClassifierOutputs> {
     const { channels, height, width } = this.input;
     const per = channels * height * width;
     if (input.length !== batch * per)
@@ -62,7 +107,7 @@ export class ClassifierSession {
         `The input has ${input.length} values but ${batch} image(s) of ${channels}×${height}×${width} need ${batch * per}.`,
         'input-size-mismatch',
       );
-    const run = async (start: number, count: number): Promise<Float32Array> => {
+    const run = async (start: number, count: number): Promise<ClassifierOutputs> => {
       const tensor = new ort.Tensor('float32', input.subarray(start * per, (start + count) * per), [
         count,
         channels,
@@ -70,14 +115,26 @@ export class ClassifierSession {
         width,
       ]);
       const outputs = await this.session.run({ [this.session.inputNames[0]]: tensor });
-      const first = Object.values(outputs)[0];
-      return first.data as Float32Array;
+      const values = (outputs[this.logitsName] ?? Object.values(outputs)[0]).data as Float32Array;
+      const result: ClassifierOutputs = { values, classes: values.length / count };
+      if (this.embeddingTensor !== null) {
+        const e = outputs[this.embeddingTensor];
+        if (e.dims.length !== 2 || e.dims[0] !== count)
+          throw new EngineError(
+            `the embedding tensor "${this.embeddingTensor}" has shape [${e.dims.join(', ')}], not [batch, features]; ` +
+              'set "embedding": {"tensor": "<name>"} in model.json to the tensor the classification head reads',
+            'embedding-shape',
+          );
+        result.embeddings = e.data as Float32Array;
+        result.dim = e.dims[1];
+      }
+      return result;
     };
     if (!this.oneAtATime || batch === 1) {
       try {
-        const values = await run(0, batch);
-        return { values, classes: values.length / batch };
+        return await run(0, batch);
       } catch (error) {
+        if ((error as EngineError).code === 'embedding-shape') throw error;
         if (batch === 1)
           throw new EngineError(
             `The model failed to run: ${(error as Error).message.split('\n')[0]}`,
@@ -86,21 +143,24 @@ export class ClassifierSession {
         this.oneAtATime = true; // e.g. an export with the batch dimension fixed at 1
       }
     }
-    const parts: Float32Array[] = [];
+    const parts: ClassifierOutputs[] = [];
     for (let i = 0; i < batch; i++) parts.push(await run(i, 1));
-    const classes = parts[0].length;
+    const { classes, dim } = parts[0];
     const values = new Float32Array(classes * batch);
-    parts.forEach((p, i) => values.set(p, i * classes));
-    return { values, classes };
+    parts.forEach((p, i) => values.set(p.values, i * classes));
+    if (dim === undefined) return { values, classes };
+    const embeddings = new Float32Array(dim * batch);
+    parts.forEach((p, i) => embeddings.set(p.embeddings!, i * dim));
+    return { values, classes, embeddings, dim };
   }
 
   async probabilities(
     input: Float32Array,
     batch: number,
     activation: Activation,
-  ): Promise<{ probs: Float32Array; classes: number }> {
-    const { values, classes } = await this.logits(input, batch);
-    return { probs: activate(values, classes, activation), classes };
+  ): Promise<{ probs: Float32Array; classes: number; embeddings?: Float32Array; dim?: number }> {
+    const { values, classes, embeddings, dim } = await this.logits(input, batch);
+    return { probs: activate(values, classes, activation), classes, embeddings, dim };
   }
 
   async close(): Promise<void> {

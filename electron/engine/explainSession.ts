@@ -16,9 +16,11 @@ import {
   type TargetSource,
 } from './graph/explainGraph';
 import { buildFusedSaliencyGraph, MAP_OUTPUT, methodNeedsGradients } from './graph/fusedSaliency';
+import { readModelForExplain } from './graph/fusedOpRewrite';
 import { headReadoutWarning } from './graph/headReadout';
 import { pruneHeadTokens } from './graph/headTokenPruning';
 import { rewriteForWebGpu } from './graph/webgpuRewrites';
+import { toFloat16Compute } from './graph/float16Compute';
 import type { TensorInfo, TensorInfoMap } from './graph/shapeProbe';
 import { blockTerm } from './methods/common';
 import {
@@ -37,7 +39,6 @@ import { occlusionMaps } from './perturbation';
 import { serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
 import { defaultThreads, ManagedSession, type ProviderName } from './providers';
-import { readModelAsFloat32 } from './onnx/float16Upcast';
 
 export const FLOAT16_NOTE =
   'This is a float16 model: its maps are computed in float32 from its float16 weights (logits agree with its own float16 output to float16 rounding).';
@@ -78,8 +79,15 @@ export interface OpenOptions {
   threads?: number;
   /** ORT's CPU memory arena (default on); see SessionSettings.memArena. */
   memArena?: boolean;
+  /** ORT's intra-op threads spin while waiting (default off); see SessionSettings.spinning. */
+  spinning?: boolean;
   /** The CUDA provider's device id (default 0). */
   cudaDevice?: number;
+  /**
+   * 'float16': the fused saliency graphs compute in float16 (graph/float16Compute.ts), for GPUs;
+   * maps within ~2e-2 of float32's (README: GPU). The per-image explain graph stays float32.
+   */
+  precision?: 'float32' | 'float16';
   /**
    * Images per run of the gradient graphs (explain, and saliency of the gradient methods).
    * Default: on the CPU, runs of about GRADIENT_ROWS token rows; elsewhere the whole batch.
@@ -164,7 +172,9 @@ export class ExplainSession {
         'bad-option',
       );
     // A float16 export is explained (and predicted) in float32, from its own rounded weights.
-    const { model, sha256, float16 } = readModelAsFloat32(file);
+    // Fused attention (ONNX Attention, ORT's com.microsoft ops) is explained as primitives.
+    const { model, original, rewritten, sha256, float16 } = readModelForExplain(file);
+    if (rewritten.length > 0) log(`fused ops rewritten into primitives: ${rewritten.join(', ')}`);
     const key = createHash('sha256')
       .update(
         JSON.stringify({
@@ -221,6 +231,7 @@ export class ExplainSession {
       provider: options.provider,
       threads: options.threads,
       memArena: options.memArena,
+      spinning: options.spinning,
       cudaDevice: options.cudaDevice,
       log,
     });
@@ -242,7 +253,7 @@ export class ExplainSession {
       float16,
     };
     // Predictions run the original file, unless it is float16: then its float32 copy.
-    const predictSource = float16 ? serializeModel(model) : file;
+    const predictSource = float16 ? serializeModel(original) : file;
     return new ExplainSession(
       predictSource,
       pruned.model,
@@ -262,6 +273,7 @@ export class ExplainSession {
       provider: this.explainSession.provider,
       threads: this.options.threads,
       memArena: this.options.memArena,
+      spinning: this.options.spinning,
       cudaDevice: this.options.cudaDevice,
       log: this.options.log,
     });
@@ -459,14 +471,15 @@ export class ExplainSession {
     // Only the options a method reads are part of its graph's identity.
     const relevant = method === 'attn-grad-product' ? resolved : {};
     const digest = createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 12);
-    const key = `${method}-${digest}${targets === 'top1' ? '-top1' : ''}`;
+    const half = this.options.precision === 'float16';
+    const key = `${method}-${digest}${targets === 'top1' ? '-top1' : ''}${half ? '-f16' : ''}`;
     let pending = this.fused.get(key);
     if (!pending) {
       pending = (async () => {
         const name = `saliency-${key}.onnx`;
         let source: string | Uint8Array | undefined = this.cache.read(name);
         if (!source) {
-          const graph = buildFusedSaliencyGraph(
+          let graph = buildFusedSaliencyGraph(
             this.model,
             this.analysis,
             this.probeInfo,
@@ -475,6 +488,7 @@ export class ExplainSession {
             targets,
           );
           rewriteForWebGpu(graph, this.analysis.opset);
+          if (half) graph = toFloat16Compute(graph);
           const target = this.cache.file(name);
           if (target) {
             writeModelFile(graph, target);
@@ -485,6 +499,7 @@ export class ExplainSession {
           provider: this.explainSession.provider,
           threads: this.options.threads,
           memArena: this.options.memArena,
+          spinning: this.options.spinning,
           cudaDevice: this.options.cudaDevice,
           log: this.options.log,
         });

@@ -76,13 +76,27 @@ export async function loadInput(
       tensor,
       geometry: identityGeometry(model.height, model.width),
       overlayBase: {
-        gray: tensorToGray(tensor, model.channels, model.height, model.width),
+        pixels: tensorToGray(tensor, model.channels, model.height, model.width),
+        channels: 1,
         width: model.width,
         height: model.height,
       },
     };
   }
   if (!spec) throw new EngineError(`No preprocessing is known for image ${file}.`, 'needs-preprocessing');
-  const { tensor, geometry } = await preprocessImage(file, spec, model);
+  const { tensor, geometry, pixels, channels } = await preprocessImage(file, spec, model);
+  // Where the model saw the whole picture as it is, its decoded pixels are the overlay's base.
+  const { original, resized, crop } = geometry;
+  const whole =
+    resized.width === original.width &&
+    resized.height === original.height &&
+    crop.width === original.width &&
+    crop.height === original.height;
+  if (whole && (channels === 1 || channels === 3))
+    return {
+      tensor,
+      geometry,
+      overlayBase: { pixels, channels, width: original.width, height: original.height },
+    };
   return { tensor, geometry, overlayBase: { file } };
 }

@@ -51,6 +51,8 @@ const cardSchema = z.looseObject({
     .object({ activation: z.enum(['softmax', 'sigmoid']).default('softmax') })
     .default({ activation: 'softmax' }),
   attention: z.object({ nodes: z.array(z.string().min(1)).min(1) }).optional(),
+  // The tensor `vsw predict` stores as each image's embedding (default: the head's input, found).
+  embedding: z.object({ tensor: z.string().min(1) }).optional(),
   metrics: z.record(z.string(), z.unknown()).optional(),
   training: z.record(z.string(), z.unknown()).optional(),
 });

@@ -25,6 +25,9 @@ export interface PreprocessedImage {
   /** 1×C×H×W, row-major. */
   tensor: Float32Array;
   geometry: PreprocessGeometry;
+  /** The model-sized 8-bit pixels the tensor was made from (1 or 3 channels, row-major). */
+  pixels: Uint8Array;
+  channels: number;
 }
 
 /** Identity geometry for a tensor given as is (.npy input): the picture is the model input. */
@@ -171,5 +174,5 @@ export async function preprocessImage(
       tensor[c * plane + i] = (v * spec.scale - mean) / std;
     }
   }
-  return { tensor, geometry };
+  return { tensor, geometry, pixels, channels };
 }

@@ -28,6 +28,8 @@ export interface SessionSettings {
    * lower peak RSS, a little slower (the engine bench measures both).
    */
   memArena?: boolean;
+  /** Let ORT's intra-op threads spin while waiting (default off: see sessionOptions). */
+  spinning?: boolean;
   log?: (message: string) => void;
 }
 
@@ -106,6 +108,11 @@ function sessionOptions(
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // ORT's intra-op threads spin while they wait for work by default. Where other work shares
+    // the cores (decoding, overlays, the workstation, other processes), a spinning thread burns
+    // the time the thread it waits for needs: off, the bundled model ran 2× faster on the loaded
+    // 2-core machine (README: Performance). The bench measures both (--spin).
+    extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } },
     // A provider that cannot start logs its own errors; we report the fallback ourselves.
     logSeverityLevel: provider === 'cpu' ? 2 : 4,
   };

@@ -3,6 +3,7 @@
 import type { Handlers } from '../contract/rpc';
 import type { MethodName, ServiceEvent } from '../contract/protocol';
 import type { Selection } from '../contract/query';
+import { compareRuns } from '../workstation/compare/compareRuns';
 import { readMask } from '../workstation/datasets/attachMasks';
 import { relocateDataset } from '../workstation/datasets/relocateDataset';
 import { deleteJob, resumeJob, startExplain, startExport, startPredict } from '../workstation/jobs/startJobs';
@@ -10,6 +11,7 @@ import { gridItem, queryFacets, queryPage, queryTagFacets } from '../workstation
 import { listAudit, undoLatest } from '../workstation/review/auditLog';
 import { datasetOfSelection, setNote, setReview, setSplit } from '../workstation/review/imageReview';
 import { deleteRun, listRuns } from '../workstation/runs/runs';
+import { deleteRunEmbeddings } from '../workstation/similar/findSimilar';
 import { imageDetail, saliencyFor } from '../workstation/saliency/imageSaliency';
 import { computeStats } from '../workstation/stats/stats';
 import {
@@ -46,6 +48,7 @@ type CoreMethod =
   | 'runs.list'
   | 'runs.delete'
   | 'stats.get'
+  | 'compare.runs'
   | 'saliency.get'
   | 'jobs.predict'
   | 'jobs.explain'
@@ -144,10 +147,12 @@ export function coreHandlers(
     'runs.list': ({ datasetId }) => listRuns(db, datasetId),
     'runs.delete': ({ runId }) => {
       const { datasetId, changed } = deleteRun(db, runId);
+      deleteRunEmbeddings(ws.embeddingsDir, runId);
       emit({ type: 'runsChanged', datasetId });
       return { changed };
     },
     'stats.get': ({ query }) => computeStats(db, query),
+    'compare.runs': (params) => compareRuns(db, params),
     'saliency.get': (params) => saliencyFor(ws.saliency, db, params),
     'jobs.predict': async (params) => {
       const started = runsChangeWhenDone(

@@ -5,6 +5,7 @@ import type { Workstation } from '../workstation/workstation';
 import { resumeInterrupted } from '../workstation/jobs/startJobs';
 import { coreHandlers } from './coreHandlers';
 import { reviewHandlers } from './reviewHandlers';
+import { similarHandlers } from './similarHandlers';
 
 export function createHandlers(
   workstation: Workstation,
@@ -38,5 +39,6 @@ export function createHandlers(
     'images.page': ({ datasetId, after, limit }) => workstation.imagesPage(datasetId, after, limit),
     ...coreHandlers(workstation, emit),
     ...reviewHandlers(workstation),
+    ...similarHandlers(workstation, emit),
   };
 }

@@ -41,13 +41,14 @@ export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
     return file;
   };
   const initial = readSettings(ws.options.dataDir);
-  void ws.saliency.setProvider(initial.provider, initial.cudaDevice);
+  void ws.saliency.setProvider(initial.provider, initial.cudaDevice, initial.precision);
   const settings = () => {
     const saved = readSettings(ws.options.dataDir);
     return {
       reviewer: saved.reviewer ?? ws.options.reviewer,
       provider: saved.provider,
       cudaDevice: saved.cudaDevice,
+      precision: saved.precision,
       lastProvider: ws.saliency.lastProvider ?? null,
       providerMessages: ws.saliency.providerMessages ?? [],
     };
@@ -118,17 +119,19 @@ export function reviewHandlers(ws: Workstation): Pick<Handlers, ReviewMethod> {
         });
     },
     'settings.get': () => settings(),
-    'settings.set': async ({ reviewer, provider, cudaDevice }) => {
+    'settings.set': async ({ reviewer, provider, cudaDevice, precision }) => {
       const saved = readSettings(ws.options.dataDir);
       const next = {
         ...saved,
         ...(reviewer ? { reviewer } : {}),
         ...(provider ? { provider } : {}),
         ...(cudaDevice !== undefined ? { cudaDevice } : {}),
+        ...(precision ? { precision } : {}),
       };
       writeSettings(ws.options.dataDir, next);
       if (reviewer) ws.setReviewer(reviewer);
-      if (provider || cudaDevice !== undefined) await ws.saliency.setProvider(next.provider, next.cudaDevice);
+      if (provider || cudaDevice !== undefined || precision)
+        await ws.saliency.setProvider(next.provider, next.cudaDevice, next.precision);
       return settings();
     },
   };

@@ -23,6 +23,7 @@ export interface WorkstationOptions {
 export class Workstation {
   readonly db: Db;
   readonly cacheDir: string;
+  readonly embeddingsDir: string;
   readonly jobs: JobRunner;
   private readonly listeners = new Set<(event: ServiceEvent) => void>();
   private reviewer?: number;
@@ -30,6 +31,7 @@ export class Workstation {
   constructor(readonly options: WorkstationOptions) {
     this.db = openDatabase(options.dataDir);
     this.cacheDir = path.join(options.dataDir, 'cache');
+    this.embeddingsDir = path.join(options.dataDir, 'embeddings');
     this.jobs = new JobRunner(this.db, (event) => this.emit(event));
     this.saliency = new SaliencyStore(this.db, this.cacheDir);
   }
@@ -44,6 +46,7 @@ export class Workstation {
       db: this.db,
       jobs: this.jobs,
       cacheDir: this.cacheDir,
+      embeddingsDir: this.embeddingsDir,
       reviewerName: this.options.reviewer,
       reviewerId: this.reviewerId,
       saliency: this.saliency,

@@ -25,6 +25,7 @@ Every map is min-max normalised to [0, 1].
 import argparse
 import copy
 import json
+import math
 import os
 import sys
 import warnings
@@ -36,23 +37,11 @@ import torch
 warnings.filterwarnings('ignore')
 torch.set_num_threads(1)
 
-try:
-    import torchvision  # noqa: F401  (timm imports it)
-except RuntimeError:
-    # A torchvision wheel built for CUDA against a CPU torch fails on import when it registers its
-    # fake kernels; timm needs none of its ops, so declare the two it registers unconditionally.
-    _lib = torch.library.Library('torchvision', 'DEF')
-    _lib.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
-    _lib.define('qnms(Tensor qdets, Tensor scores, float iou_threshold) -> Tensor')
-    for _name in [k for k in sys.modules if k.startswith('torchvision')]:
-        del sys.modules[_name]
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timm_import import timm  # noqa: E402  (explicit attention; torchvision worked around)
 import onnxruntime as ort  # noqa: E402
-import timm  # noqa: E402
 import transformers  # noqa: E402
-from timm.layers import set_fused_attn  # noqa: E402
 
-set_fused_attn(False)
 EPSILON = 0.01
 SIZE = 32
 
@@ -94,7 +83,97 @@ def families():
             downsamples=(True, False), outlook_attention=(True, False), post_layers=('ca',), num_classes=5),
             'windowed', 'timm VOLO: an outlooker (8x8), a transformer block and a class-attention block (4x4), '
             'token-label head'),
+        'timm-cait': (lambda: timm.models.cait.Cait(
+            img_size=SIZE, patch_size=8, embed_dim=48, depth=2, num_heads=3, depth_token_only=2,
+            num_classes=5), 'windowed',
+            'timm CaiT: 2 talking-heads self-attention blocks (no class token), then 2 class-attention '
+            'blocks; A of a talking-heads block is the mix after the softmax (proj_w), what multiplies V'),
+        # Fused attention ops (the engine rewrites them into primitives before explaining):
+        'bert-vit': (lambda: BertStyleViT(), 1,
+                     'a ViT written the way BERT is (q/k/v linears, Div by sqrt(d)), the pattern ORT\'s '
+                     'transformer optimizer fuses; exported by the TorchScript exporter, then optimised'),
+        'timm-vit-sdpa': (lambda: vt.VisionTransformer(
+            img_size=SIZE, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=5), 1,
+            'timm ViT with fused attention (scaled_dot_product_attention), dynamo exporter at opset 23: '
+            'ONNX Attention'),
+        'gqa-vit': (lambda: BertStyleViT(dim=64, heads=4, kv_heads=2, causal=True), 0,
+                    'a ViT with grouped key/value heads (4 query heads, 2 key/value heads) and a causal '
+                    'mask, as GroupQueryAttention computes (it is causal only); its attention replaced by '
+                    'com.microsoft GroupQueryAttention by graph surgery (no exporter writes it for a ViT); '
+                    'average-pooled, since a causal class token would see only itself'),
     }
+
+
+class BertSelfAttention(torch.nn.Module):
+    """BERT's self-attention: separate q/k/v linears, scores divided by sqrt(d). kv_heads < heads:
+    grouped key/value heads; causal: the upper triangle masked."""
+
+    def __init__(self, dim, heads, kv_heads, causal):
+        super().__init__()
+        self.heads, self.kv_heads, self.d, self.causal = heads, kv_heads, dim // heads, causal
+        self.query = torch.nn.Linear(dim, dim)
+        self.key = torch.nn.Linear(dim, kv_heads * self.d)
+        self.value = torch.nn.Linear(dim, kv_heads * self.d)
+        self.dense = torch.nn.Linear(dim, dim)
+
+    def split(self, t, heads):
+        return t.view(t.shape[0], t.shape[1], heads, self.d).permute(0, 2, 1, 3)
+
+    def forward(self, x):
+        q = self.split(self.query(x), self.heads)
+        k, v = self.split(self.key(x), self.kv_heads), self.split(self.value(x), self.kv_heads)
+        if self.kv_heads != self.heads:  # (written only where needed: ORT's fusion wants the plain pattern)
+            k = k.repeat_interleave(self.heads // self.kv_heads, dim=1)
+            v = v.repeat_interleave(self.heads // self.kv_heads, dim=1)
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d)
+        if self.causal:
+            n = scores.shape[-1]
+            scores = scores.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float('-inf'))
+        p = torch.softmax(scores, dim=-1)
+        c = torch.matmul(p, v).permute(0, 2, 1, 3).contiguous()
+        return self.dense(c.view(c.shape[0], c.shape[1], self.heads * self.d))
+
+
+class BertStyleBlock(torch.nn.Module):
+    def __init__(self, dim, heads, kv_heads, causal):
+        super().__init__()
+        self.ln1 = torch.nn.LayerNorm(dim)
+        self.attn = BertSelfAttention(dim, heads, kv_heads, causal)
+        self.ln2 = torch.nn.LayerNorm(dim)
+        self.fc1 = torch.nn.Linear(dim, 2 * dim)
+        self.fc2 = torch.nn.Linear(2 * dim, dim)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x))))
+
+
+class BertStyleViT(torch.nn.Module):
+    """A pre-norm ViT with a class token whose attention is written as BERT's."""
+
+    def __init__(self, dim=48, heads=3, kv_heads=None, causal=False, depth=2, patch=8):
+        super().__init__()
+        n = (SIZE // patch) ** 2
+        # Causal attention would leave a leading class token seeing only itself: average-pool instead.
+        self.class_token = not causal
+        self.patch = torch.nn.Conv2d(3, dim, patch, patch)
+        self.cls = torch.nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = torch.nn.Parameter(torch.zeros(1, n + 1, dim))
+        self.blocks = torch.nn.ModuleList(
+            [BertStyleBlock(dim, heads, kv_heads or heads, causal) for _ in range(depth)])
+        self.norm = torch.nn.LayerNorm(dim)
+        self.head = torch.nn.Linear(dim, 5)
+
+    def forward(self, x):
+        t = self.patch(x).flatten(2).transpose(1, 2)
+        if self.class_token:
+            t = torch.cat([self.cls.expand(t.shape[0], -1, -1), t], 1) + self.pos
+        else:
+            t = t + self.pos[:, 1:]
+        for b in self.blocks:
+            t = b(t)
+        t = self.norm(t)
+        return self.head(t[:, 0] if self.class_token else t.mean(1))
 
 
 def swin_blocks(model):
@@ -182,6 +261,30 @@ class Logits(torch.nn.Module):
     def forward(self, x):
         y = self.model(x)
         return y.logits if hasattr(y, 'logits') else y
+
+
+class AttnDropRecorder:
+    """Records what each attention module's attn_drop returns: the tensor that multiplies V. For
+    talking-heads attention (CaiT) that is the heads' mix after the softmax, not the softmax itself."""
+
+    def __init__(self, model):
+        self.tensors = []
+        self._modules = [m for name, m in model.named_modules() if name.endswith('attn.attn_drop')]
+        self._hooks = []
+
+    def _record(self, _module, _inputs, out):
+        out = out * 1.0  # a tensor of its own, so that its gradient is the product's alone
+        out.retain_grad()
+        self.tensors.append(out)
+        return out
+
+    def __enter__(self):
+        self._hooks = [m.register_forward_hook(self._record) for m in self._modules]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._hooks:
+            h.remove()
 
 
 class SoftmaxRecorder:
@@ -278,7 +381,104 @@ def strip_provenance(path):
     onnx.save(m, path)
 
 
+def ort_optimize(path, op):
+    """ORT's transformer optimizer (model_type='vit'), writing com.microsoft Attention or
+    MultiHeadAttention; it also fuses SkipLayerNormalization and BiasGelu."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+    options = FusionOptions('vit')
+    options.use_multi_head_attention = op == 'MultiHeadAttention'
+    heads, hidden = 3, 48
+    optimized = optimize_model(path, model_type='vit', num_heads=heads, hidden_size=hidden,
+                               optimization_options=options)
+    optimized.save_model_to_file(path)
+    fused = [n.op_type for n in onnx.load(path).graph.node if n.domain == 'com.microsoft']
+    assert op in fused, f'the optimizer wrote no {op} ({fused})'
+
+
+def gqa_surgery(path, heads, kv_heads):
+    """Replaces each block's attention (from the q/k/v projections to the context the output linear
+    reads) by one com.microsoft GroupQueryAttention node, then drops the nodes nothing reads."""
+    m = onnx.load(path)
+    g = m.graph
+    h = onnx.helper
+    producers = {o: n for n in g.node for o in n.output}
+    blocks = sorted({n.name.split('/')[2] for n in g.node if n.name.startswith('/model/blocks.')})
+    new_nodes = []
+    for b in blocks:
+        q, k, v = (f'/model/{b}/attn/{p}/Add_output_0' for p in ('query', 'key', 'value'))
+        dense = next(n for n in g.node if n.name == f'/model/{b}/attn/dense/MatMul')
+        context = dense.input[0]
+        assert all(t in producers for t in (q, k, v, context)), b
+        # seqlens_k (batch,) = tokens - 1 and total_sequence_length = tokens, as int32, from q's shape.
+        names = {k_: f'/model/{b}/attn/gqa_{k_}' for k_ in ('shape', 'batch', 'tokens', 'total', 'last', 'seqlens')}
+        new_nodes += [
+            h.make_node('Shape', [q], [names['shape']]),
+            h.make_node('Gather', [names['shape'], 'gqa_zero'], [names['batch']], axis=0),
+            h.make_node('Gather', [names['shape'], 'gqa_one'], [names['tokens']], axis=0),
+            h.make_node('Cast', [names['tokens']], [names['total']], to=onnx.TensorProto.INT32),
+            h.make_node('Sub', [names['total'], 'gqa_one32'], [names['last']]),
+            h.make_node('Expand', [names['last'], names['batch'] + '_1d'], [names['seqlens']]),
+            h.make_node('Unsqueeze', [names['batch'], 'gqa_axes0'], [names['batch'] + '_1d']),
+            h.make_node('GroupQueryAttention', [q, k, v, '', '', names['seqlens'], names['total']], [context],
+                        name=f'/model/{b}/attn/GroupQueryAttention', domain='com.microsoft', num_heads=heads,
+                        kv_num_heads=kv_heads),
+        ]
+        g.node.remove(producers[context])
+    g.initializer.extend([
+        onnx.numpy_helper.from_array(np.array(0, np.int64), 'gqa_zero'),
+        onnx.numpy_helper.from_array(np.array(1, np.int64), 'gqa_one'),
+        onnx.numpy_helper.from_array(np.array(1, np.int32), 'gqa_one32'),
+        onnx.numpy_helper.from_array(np.array([0], np.int64), 'gqa_axes0'),
+    ])
+    g.node.extend(new_nodes)
+    m.opset_import.append(h.make_opsetid('com.microsoft', 1))
+    # Drop what no longer reaches an output, then put the nodes back in topological order.
+    producer = {o: n for n in g.node for o in n.output}
+    live, stack = [], [o.name for o in g.output]
+    while stack:
+        n = producer.get(stack.pop())
+        if n is not None and all(n is not m for m in live):
+            live.append(n)
+            stack.extend(i for i in n.input if i)
+    made, ordered, pending = {i.name for i in g.input} | {t.name for t in g.initializer} | {''}, [], live
+    while pending:
+        ready = [n for n in pending if all(i in made for i in n.input)]
+        assert ready, 'cycle'
+        for n in ready:
+            ordered.append(n)
+            made.update(n.output)
+        pending = [n for n in pending if n not in ready]
+    del g.node[:]
+    g.node.extend(ordered)
+    used = {i for n in g.node for i in n.input}
+    kept = [t for t in g.initializer if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    del g.value_info[:]
+    onnx.save(m, path)
+
+
 def export(model, x, path, exporter):
+    if exporter in ('ortattention', 'ortmha', 'gqa'):
+        export(model, x, path, 'ts')
+        if exporter == 'gqa':
+            attn = model.model.blocks[0].attn
+            gqa_surgery(path, attn.heads, attn.kv_heads)
+        else:
+            ort_optimize(path, 'Attention' if exporter == 'ortattention' else 'MultiHeadAttention')
+        return
+    if exporter == 'opset23':  # timm's fused attention: scaled_dot_product_attention -> ONNX Attention
+        fused = copy.deepcopy(model)
+        for module in fused.modules():
+            if hasattr(module, 'fused_attn'):
+                module.fused_attn = True
+        torch.onnx.export(fused, (x,), path, dynamo=True, opset_version=23, input_names=['pixel_values'],
+                          output_names=['logits'], external_data=False,
+                          dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=64)},))
+        strip_provenance(path)
+        assert any(n.op_type == 'Attention' for n in onnx.load(path).graph.node), 'no ONNX Attention written'
+        return
     if exporter == 'ts':
         torch.onnx.export(model, (x,), path, dynamo=False, opset_version=17, input_names=['pixel_values'],
                           output_names=['logits'],
@@ -320,7 +520,7 @@ def make(name, out, exporter):
     order = np.argsort(-logits)
     targets = {}
     for label, index in (('top1', int(order[0])), ('top2', int(order[1]))):
-        with SoftmaxRecorder() as rec:
+        with (AttnDropRecorder(model) if name == 'timm-cait' else SoftmaxRecorder()) as rec:
             y = model(x)
         y[0, index].backward()
         if p == 'windowed':  # every window of the one image: windows x heads x N x N
@@ -382,6 +582,15 @@ def make(name, out, exporter):
           f'ONNX logits error {err:.2e}')
 
 
+EXPORTERS = {
+    # torch's TorchScript exporter cannot write VOLO's Col2Im (opset 17 has none): dynamo only.
+    'timm-volo': ('dynamo',),
+    'bert-vit': ('ortattention', 'ortmha'),
+    'timm-vit-sdpa': ('opset23',),
+    'gqa-vit': ('gqa',),
+}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', default=os.path.join('test', 'fixtures'))
@@ -390,7 +599,7 @@ def main():
     names = args.only.split(',') if args.only else list(families())
     for name in names:
         # torch's TorchScript exporter cannot write VOLO's Col2Im (opset 17 has none): dynamo only.
-        for exporter in ('dynamo',) if name == 'timm-volo' else ('ts', 'dynamo'):
+        for exporter in EXPORTERS.get(name, ('ts', 'dynamo')):
             make(name, args.out, exporter)
 
 

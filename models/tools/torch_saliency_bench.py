@@ -7,6 +7,9 @@ the workstation's engine.
 fashion-vit: the bundled model, rebuilt in PyTorch from the weights in
 models/fashion-vit/model.onnx (input: the demo images, cycled). vit-s16: the random-weight
 ViT-S/16 of export_vit_s16.py (same seed, built directly; input: random normal images).
+swin-t, volo-d1: the timm models of timm_bench_models.py (same seed; needs a Python with timm),
+their maps as METHOD.md reads them (received terms per window put back on the grid, outlook
+attention left out, class rows of class attention, pooled onto the last grid).
 One iteration = forward with the attention probabilities kept (retain_grad), backward of the
 top-1 logit of every image, S_b = mean_h A_b[:, 0, p:] * G_b[:, 0, p:], shift + relative epsilon
 (0.01), log-space product over the blocks, min-max normalisation. Prints one JSON line:
@@ -19,7 +22,7 @@ import sys
 import time
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--model", choices=["fashion-vit", "vit-s16"], default="fashion-vit")
+ap.add_argument("--model", choices=["fashion-vit", "vit-s16", "swin-t", "volo-d1"], default="fashion-vit")
 ap.add_argument("--batch", type=int, default=16)
 ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--iterations", type=int, default=0, help="0: as many as fit in --seconds")
@@ -72,11 +75,16 @@ def main():
         except FileNotFoundError:
             # No Fashion-MNIST files here: noise images time the same arithmetic.
             x = torch.randn(args.batch, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    else:
-        sys.path.insert(0, HERE)
+    elif args.model == "vit-s16":
         from export_vit_s16 import build
         model = build(0)
         x = torch.randn(args.batch, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    else:
+        import timm_bench_models
+        model = timm_bench_models.build(args.model)
+        x = torch.randn(args.batch, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+        global saliency
+        saliency = lambda m, inputs: timm_bench_models.saliency(args.model, m, inputs)  # noqa: E731
     model.eval()
     model.to(args.device)
     x = x.to(args.device)
@@ -85,7 +93,7 @@ def main():
         p.requires_grad_(False)  # only the attention gradients are needed
     x.requires_grad_(False)
     # the attention needs a graph: make the patch-embedding output require grad
-    model.patch_embed.weight.requires_grad_(True)
+    next(model.parameters()).requires_grad_(True)
     for _ in range(args.warmup):
         saliency(model, x)
     sync()

@@ -1,5 +1,5 @@
-// The workstation window: a tab per view (Datasets, Review, Stats, Settings), the dataset and run
-// pickers, the jobs panel, a status line for saved actions, and the ? shortcut list.
+// The workstation window: a tab per view (Datasets, Review, Stats, Compare runs, Settings), the
+// dataset and run pickers, the jobs panel, a status line for saved actions, and the ? shortcut list.
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { JobsPanel } from './components/JobsPanel';
 import { LabelledSelect } from './components/LabelledSelect';
@@ -16,11 +16,15 @@ import { SettingsView } from './views/SettingsView';
 
 // Stats draws with recharts: loaded when first opened, not with the first screen.
 const StatsView = lazy(() => import('./views/StatsView').then((m) => ({ default: m.StatsView })));
+const CompareRunsView = lazy(() =>
+  import('./views/CompareRunsView').then((m) => ({ default: m.CompareRunsView })),
+);
 
 const TABS: [Tab, string][] = [
   ['datasets', 'Datasets'],
   ['review', 'Review'],
   ['stats', 'Stats'],
+  ['compare', 'Compare runs'],
   ['settings', 'Settings'],
 ];
 
@@ -137,6 +141,11 @@ function Shell() {
                 )
               }
             />
+          </Suspense>
+        )}
+        {tab === 'compare' && (
+          <Suspense fallback={<p className="empty">Loading…</p>}>
+            <CompareRunsView key={dataset?.id} />
           </Suspense>
         )}
         {tab === 'settings' && <SettingsView />}

@@ -2,14 +2,19 @@
 // images/s of the fused attn-grad-product (prediction and map in one run) and of the plain forward
 // at batch 1 and 32, the maps' largest difference from the CPU provider's, and peak RSS; against
 // PyTorch autograd computing the same maps on the same machine (CPU at its best thread count, and
-// CUDA where PyTorch sees a GPU). Models: the bundled Fashion-MNIST ViT and a ViT-S/16-sized random
-// export at 224×224.
+// CUDA where PyTorch sees a GPU). Models: the bundled Fashion-MNIST ViT, a ViT-S/16-sized random
+// export at 224×224, and timm's Swin-T and VOLO-D1 at 224×224 with random weights (batches capped
+// at 8: one batch of 32 takes most of a minute on two cores).
 //
 //   node --import tsx test/bench/engineBench.ts [--provider cpu,webgpu] [--batches 1,32]
-//     [--seconds 8] [--threads N] [--no-arena] [--models fashion,vit-s16] [--json FILE] [--no-torch]
+//     [--seconds 8] [--threads N] [--no-arena] [--spin] [--precision float16]
+//     [--models fashion,vit-s16,swin-t,volo-d1] [--json FILE] [--no-torch]
 //
 // Each model × provider runs in its own child process so that its peak RSS is its own. The
-// ViT-S/16 export is generated once into .bench/ (git-ignored) with models/tools/export_vit_s16.py.
+// random exports are generated once into .bench/ (git-ignored): ViT-S/16 by
+// models/tools/export_vit_s16.py, Swin-T and VOLO-D1 by models/tools/timm_bench_models.py with a
+// Python that has timm (VSW_BENCH_TIMM_PYTHON, .venv, or the bench's; else they are skipped with
+// the reason printed).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +37,10 @@ interface Args {
   providers: ProviderName[];
   batches: number[];
   arena: boolean;
+  /** ORT's intra-op threads spin while waiting (the engine's default is off). */
+  spin: boolean;
+  /** float16: the fused graphs compute in float16; the map diff column is then its error. */
+  precision: 'float32' | 'float16';
   models: string[];
   json?: string;
   torch: boolean;
@@ -53,7 +62,9 @@ function parseArgs(argv: string[]): Args {
     providers: ['cpu'],
     batches: [1, 32],
     arena: true,
-    models: ['fashion', 'vit-s16'],
+    spin: false,
+    precision: 'float32',
+    models: ['fashion', 'vit-s16', 'swin-t', 'volo-d1'],
     torch: true,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -63,6 +74,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--provider') args.providers = list(argv[++i]) as ProviderName[];
     else if (a === '--batches') args.batches = list(argv[++i]).map(Number);
     else if (a === '--no-arena') args.arena = false;
+    else if (a === '--spin') args.spin = true;
+    else if (a === '--precision') args.precision = argv[++i] === 'float16' ? 'float16' : 'float32';
     else if (a === '--models') args.models = list(argv[++i]);
     else if (a === '--json') args.json = argv[++i];
     else if (a === '--no-torch') args.torch = false;
@@ -75,8 +88,13 @@ interface ModelSpec {
   key: string;
   name: string;
   dir: string;
-  torchModel: 'fashion-vit' | 'vit-s16';
+  torchModel: 'fashion-vit' | 'vit-s16' | 'swin-t' | 'volo-d1';
+  /** The largest batch timed (the bench's batches are capped to it). */
+  maxBatch?: number;
 }
+
+/** Models built with timm: exported and timed by a Python that has it (timmPython). */
+const TIMM_MODELS = new Set(['swin-t', 'volo-d1']);
 
 const MODELS: ModelSpec[] = [
   {
@@ -90,6 +108,20 @@ const MODELS: ModelSpec[] = [
     name: 'ViT-S/16 224² (random)',
     dir: path.join(ROOT, '.bench', 'vit-s16'),
     torchModel: 'vit-s16',
+  },
+  {
+    key: 'swin-t',
+    name: 'Swin-T 224² (timm, random)',
+    dir: path.join(ROOT, '.bench', 'swin-t'),
+    torchModel: 'swin-t',
+    maxBatch: 8,
+  },
+  {
+    key: 'volo-d1',
+    name: 'VOLO-D1 224² (timm, random)',
+    dir: path.join(ROOT, '.bench', 'volo-d1'),
+    torchModel: 'volo-d1',
+    maxBatch: 8,
   },
 ];
 
@@ -168,6 +200,8 @@ async function runChild(dir: string, args: Args): Promise<void> {
     provider: requested,
     threads: args.threads,
     memArena: args.arena,
+    spinning: args.spin,
+    precision: args.precision,
   });
   const openSeconds = (performance.now() - t0) / 1000;
   const info = session.info;
@@ -190,7 +224,7 @@ async function runChild(dir: string, args: Args): Promise<void> {
   }
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
   let mapDiffVsCpu: number | null = null;
-  if (session.provider !== 'cpu') {
+  if (session.provider !== 'cpu' || args.precision === 'float16') {
     const batch = Math.min(8, Math.max(...args.batches));
     const x = all.subarray(0, batch * size);
     const mine = await session.saliency(x, batch, 'top1', 'attn-grad-product');
@@ -252,8 +286,31 @@ async function matmulRate(threads: number): Promise<number> {
   return (2 * n ** 3 * runs) / ((performance.now() - start) / 1000) / 1e9;
 }
 
-function python(argv: string[], env: NodeJS.ProcessEnv = process.env) {
-  return spawnSync(PYTHON, argv, { encoding: 'utf8', cwd: ROOT, env });
+function python(argv: string[], env: NodeJS.ProcessEnv = process.env, exe = PYTHON) {
+  return spawnSync(exe, argv, { encoding: 'utf8', cwd: ROOT, env });
+}
+
+let timmPythonFound: { exe: string } | { missing: string } | undefined;
+/**
+ * A Python with torch and timm, for the timm models: VSW_BENCH_TIMM_PYTHON, the fixtures' venv
+ * (.venv, models/README.md), or the bench's Python.
+ */
+function timmPython(): { exe: string } | { missing: string } {
+  if (timmPythonFound) return timmPythonFound;
+  const candidates = [
+    process.env.VSW_BENCH_TIMM_PYTHON,
+    path.join(ROOT, '.venv', 'bin', 'python'),
+    PYTHON,
+  ].filter((c): c is string => !!c && (c === PYTHON || existsSync(c)));
+  // (through timm_bench_models, which works around a torchvision built for another torch)
+  const probe = "import sys; sys.path.insert(0, 'models/tools'); import timm_bench_models, onnx";
+  const exe = candidates.find((c) => python(['-c', probe], process.env, c).status === 0);
+  timmPythonFound = exe
+    ? { exe }
+    : {
+        missing: `no Python with torch, timm and onnx (tried ${candidates.join(', ')}; set VSW_BENCH_TIMM_PYTHON or make .venv as models/README.md says)`,
+      };
+  return timmPythonFound;
 }
 
 /** Why PyTorch cannot run here (null: it can), and whether it sees a CUDA GPU. */
@@ -271,6 +328,8 @@ function torchStatus(): { missing: string | null; cuda: boolean } {
 interface TorchResult {
   imagesPerSecond: number;
   peakRssMB: number | null;
+  /** Process CPU time per image: steadier than wall time on a shared machine. */
+  cpuMsPerImage: number | null;
   threads: number;
   device: string;
 }
@@ -315,20 +374,23 @@ function torchBench(
   const script = path.join(ROOT, 'models', 'tools', 'torch_saliency_bench.py');
   const flags = ['--model', model, '--batch', String(batch), '--threads', String(threads)];
   const timed = [...flags, '--seconds', String(args.seconds), '--device', device];
+  const found = TIMM_MODELS.has(model) ? timmPython() : { exe: PYTHON };
+  if ('missing' in found) return found.missing;
   const r = existsSync('/usr/bin/time')
-    ? spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', PYTHON, script, ...timed], {
+    ? spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', found.exe, script, ...timed], {
         encoding: 'utf8',
         env,
         cwd: ROOT,
       })
-    : python([script, ...timed], env);
+    : python([script, ...timed], env, found.exe);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    const parsed = JSON.parse(line) as { imagesPerSecond: number };
+    const parsed = JSON.parse(line) as { imagesPerSecond: number; cpuSecondsPerImage?: number };
     const rss = /maxrss_kb=(\d+)/.exec(r.stderr)?.[1];
     return {
       imagesPerSecond: parsed.imagesPerSecond,
       peakRssMB: rss ? Number(rss) / 1024 : null,
+      cpuMsPerImage: parsed.cpuSecondsPerImage === undefined ? null : parsed.cpuSecondsPerImage * 1000,
       threads,
       device,
     };
@@ -337,15 +399,20 @@ function torchBench(
   }
 }
 
-function ensureVitS16(dir: string, torchMissing: string | null): string | null {
-  if (existsSync(path.join(dir, 'model.onnx'))) return null;
-  if (torchMissing) return `cannot generate the ViT-S/16 export: ${torchMissing}`;
-  process.stderr.write('generating the ViT-S/16 export into .bench/vit-s16 …\n');
-  const r = python([path.join(ROOT, 'models', 'tools', 'export_vit_s16.py'), dir], {
-    ...process.env,
-    OPENBLAS_NUM_THREADS: '1',
-  });
-  return r.status === 0 ? null : `export_vit_s16.py failed: ${r.stderr.trim().split('\n').pop()}`;
+/** Generates a random-weight bench model on demand (not committed); the reason it cannot, or null. */
+function ensureExport(m: ModelSpec, torchMissing: string | null): string | null {
+  if (existsSync(path.join(m.dir, 'model.onnx'))) return null;
+  const timm = TIMM_MODELS.has(m.torchModel);
+  const found = timm ? timmPython() : torchMissing ? { missing: torchMissing } : { exe: PYTHON };
+  if ('missing' in found) return `cannot generate the ${m.name} export: ${found.missing}`;
+  process.stderr.write(`generating the ${m.name} export into ${path.relative(ROOT, m.dir)} …\n`);
+  const script = timm ? 'timm_bench_models.py' : 'export_vit_s16.py';
+  const r = python(
+    [path.join(ROOT, 'models', 'tools', script), ...(timm ? [m.torchModel] : []), m.dir],
+    { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    found.exe,
+  );
+  return r.status === 0 ? null : `${script} failed: ${r.stderr.trim().split('\n').pop()}`;
 }
 
 function childArgs(m: ModelSpec, provider: ProviderName, args: Args): string[] {
@@ -362,8 +429,11 @@ function childArgs(m: ModelSpec, provider: ProviderName, args: Args): string[] {
     '--seconds',
     String(args.seconds),
     '--batches',
-    args.batches.join(','),
+    [...new Set(args.batches.map((b) => Math.min(b, m.maxBatch ?? b)))].join(','),
     ...(args.arena ? [] : ['--no-arena']),
+    ...(args.spin ? ['--spin'] : []),
+    '--precision',
+    args.precision,
   ];
 }
 
@@ -375,7 +445,7 @@ async function main(): Promise<void> {
   const torch = args.torch ? torchStatus() : { missing: 'skipped (--no-torch)', cuda: false };
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
-    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}; PyTorch on the CPU its best of ${torchThreads(args).join(', ')} thread(s)${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
+    `engine bench: ${cpu}, ${os.cpus().length} core(s); ONNX Runtime ${args.threads} thread(s), CPU memory arena ${args.arena ? 'on' : 'off'}, spinning ${args.spin ? 'on' : 'off'}, ${args.precision}; PyTorch on the CPU its best of ${torchThreads(args).join(', ')} thread(s)${torch.cuda ? ', and CUDA' : ''}; ${args.seconds} s per measurement`,
   );
   if (torch.missing) console.log(`PyTorch side skipped: ${torch.missing}`);
   console.log(
@@ -390,6 +460,7 @@ async function main(): Promise<void> {
     'explain/forward',
     'PyTorch img/s',
     'ratio',
+    'CPU ms/img ORT / PyTorch',
     'map diff vs CPU',
     'ORT peak RSS',
     'PyTorch peak RSS',
@@ -399,8 +470,8 @@ async function main(): Promise<void> {
   const torchCache = new Map<string, TorchResult | string>();
   for (const m of MODELS.filter((s) => args.models.includes(s.key))) {
     const skip =
-      m.torchModel === 'vit-s16'
-        ? ensureVitS16(m.dir, torch.missing)
+      m.torchModel !== 'fashion-vit'
+        ? ensureExport(m, torch.missing)
         : existsSync(path.join(m.dir, 'model.onnx'))
           ? null
           : `${path.relative(ROOT, m.dir)}/model.onnx is not there yet`;
@@ -429,7 +500,8 @@ async function main(): Promise<void> {
         // PyTorch on the same kind of device: CUDA against a GPU provider, else the CPU.
         const device = res.provider !== 'cpu' && torch.cuda ? 'cuda' : 'cpu';
         const key = `${m.torchModel}/${row.batch}/${device}`;
-        if (!torch.missing && !torchCache.has(key))
+        const torchMissing = TIMM_MODELS.has(m.torchModel) ? null : torch.missing; // (timmPython's own)
+        if (args.torch && !torchMissing && !torchCache.has(key))
           torchCache.set(
             key,
             device === 'cuda'
@@ -448,6 +520,7 @@ async function main(): Promise<void> {
           `${((100 * row.explainPerSecond) / row.forwardPerSecond).toFixed(0)}%`,
           tr ? `${fmt(tr.imagesPerSecond)} (${tr.device === 'cuda' ? 'CUDA' : `${tr.threads}t`})` : '—',
           tr ? `${(row.explainPerSecond / tr.imagesPerSecond).toFixed(2)}×` : '—',
+          `${fmt(row.cpuMsPerImage, 0)} / ${fmt(tr?.cpuMsPerImage, 0)}`,
           res.mapDiffVsCpu === null ? '—' : res.mapDiffVsCpu.toExponential(1),
           `${res.peakRssMB.toFixed(0)} MB`,
           tr?.peakRssMB ? `${tr.peakRssMB.toFixed(0)} MB` : '—',

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const benches = { engine: 'engineBench.ts', core: 'coreBench.ts', ui: 'uiBench.ts' };
+const benches = {
+  engine: 'engineBench.ts',
+  core: 'coreBench.ts',
+  ui: 'uiBench.ts',
+  similar: 'similarBench.ts',
+};
 // Bench names select benches; everything else (`--threads 2`, `--seconds 4`) goes to each bench.
 const names = process.argv.slice(2).filter((a) => a in benches);
 const passThrough = process.argv.slice(2).filter((a) => !(a in benches));

@@ -5,8 +5,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { GraphProto } from '../../electron/engine/onnx/onnxSchema';
 import { activationTensors } from '../../electron/engine/graph/graphConstants';
+import { readModelFile } from '../../electron/engine/onnx/modelFile';
+import type { GraphProto } from '../../electron/engine/onnx/onnxSchema';
 
 export interface Placement {
   /** Provider name (e.g. WebGpuExecutionProvider) → "OpType (node name)" entries. */
@@ -16,7 +17,17 @@ export interface Placement {
 }
 
 export type PlacementResult =
-  { ok: true; placement: Placement; log: string } | { ok: false; error: string; log: string };
+  | {
+      ok: true;
+      placement: Placement;
+      log: string;
+      /**
+       * The graph as ORT ran it (its optimizers' output, saved by the same session): nodes that
+       * ORT adds, such as the transpose optimizer's `Gather_token_*` on Shape outputs, are in it.
+       */
+      optimized: GraphProto;
+    }
+  | { ok: false; error: string; log: string };
 
 const HEADER = /(?:Node\(s\)|All nodes) placed on \[(\w+)\]\. Number of nodes: (\d+)/;
 const ENTRY = /VerifyEachNodeIsAssignedToAnEp\]\s{3}(.*)$/;
@@ -47,6 +58,7 @@ export function placementOf(model: Uint8Array, provider: string): PlacementResul
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vsw-placement-'));
   try {
     const file = path.join(dir, 'model.onnx');
+    const optimizedFile = path.join(dir, 'optimized.onnx');
     fs.writeFileSync(file, model);
     const script = `
       const ort = require(${JSON.stringify(require.resolve('onnxruntime-node'))});
@@ -55,6 +67,7 @@ export function placementOf(model: Uint8Array, provider: string): PlacementResul
         graphOptimizationLevel: 'all',
         logSeverityLevel: 0,
         logVerbosityLevel: 0,
+        optimizedModelFilePath: ${JSON.stringify(optimizedFile)},
       }).then((s) => s.release()).then(
         () => process.exit(0),
         (e) => { process.stdout.write('VSW_SESSION_ERROR ' + String(e && e.message).split('\\n')[0]); process.exit(3); },
@@ -64,15 +77,17 @@ export function placementOf(model: Uint8Array, provider: string): PlacementResul
     // ORT's message starts with its source location; the reason is its last sentence.
     const failed = /VSW_SESSION_ERROR (.*)/.exec(r.stdout)?.[1]?.split('was false. ').pop();
     if (r.status !== 0) return { ok: false, error: failed ?? `exit ${r.status} ${r.signal ?? ''}`, log };
-    return { ok: true, placement: parsePlacement(log), log };
+    const optimized = readModelFile(optimizedFile).model.graph!;
+    return { ok: true, placement: parsePlacement(log), log, optimized };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /**
- * CPU-placed nodes that read activations, looked up by name in `graph`; a node that ORT made
- * itself (a fusion) cannot be looked up and is reported as such.
+ * CPU-placed nodes that read activations, looked up by name in `graph`: pass the graph ORT ran
+ * (`PlacementResult.optimized`), since ORT's optimizers add and rename nodes. A node not found
+ * there is reported as such.
  */
 export function activationNodesOnCpu(placement: Placement, graph: GraphProto): string[] {
   const live = activationTensors(graph);

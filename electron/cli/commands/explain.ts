@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import sharp from 'sharp';
 import { explainImage, parseTarget, type ExplainReport, type TargetSpec } from '../../engine/explainReport';
-import { COLORMAP_NAMES, renderOverlay, type ColormapName } from '../../engine/heatmap';
+import { COLORMAP_NAMES, OverlayPool, renderOverlay, type ColormapName } from '../../engine/heatmap';
 import { isImageFile, isNpyFile, listInputFiles } from '../../engine/imageFiles';
 import { loadInput, resolvePreprocessing, type LoadedInput } from '../../engine/inputLoader';
 import type { MethodName } from '../../engine/methods';
@@ -131,6 +131,9 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
     };
     const failures: string[] = [];
     const overlayOptions = { colormap: flags.colormap, opacity: flags.opacity };
+    // A folder's overlays are drawn in worker threads, beside ORT's runs on the main thread.
+    const pool = folderInput && flags.overlay && !flags.dumpBlocks ? new OverlayPool() : null;
+    const overlay = pool ? pool.render.bind(pool) : renderOverlay;
     /** Writes one image's JSON (and overlays) into the --out folder. */
     const writeToFolder = async (
       rel: string,
@@ -139,16 +142,20 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
       maps: Map<MethodName, Float32Array>,
     ) => {
       const base = path.join(flags.out, rel.slice(0, rel.length - path.extname(rel).length));
-      await fs.mkdir(path.dirname(base), { recursive: true });
-      const writes = [fs.writeFile(`${base}.json`, JSON.stringify(report))];
-      if (flags.overlay)
-        for (const m of methods)
-          writes.push(
-            renderOverlay(input.overlayBase, maps.get(m)!, info.grid, input.geometry, overlayOptions).then(
-              (png) => fs.writeFile(`${base}.${m}.png`, png),
-            ),
-          );
-      await Promise.all(writes);
+      // The overlays are handed to the pool before anything here waits: the next batch's ORT run
+      // holds the main thread, and the workers should draw meanwhile, not after it.
+      const pngs = flags.overlay
+        ? methods.map((m) =>
+            overlay(input.overlayBase, maps.get(m)!, info.grid, input.geometry, overlayOptions),
+          )
+        : [];
+      const dir = fs.mkdir(path.dirname(base), { recursive: true });
+      await Promise.all([
+        dir.then(() => fs.writeFile(`${base}.json`, JSON.stringify(report))),
+        ...pngs.map((png, i) =>
+          Promise.all([png, dir]).then(([p]) => fs.writeFile(`${base}.${methods[i]}.png`, p)),
+        ),
+      ]);
     };
     const explainOne = async (rel: string): Promise<void> => {
       const file = path.join(root, rel);
@@ -226,7 +233,7 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
             );
           },
           done: (count) => progress((finished += count), files.length),
-        });
+        }).finally(() => pool?.close());
       });
       process.stdout.write(
         `${files.length - failures.length} of ${files.length} inputs explained into ${flags.out}\n`,

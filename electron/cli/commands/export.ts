@@ -21,7 +21,25 @@ interface ExportFlags extends DataDirFlags {
   media: 'copy' | 'hardlink' | 'symlink';
   out: string;
   json?: boolean;
+  pool?: string;
+  poolTags?: string;
+  testDataset?: string;
+  testRun?: number;
+  dupThreshold?: number;
 }
+
+function parseThreshold(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new UsageError(`--dup-threshold must be a cosine between 0 and 1, not "${value}"`);
+  return n;
+}
+
+const list = (text: string | undefined): string[] | undefined =>
+  text
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 
 const MANIFESTS = ['csv', 'jsonl', 'hf'] as const;
 
@@ -66,6 +84,22 @@ export function register(program: Command): void {
           .makeOptionMandatory(),
       )
       .requiredOption('--out <dir>', 'the export folder (must not exist yet)')
+      .option('--pool <name>', "also export this dataset's (a pool's) images carrying the exported tags")
+      .option('--pool-tags <a,b>', 'the pool tags to export (default: --tags)')
+      .option(
+        '--test-dataset <name>',
+        "the comparison's test set: warn about exported duplicates (hash) and near-duplicates (embedding)",
+      )
+      .option(
+        '--test-run <id>',
+        "the test set's run for the near-duplicate check (default: its latest of the model)",
+        parseRunId,
+      )
+      .option(
+        '--dup-threshold <cosine>',
+        'near-duplicate at this embedding cosine or above (default 0.98)',
+        parseThreshold,
+      )
       .option('--json', 'print the result as JSON'),
   ).action(async (flags: ExportFlags) => {
     const manifests = flags.manifest
@@ -74,10 +108,11 @@ export function register(program: Command): void {
       .filter(Boolean);
     const bad = manifests.filter((m) => !(MANIFESTS as readonly string[]).includes(m));
     if (bad.length) throw new UsageError(`--manifest: unknown ${bad.join(', ')}; use csv, jsonl or hf`);
-    const tags = flags.tags
-      ?.split(',')
-      .map((t) => t.trim())
-      .filter(Boolean);
+    const tags = list(flags.tags);
+    if (flags.poolTags !== undefined && flags.pool === undefined)
+      throw new UsageError('--pool-tags needs --pool POOL');
+    if ((flags.testRun !== undefined || flags.dupThreshold !== undefined) && flags.testDataset === undefined)
+      throw new UsageError('--test-run and --dup-threshold need --test-dataset NAME');
     if (!tags?.length && flags.query === undefined)
       throw new UsageError('say what to export: --tags a,b and/or --query JSON');
     const ws = openWorkstation(flags);
@@ -93,10 +128,21 @@ export function register(program: Command): void {
           media: flags.media,
           overlays: flags.overlays,
           out: flags.out,
+          pool:
+            flags.pool === undefined
+              ? undefined
+              : { datasetId: ws.datasetByName(flags.pool), tags: list(flags.poolTags) },
+          testSet:
+            flags.testDataset === undefined
+              ? undefined
+              : { datasetId: ws.datasetByName(flags.testDataset), runId: flags.testRun },
+          dupThreshold: flags.dupThreshold,
         }),
       );
       const r = result as ExportResult;
       if (r.leakage.warning) console.error(`warning: ${r.leakage.warning}`);
+      if (r.leakage.testSet?.embeddingCheck)
+        console.error(`note: near-duplicate check: ${r.leakage.testSet.embeddingCheck}`);
       if (r.skipped.length) {
         console.error(`skipped ${r.skipped.length} of ${r.selected} images (${r.missing} marked missing):`);
         for (const s of r.skipped) console.error(`  ${s.path}: ${s.reason}`);
@@ -104,7 +150,9 @@ export function register(program: Command): void {
       if (flags.json) console.log(JSON.stringify(r, null, 2));
       else
         console.log(
-          `exported ${r.images} images as ${r.files} files to ${r.out} (${Object.entries(r.folders)
+          `exported ${r.images} images${r.sources.pool ? ` (${r.sources.pool} from the pool)` : ''} as ${r.files} files to ${r.out} (${Object.entries(
+            r.folders,
+          )
             .map(([f, n]) => `${f}: ${n}`)
             .join(', ')}; manifests: ${r.manifests.join(', ') || 'none'})`,
         );

@@ -1,5 +1,6 @@
 // `vsw tag`: add or remove tags on one image (tags named in --add are created when new).
 import type { Command } from 'commander';
+import { rejectForPattern } from '../../workstation/tags/patternRejections';
 import { applyTag, removeTag, tagByName } from '../../workstation/tags/tagStore';
 import { collect, imageByPath } from '../coreOptions';
 import { UsageError } from '../errors';
@@ -10,20 +11,28 @@ interface TagFlags extends DataDirFlags {
   image: string;
   add?: string[];
   remove?: string[];
+  reject?: string[];
 }
 
 export function register(program: Command): void {
   addDataDirOption(
     program
       .command('tag')
-      .description('add or remove tags on one image')
+      .description('add or remove tags on one image, or reject it for a tag ("not this pattern")')
       .requiredOption('--dataset <name>', 'the dataset')
       .requiredOption('--image <path>', "the image's path, absolute or relative to the dataset folder")
       .option('--add <tag>', 'tag to add (repeatable; created if new)', collect)
-      .option('--remove <tag>', 'tag to remove (repeatable)', collect),
+      .option('--remove <tag>', 'tag to remove (repeatable)', collect)
+      .option(
+        '--reject <tag>',
+        '"not this pattern": `vsw similar` never proposes the image for this tag again (repeatable)',
+        collect,
+      ),
   ).action(async (flags: TagFlags) => {
-    if (!flags.add?.length && !flags.remove?.length)
-      throw new UsageError('give at least one --add TAG or --remove TAG');
+    if (!flags.add?.length && !flags.remove?.length && !flags.reject?.length)
+      throw new UsageError('give at least one --add TAG, --remove TAG or --reject TAG');
+    const both = (flags.add ?? []).filter((t) => flags.reject?.includes(t));
+    if (both.length) throw new UsageError(`--add and --reject name the same tag: ${both.join(', ')}`);
     const ws = openWorkstation(flags);
     try {
       const datasetId = ws.datasetByName(flags.dataset);
@@ -46,6 +55,10 @@ export function register(program: Command): void {
           ws.reviewerId,
         );
         console.log(`${changed ? 'removed' : 'did not have'} ${name}`);
+      }
+      for (const name of flags.reject ?? []) {
+        const changed = rejectForPattern(ws.db, [imageId], name, ws.reviewerId);
+        console.log(`${changed ? 'rejected' : 'already rejected'} for ${name}`);
       }
     } finally {
       await ws.close();

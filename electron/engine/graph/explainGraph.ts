@@ -51,7 +51,7 @@ export interface AnalyseOptions extends LayoutOverrides {
 }
 
 const MIN_OPSET = 13;
-const MAX_OPSET = 20;
+const MAX_OPSET = 23; // 21–23 changed no op the engine reads; 23 added Attention (rewritten first)
 
 function imageInput(model: ModelProto): { name: string; dims: (number | undefined)[] } {
   const graph = model.graph!;

@@ -8,88 +8,28 @@ import { tensorIntegers } from '../onnx/tensorData';
 import { activationTensors, graphConstants } from './graphConstants';
 import { GraphEditor } from './graphEditor';
 import { intAttr } from './nodeAttributes';
+import { missingWebGpuKernel } from './webgpuKernels';
 
 /**
- * Op types with a WebGPU kernel in onnxruntime-node 1.30 (onnxruntime/core/providers/webgpu,
- * webgpu_execution_provider.cc) that the engine's graphs use. Not listed, so CPU-bound: Sum,
- * OneHot, ScatterND, elementwise Max/Min, Identity (ORT removes it, except before a graph output),
- * and Gather, which has a kernel but whose scalar-index uses on activations ORT 1.30 put on the
- * CPU (the issue's placement log). Constant and ConstantOfShape only make constants.
+ * Nodes on activations that the WebGPU provider would run on the CPU: no kernel for their op at
+ * `opset`, or (where `types` gives the element type of tensors) none for their input types.
  */
-export const WEBGPU_OPS: ReadonlySet<string> = new Set([
-  'Abs',
-  'Add',
-  'ArgMax',
-  'ArgMin',
-  'BatchNormalization',
-  'Cast',
-  'Ceil',
-  'Clip',
-  'Concat',
-  'Conv',
-  'Cos',
-  'CumSum',
-  'Div',
-  'Einsum',
-  'Equal',
-  'Erf',
-  'Exp',
-  'Expand',
-  'Flatten',
-  'Floor',
-  'Gelu',
-  'Gemm',
-  'GlobalAveragePool',
-  'Greater',
-  'GreaterOrEqual',
-  'LayerNormalization',
-  'LeakyRelu',
-  'Less',
-  'LessOrEqual',
-  'Log',
-  'MatMul',
-  'Mul',
-  'Neg',
-  'Not',
-  'Pad',
-  'Pow',
-  'Range',
-  'Reciprocal',
-  'ReduceL2',
-  'ReduceMax',
-  'ReduceMean',
-  'ReduceMin',
-  'ReduceProd',
-  'ReduceSum',
-  'ReduceSumSquare',
-  'Relu',
-  'Reshape',
-  'Shape',
-  'Sigmoid',
-  'Sin',
-  'Slice',
-  'Softmax',
-  'Split',
-  'Sqrt',
-  'Squeeze',
-  'Sub',
-  'Tanh',
-  'Tile',
-  'Transpose',
-  'Unsqueeze',
-  'Where',
-]);
-
-/** Nodes on activations whose op the WebGPU provider would run on the CPU. */
-export function cpuBoundActivationNodes(graph: GraphProto): NodeProto[] {
+export function cpuBoundActivationNodes(
+  graph: GraphProto,
+  opset: number,
+  types?: ReadonlyMap<string, number>,
+): { node: NodeProto; why: string }[] {
   const live = activationTensors(graph);
-  return (graph.node ?? []).filter(
-    (n) =>
-      (n.domain ?? '') === '' &&
-      !WEBGPU_OPS.has(n.opType ?? '') &&
-      n.opType !== 'Identity' &&
-      (n.input ?? []).some((x) => x && live.has(x)),
-  );
+  const out: { node: NodeProto; why: string }[] = [];
+  for (const node of graph.node ?? []) {
+    const ins = node.input ?? [];
+    // ORT removes an Identity, except before a graph output (the hand-off to the caller).
+    if (node.opType === 'Identity' || !ins.some((x) => x && live.has(x))) continue;
+    const inputTypes = ins.map((x) => (x && live.has(x) ? types?.get(x) : undefined));
+    const why = missingWebGpuKernel(node.opType ?? '', node.domain ?? '', opset, inputTypes);
+    if (why) out.push({ node, why });
+  }
+  return out;
 }
 
 /** A Slice end that reaches the end of any axis. */

@@ -2,13 +2,15 @@
 // that patch merging halves per stage; VOLO: outlookers, then global attention, then class
 // attention): per block its kind, its own grid and, for each grid cell, where the attention holds
 // that cell's key (window w, position n); and the in-graph nodes that turn a block's attention (or
-// A ⊙ G) into its term on its own grid, then onto the last block's.
+// A ⊙ G) into its term on its own grid, then onto the last block's. CaiT (talking-heads
+// self-attention on the patches, then class attention) takes this path too.
 import { EngineError } from '../errors';
 import type { GraphProto } from '../onnx/onnxSchema';
 import type { AttentionSite } from './attentionFinder';
 import type { GraphEditor } from './graphEditor';
 import { KeyTokenTracer } from './keyTokenTrace';
 import type { TensorInfoMap } from './shapeProbe';
+import { patchGridFromConv } from './tokenLayout';
 
 export interface WindowedBlock {
   /**
@@ -48,7 +50,10 @@ export function inferWindowedBlocks(
         `Attention '${site.label}' has shape [${dims.join(', ')}]; the engine reads [batch·windows, heads, N, N] (windowed or global attention) and [batch, heads, 1, 1 + N] (class attention).`,
         'not-supported-yet',
       );
-    const previous = [...blocks].reverse().find((b) => b.kind !== 'skipped')?.grid;
+    // A flat token tensor reads as the previous block's grid; before any, the patch embedding's
+    // (CaiT's first self-attention block).
+    const previous =
+      [...blocks].reverse().find((b) => b.kind !== 'skipped')?.grid ?? patchGridFromConv(graph, info);
     const keys = tracer.trace(site, previous);
     if (keys.windows * probeBatch !== dims[0] || keys.positions !== dims[3])
       throw new EngineError(

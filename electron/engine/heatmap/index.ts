@@ -10,3 +10,4 @@ export {
   type OverlayBase,
   type OverlayOptions,
 } from './overlay';
+export { OverlayPool } from './overlayPool';

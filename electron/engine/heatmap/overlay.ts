@@ -28,8 +28,12 @@ export const DEFAULT_OVERLAY_OPTIONS: OverlayOptions = {
   maxSize: 2048,
 };
 
-/** The picture under the heatmap: an image file (oriented by EXIF), or 8-bit gray pixels. */
-export type OverlayBase = { file: string | Buffer } | { gray: Uint8Array; width: number; height: number };
+/**
+ * The picture under the heatmap: an image file (oriented by EXIF), or its 8-bit pixels already
+ * decoded (gray or RGB, row-major, as the user sees it), which spares a second decode.
+ */
+export type OverlayBase =
+  { file: string | Buffer } | { pixels: Uint8Array; channels: 1 | 3; width: number; height: number };
 
 /** A grayscale rendering of a 1×C×H×W tensor: mean over channels, min-max to 0…255. */
 export function tensorToGray(
@@ -125,32 +129,75 @@ export async function renderOverlay(
     );
   const { original } = geometry;
   const display = displaySize(original.width, original.height, o);
+  const picture = await pictureAt(base, display);
+  const region = modelRegion(geometry, display.width, display.height);
+  const rgb = blendOverlay(picture.data, picture.channels, display, region, map, grid, o);
+  // One PNG encode, in sharp's thread pool; the blending above is a single pass in JS.
+  return sharp(rgb, { raw: { width: display.width, height: display.height, channels: 3 } })
+    .png({ compressionLevel: PNG_COMPRESSION })
+    .toBuffer();
+}
+
+/**
+ * The picture at the display size, raw. Decoded pixels enlarged by a whole factor are replicated
+ * here (what sharp's nearest-neighbour resize gives), without a round trip through sharp.
+ */
+async function pictureAt(
+  base: OverlayBase,
+  display: { width: number; height: number; kernel: 'nearest' | 'linear' },
+): Promise<{ data: Uint8Array; channels: number }> {
+  if ('pixels' in base && display.kernel === 'nearest' && display.width % base.width === 0) {
+    const k = display.width / base.width;
+    if (display.height === base.height * k)
+      return {
+        data: replicate(base.pixels, base.width, base.height, base.channels, k),
+        channels: base.channels,
+      };
+  }
   const input =
     'file' in base
       ? sharp(base.file).rotate()
-      : sharp(Buffer.from(base.gray.buffer, base.gray.byteOffset, base.gray.length), {
-          raw: { width: base.width, height: base.height, channels: 1 },
+      : sharp(Buffer.from(base.pixels.buffer, base.pixels.byteOffset, base.pixels.length), {
+          raw: { width: base.width, height: base.height, channels: base.channels },
         });
-  let picture: { data: Buffer; info: { channels: number } };
   try {
-    picture = await input
+    const { data, info } = await input
       .resize(display.width, display.height, { fit: 'fill', kernel: display.kernel })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true });
+    return { data, channels: info.channels };
   } catch (e) {
     throw new EngineError(
       `Cannot render the picture under the heatmap: ${(e as Error).message}`,
       'image-read',
     );
   }
-  const region = modelRegion(geometry, display.width, display.height);
-  const rgb = blendOverlay(picture.data, picture.info.channels, display, region, map, grid, o);
-  // One PNG encode, in sharp's thread pool; the blending above is a single pass in JS.
-  return sharp(rgb, { raw: { width: display.width, height: display.height, channels: 3 } })
-    .png({ compressionLevel: PNG_COMPRESSION })
-    .toBuffer();
+}
+
+/** Each pixel as a k×k block. */
+function replicate(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  k: number,
+): Uint8Array {
+  if (k === 1) return pixels;
+  const rowBytes = width * k * channels;
+  const out = new Uint8Array(rowBytes * height * k);
+  for (let y = 0; y < height; y++) {
+    const row = out.subarray(y * k * rowBytes, (y * k + 1) * rowBytes);
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < channels; c++) {
+        const v = pixels[(y * width + x) * channels + c];
+        for (let i = 0; i < k; i++) row[(x * k + i) * channels + c] = v;
+      }
+    for (let i = 1; i < k; i++)
+      out.copyWithin((y * k + i) * rowBytes, y * k * rowBytes, (y * k + 1) * rowBytes);
+  }
+  return out;
 }
 
 /** zlib level of overlay PNGs: 3 encodes several times faster than the default 6, files ~10 % larger. */
@@ -161,7 +208,7 @@ const PNG_COMPRESSION = 3;
  * the opacity and everything else darkened by dimOutside: what compositing layers "over" gives.
  */
 function blendOverlay(
-  picture: Buffer,
+  picture: Uint8Array,
   channels: number,
   display: { width: number; height: number },
   region: { left: number; top: number; width: number; height: number },
@@ -177,6 +224,13 @@ function blendOverlay(
   const lut = colormapTable(o.colormap);
   const heat = Float32Array.from(lut, (v) => v * alpha);
   const up = upsampleBilinear(minMaxNormalise(map), grid[0], grid[1], region.height, region.width);
+  // Per picture value: its share under the heatmap, and its dimmed value outside the region.
+  const under = new Float64Array(256);
+  const dimmed = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) {
+    under[v] = v * (1 - alpha);
+    dimmed[v] = (v * keep + 0.5) | 0;
+  }
   const step = channels >= 3 ? channels : 1;
   const spread = channels >= 3 ? 1 : 0;
   for (let y = 0; y < height; y++) {
@@ -185,13 +239,19 @@ function blendOverlay(
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
       const src = p * step;
+      const o3 = p * 3;
       const rx = x - region.left;
       if (rowInside && rx >= 0 && rx < region.width) {
         const u = up[ry * region.width + rx];
         const k = ((u <= 0 ? 0 : u >= 1 ? 255 : u * 255 + 0.5) | 0) * 3;
-        for (let c = 0; c < 3; c++)
-          out[p * 3 + c] = (picture[src + c * spread] * (1 - alpha) + heat[k + c] + 0.5) | 0;
-      } else for (let c = 0; c < 3; c++) out[p * 3 + c] = (picture[src + c * spread] * keep + 0.5) | 0;
+        out[o3] = (under[picture[src]] + heat[k] + 0.5) | 0;
+        out[o3 + 1] = (under[picture[src + spread]] + heat[k + 1] + 0.5) | 0;
+        out[o3 + 2] = (under[picture[src + 2 * spread]] + heat[k + 2] + 0.5) | 0;
+      } else {
+        out[o3] = dimmed[picture[src]];
+        out[o3 + 1] = dimmed[picture[src + spread]];
+        out[o3 + 2] = dimmed[picture[src + 2 * spread]];
+      }
     }
   }
   return out;

@@ -11,7 +11,9 @@ import { renderOverlay } from '../../engine/heatmap';
 import { computeGeometry } from '../../engine/preprocess';
 import { csvField } from '../datasets/csv';
 import { WorkstationError } from '../datasets/importFolder';
-import { FileNamer, tagFolderNames } from '../export/exportNames';
+import { FileNamer, sanitiseSegment, tagFolderNames } from '../export/exportNames';
+import { testSetLeakage, type TestSetLeakage } from '../export/testSetLeakage';
+import { poolRunFor } from '../similar/findSimilar';
 import { resolveTagIds, selectImageIds } from '../query/buildQuery';
 import { getRun } from '../runs/runs';
 import type { RunModel } from '../saliency/saliencyStore';
@@ -44,6 +46,9 @@ interface PlannedImage {
   files: string[];
   /** Paths of their heatmap overlays (with --overlays), one per file. */
   overlays: string[];
+  /** Where the image comes from: the exported dataset, or the pool (`--pool`); absent in old plans. */
+  source?: 'dataset' | 'pool';
+  sourceDataset?: string;
 }
 
 interface PlanItem {
@@ -68,7 +73,15 @@ export interface ExportResult {
   skipped: { path: string; reason: string }[];
   /** Of the skipped, images whose status was already `missing` (never selected for copying). */
   missing: number;
-  leakage: { inEvaluationSplit: number; duplicatesOfEvaluation: number; warning: string | null };
+  leakage: {
+    inEvaluationSplit: number;
+    duplicatesOfEvaluation: number;
+    warning: string | null;
+    /** With a test set (`--test-dataset`): exported duplicates and near-duplicates of its images. */
+    testSet?: TestSetLeakage;
+  };
+  /** Exported images by source. */
+  sources: { dataset: number; pool: number };
   /** Selected images whose source file is gone from disk: left out, the first ones named. */
   missingSources: { count: number; paths: string[] };
   seconds: number;
@@ -125,58 +138,140 @@ function freezePlan(host: JobHost, jobId: number, params: ExportJobParams): void
       query.tags = { ...query.tags, any: [...(query.tags?.any ?? []), ...params.tags] };
     ids = selectImageIds(host.db, query);
   }
+  const datasetName = nameOf(host, datasetId);
   const only = params.tags?.length ? new Set(resolveTagIds(host.db, datasetId, params.tags)) : null;
-  const tags = host.db.prepare('SELECT id, name FROM tags WHERE dataset_id = ?').all(datasetId) as {
-    id: number;
-    name: string;
-  }[];
-  const tagName = new Map(tags.map((t) => [t.id, t.name]));
+  const tags = tagsOf(host, datasetId);
   const folderOf = tagFolderNames(tags);
+  const groups: PlanGroup[] = [
+    {
+      rows: liveRows(host, ids, params.query.runId),
+      tagName: new Map(tags.map((t) => [t.id, t.name])),
+      folderOf,
+      only,
+      source: 'dataset',
+      sourceDataset: datasetName,
+    },
+  ];
+  if (params.pool && frozen.length === 0) groups.push(poolGroup(host, params, tags, folderOf));
   const namer = new FileNamer();
   const upsert = host.db.prepare(
     `INSERT INTO export_items (job_id, seq, image_id, plan, skipped) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (job_id, seq) DO UPDATE SET plan = excluded.plan,
        skipped = coalesce(export_items.skipped, excluded.skipped)`,
   );
-  const rows = liveRows(host, ids, params.query.runId);
-  host.db.transaction(() =>
-    rows.forEach((row, seq) => {
-      const tagIds = row.tag_ids
-        ? row.tag_ids
-            .split(',')
-            .map(Number)
-            .sort((a, b) => a - b)
-        : [];
-      const missing = row.status === 'missing';
-      let folders: string[];
-      if (missing) folders = [];
-      else if (params.layout === 'flat') folders = ['images'];
-      else if (params.group === 'negative') folders = ['negative'];
-      else {
-        const kept = tagIds.filter((id) => !only || only.has(id));
-        folders = kept.length ? kept.map((id) => folderOf.get(id)!) : ['untagged'];
+  let seq = 0;
+  host.db.transaction(() => {
+    for (const group of groups)
+      for (const row of group.rows) {
+        const plan = planImage(row, group, params, namer);
+        upsert.run(
+          jobId,
+          frozen[seq]?.seq ?? seq,
+          row.id,
+          JSON.stringify(plan),
+          row.status === 'missing' ? MISSING : null,
+        );
+        seq++;
       }
-      const names = folders.map((folder) => namer.name(folder, row.rel_path, row.content_hash));
-      const plan: PlannedImage = {
-        absPath: path.join(row.root, row.rel_path),
-        relPath: row.rel_path,
-        hash: row.content_hash,
-        label: row.label,
-        width: row.width,
-        height: row.height,
-        note: row.note,
-        split: row.split,
-        top1: row.top1,
-        score: row.score,
-        tags: tagIds.map((id) => tagName.get(id) ?? String(id)),
-        files: folders.map((folder, k) => `${folder}/${names[k]}`),
-        overlays: params.overlays
-          ? folders.map((folder, k) => `${folder}/${namer.overlay(folder, names[k])}`)
-          : [],
-      };
-      upsert.run(jobId, frozen[seq]?.seq ?? seq, row.id, JSON.stringify(plan), missing ? MISSING : null);
-    }),
-  )();
+  })();
+}
+
+/** The rows of one source (the dataset, or the pool) and how their tags name folders. */
+interface PlanGroup {
+  rows: LiveRow[];
+  tagName: Map<number, string>;
+  folderOf: Map<number, string>;
+  /** The tags exported (others are listed, not foldered), or null for all. */
+  only: Set<number> | null;
+  source: 'dataset' | 'pool';
+  sourceDataset: string;
+}
+
+function nameOf(host: JobHost, datasetId: number): string {
+  return host.db.prepare('SELECT name FROM datasets WHERE id = ?').pluck().get(datasetId) as string;
+}
+
+function tagsOf(host: JobHost, datasetId: number): { id: number; name: string }[] {
+  return host.db.prepare('SELECT id, name FROM tags WHERE dataset_id = ?').all(datasetId) as {
+    id: number;
+    name: string;
+  }[];
+}
+
+/** The pool's images carrying the pool tags (confirmed candidates), foldered like the dataset's tag of the same name. */
+function poolGroup(
+  host: JobHost,
+  params: ExportJobParams,
+  datasetTags: { id: number; name: string }[],
+  datasetFolders: Map<number, string>,
+): PlanGroup {
+  const pool = params.pool!;
+  const names =
+    pool.tags ??
+    (params.tags ?? []).map((ref) =>
+      typeof ref === 'string' ? ref : (datasetTags.find((t) => t.id === ref)?.name ?? String(ref)),
+    );
+  if (!names.length)
+    throw new WorkstationError(
+      '--pool needs the tags to take from the pool: give --tags or --pool-tags',
+      'bad-params',
+    );
+  const poolTags = tagsOf(host, pool.datasetId).filter((t) => names.includes(t.name));
+  const folderByName = new Map(datasetTags.map((t) => [t.name, datasetFolders.get(t.id)!]));
+  const ids = host.db
+    .prepare(
+      `SELECT DISTINCT image_id FROM image_tags WHERE tag_id IN (SELECT value FROM json_each(?)) ORDER BY image_id`,
+    )
+    .pluck()
+    .all(JSON.stringify(poolTags.map((t) => t.id))) as number[];
+  return {
+    rows: liveRows(host, ids, undefined),
+    tagName: new Map(tagsOf(host, pool.datasetId).map((t) => [t.id, t.name])),
+    folderOf: new Map(
+      poolTags.map((t) => [t.id, folderByName.get(t.name) ?? sanitiseSegment(t.name, `tag-${t.id}`)]),
+    ),
+    only: new Set(poolTags.map((t) => t.id)),
+    source: 'pool',
+    sourceDataset: nameOf(host, pool.datasetId),
+  };
+}
+
+/** Everything the export writes of one image, fixed now. */
+function planImage(row: LiveRow, group: PlanGroup, params: ExportJobParams, namer: FileNamer): PlannedImage {
+  const tagIds = row.tag_ids
+    ? row.tag_ids
+        .split(',')
+        .map(Number)
+        .sort((a, b) => a - b)
+    : [];
+  let folders: string[];
+  if (row.status === 'missing') folders = [];
+  else if (params.layout === 'flat') folders = ['images'];
+  else if (params.group === 'negative') folders = ['negative'];
+  else {
+    const kept = tagIds.filter((id) => !group.only || group.only.has(id));
+    folders = kept.length ? kept.map((id) => group.folderOf.get(id)!) : ['untagged'];
+  }
+  const names = folders.map((folder) => namer.name(folder, row.rel_path, row.content_hash));
+  return {
+    absPath: path.join(row.root, row.rel_path),
+    relPath: row.rel_path,
+    hash: row.content_hash,
+    label: row.label,
+    width: row.width,
+    height: row.height,
+    note: row.note,
+    split: row.split,
+    top1: row.top1,
+    score: row.score,
+    tags: tagIds.map((id) => group.tagName.get(id) ?? String(id)),
+    files: folders.map((folder, k) => `${folder}/${names[k]}`),
+    overlays: params.overlays
+      ? folders.map((folder, k) => `${folder}/${namer.overlay(folder, names[k])}`)
+      : [],
+    source: group.source,
+    sourceDataset: group.sourceDataset,
+  };
 }
 
 function loadPlan(host: JobHost, jobId: number): PlanItem[] {
@@ -298,6 +393,7 @@ export async function runExport(
   const skipped = items.filter((p) => p.skipped).map((p) => ({ path: p.plan.relPath, reason: p.skipped! }));
 
   // Manifests, one row per exported file, listing all of the image's tags.
+  const datasetName = nameOf(host, datasetId);
   const rows = plan.flatMap((image) =>
     image.files.map((file) => ({
       file_name: file,
@@ -309,12 +405,15 @@ export async function runExport(
       note: image.note,
       split: image.split,
       content_hash: image.hash,
+      source: image.source ?? 'dataset',
+      source_dataset: image.sourceDataset ?? datasetName,
     })),
   );
   const manifests: string[] = [];
   for (const kind of params.manifests) {
     if (kind === 'csv') {
-      const header = 'file_name,source_path,label,prediction,score,tags,note,split,content_hash';
+      const header =
+        'file_name,source_path,label,prediction,score,tags,note,split,content_hash,source,source_dataset';
       const lines = rows.map((r) =>
         [
           r.file_name,
@@ -326,6 +425,8 @@ export async function runExport(
           r.note,
           r.split,
           r.content_hash,
+          r.source,
+          r.source_dataset,
         ]
           .map(csvCell)
           .join(','),
@@ -342,10 +443,45 @@ export async function runExport(
     }
   }
 
-  const leakage = leakageOf(
+  const leakage: ExportResult['leakage'] = leakageOf(
     host,
     exported.map((p) => p.imageId),
   );
+  if (params.testSet) {
+    const poolRun =
+      params.pool && runId !== undefined ? safePoolRun(host, runId, params.pool.datasetId) : null;
+    const testSet = testSetLeakage(
+      host.db,
+      host.embeddingsDir,
+      exported.map((p) => ({
+        imageId: p.imageId,
+        relPath: p.plan.relPath,
+        source: p.plan.source ?? 'dataset',
+        runId: p.plan.source === 'pool' ? poolRun : (runId ?? null),
+      })),
+      params.testSet,
+      params.dupThreshold,
+    );
+    leakage.testSet = testSet;
+    const parts: string[] = [];
+    if (testSet.hashDuplicates)
+      parts.push(
+        `${testSet.hashDuplicates} exported image(s) are the same file (content hash) as a test image of "${testSet.dataset}"`,
+      );
+    if (testSet.nearDuplicates)
+      parts.push(
+        `${testSet.nearDuplicates} are near-duplicates (embedding cosine ≥ ${testSet.threshold}) of test images`,
+      );
+    if (parts.length) {
+      const e = testSet.examples[0];
+      const test = `test-set leakage: ${parts.join('; ')} (e.g. ${e.path} ~ ${e.testPath}); remove them before fine-tuning or the comparison flatters the new model`;
+      leakage.warning = leakage.warning ? `${leakage.warning} ${test}` : test;
+    }
+  }
+  const sources = {
+    dataset: plan.filter((p) => (p.source ?? 'dataset') === 'dataset').length,
+    pool: plan.filter((p) => p.source === 'pool').length,
+  };
   const folders: Record<string, number> = {};
   for (const r of rows) {
     const folder = r.file_name.split('/')[0];
@@ -370,6 +506,7 @@ export async function runExport(
     skipped,
     missing: skipped.filter((s) => s.reason === MISSING).length,
     leakage,
+    sources,
     missingSources: { count: gone.length, paths: gone.slice(0, 20).map((p) => p.plan.absPath) },
     seconds: 0,
   };
@@ -377,8 +514,12 @@ export async function runExport(
     schemaVersion: 1,
     createdAt: new Date().toISOString(),
     reviewer: host.reviewerName,
-    dataset: host.db.prepare('SELECT name FROM datasets WHERE id = ?').pluck().get(datasetId),
+    dataset: datasetName,
     query: params.query,
+    pool: params.pool
+      ? { dataset: nameOf(host, params.pool.datasetId), tags: params.pool.tags ?? null }
+      : null,
+    sources,
     tags: params.tags ?? null,
     run: run ? { id: run.id, labels: run.labels } : null,
     model: modelRow,
@@ -450,6 +591,15 @@ async function writeOverlays(
  * leading apostrophe (OWASP's advice against CSV injection). Numbers are written as they are. */
 function csvCell(value: string | number | null | undefined): string {
   return csvField(typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+}
+
+/** The pool's run of the export run's model, or null (the near-duplicate check then says so). */
+function safePoolRun(host: JobHost, runId: number, poolId: number): number | null {
+  try {
+    return poolRunFor(host.db, runId, poolId);
+  } catch {
+    return null;
+  }
 }
 
 /** Exported images that are in a validation or test split, or are byte-identical to one that is. */

@@ -13,6 +13,7 @@ import { WorkstationError } from '../datasets/importFolder';
 import { mapLabels, storedMapping } from '../labels/labelMapping';
 import type { Db } from '../store/openDatabase';
 import { encodeFloat16 } from '../store/float16';
+import { EmbeddingAppender, setRunEmbeddingSettings } from '../embeddings/embeddingStore';
 import type { JobContext } from './jobRunner';
 
 export interface PredictRequest {
@@ -109,6 +110,8 @@ export async function runPredict(
   prepared: PreparedPredict,
   request: PredictRequest,
   log: (message: string) => void = () => undefined,
+  /** Where embeddings are stored; none are when omitted. */
+  embeddingsDir?: string,
 ): Promise<PredictResult> {
   const started = performance.now();
   const { runId, card } = prepared;
@@ -127,31 +130,45 @@ export async function runPredict(
     JSON.stringify({ ...settings, unmappedLabels: mapping.unmapped, labelMapping: mapping.how }),
     runId,
   );
+  // The embedding comes from the same run as the logits: an extra output of the session.
+  const session = await ClassifierSession.open(prepared.modelPath, card.input, {
+    provider: request.provider,
+    log,
+    embedding: embeddingsDir !== undefined ? (card.embedding?.tensor ?? '') : undefined,
+  });
+  if (session.embeddingProblem) {
+    log(`no embeddings are stored for this run (Find similar needs them): ${session.embeddingProblem}`);
+    setRunEmbeddingSettings(db, runId, { problem: session.embeddingProblem });
+  }
+  const embedding = session.embeddingTensor !== null;
+  // Images without a prediction, or (when embeddings are stored) without an embedding yet: a run
+  // predicted before embeddings existed gains them by running the same predict again.
   const pending = db
     .prepare(
       `SELECT i.id AS id, r.path AS root, i.rel_path AS rel, i.label AS label FROM images i
        JOIN dataset_roots r ON r.id = i.root_id
        WHERE i.dataset_id = ? AND i.status <> 'missing'
-         AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_id = ? AND p.image_id = i.id)
+         AND (NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_id = ? AND p.image_id = i.id)
+           OR (? AND NOT EXISTS (SELECT 1 FROM embedding_rows e WHERE e.run_id = ? AND e.image_id = i.id)))
        ORDER BY i.id`,
     )
-    .all(request.datasetId, runId)
+    .all(request.datasetId, runId, embedding ? 1 : 0, runId)
     .map((r) => {
       const row = r as { id: number; root: string; rel: string; label: string | null };
       return { id: row.id, abs: path.join(row.root, row.rel), label: row.label } satisfies Pending;
     });
-  const already = db
-    .prepare('SELECT COUNT(*) FROM predictions WHERE run_id = ?')
+  const complete = db
+    .prepare(
+      `SELECT COUNT(*) FROM predictions p WHERE p.run_id = ?
+         AND (? = 0 OR EXISTS (SELECT 1 FROM embedding_rows e WHERE e.run_id = p.run_id AND e.image_id = p.image_id))`,
+    )
     .pluck()
-    .get(runId) as number;
-  const total = already + pending.length;
-  let done = already;
+    .get(runId, embedding ? 1 : 0) as number;
+  const total = complete + pending.length;
+  let done = complete;
   ctx.progress(done, total);
   const failed: PredictResult['failed'] = [];
-  const session = await ClassifierSession.open(prepared.modelPath, card.input, {
-    provider: request.provider,
-    log,
-  });
+  let appender: EmbeddingAppender | null = null;
   const insert = db.prepare(
     'INSERT OR IGNORE INTO predictions (run_id, image_id, top1, score, true_idx, probs) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -182,13 +199,29 @@ export async function runPredict(
       const following = start + request.batch;
       next = following < pending.length ? load(pending.slice(following, following + request.batch)) : null;
       if (ok.length) {
-        const { probs, classes } = await session.probabilities(input, ok.length, card.output.activation);
+        const { probs, classes, embeddings, dim } = await session.probabilities(
+          input,
+          ok.length,
+          card.output.activation,
+        );
         if (prepared.labels.length && classes !== prepared.labels.length)
           throw new WorkstationError(
             `the model outputs ${classes} classes but its card lists ${prepared.labels.length} labels; fix the card`,
             'card-mismatch',
           );
+        let recordRows = () => undefined as void;
+        if (embeddings && dim !== undefined) {
+          if (!appender) {
+            setRunEmbeddingSettings(db, runId, { tensor: session.embeddingTensor!, dim });
+            appender = new EmbeddingAppender(db, embeddingsDir!, runId, dim, log);
+          }
+          recordRows = appender.write(
+            ok.map((p) => p.id),
+            embeddings,
+          );
+        }
         db.transaction(() => {
+          recordRows();
           ok.forEach((p, k) => {
             const row = probs.subarray(k * classes, (k + 1) * classes);
             let top = 0;
@@ -206,6 +239,7 @@ export async function runPredict(
     db.prepare('UPDATE runs SET status = ? WHERE id = ?').run(status, runId);
     throw error;
   } finally {
+    (appender as EmbeddingAppender | null)?.close();
     await session.close();
   }
   const labels = prepared.labels.length ? prepared.labels : undefined;

@@ -17,6 +17,8 @@ export interface JobHost {
   db: Db;
   jobs: JobRunner;
   cacheDir: string;
+  /** Where runs' embedding files live (data, not cache). */
+  embeddingsDir: string;
   reviewerName: string;
   reviewerId: number;
   saliency: SaliencyStore;
@@ -33,7 +35,7 @@ export async function startPredict(
 ): Promise<StartedJob & { runId: number }> {
   const prepared = await preparePredict(host.db, params);
   const started = host.jobs.start('predict', prepared.key, params, (ctx) =>
-    runPredict(host.db, ctx, prepared, params, host.log),
+    runPredict(host.db, ctx, prepared, params, host.log, host.embeddingsDir),
   );
   return { ...started, runId: prepared.runId };
 }

@@ -42,6 +42,7 @@ export class SaliencyStore {
   /** The execution provider asked for (settings). */
   private provider: 'auto' | 'cuda' | 'webgpu' | 'cpu' = 'auto';
   private cudaDevice = 0;
+  private precision: 'float32' | 'float16' = 'float32';
   /** The session used last: what it ran on and said, read live (a fallback while running shows). */
   private last?: ExplainSession;
 
@@ -105,6 +106,7 @@ export class SaliencyStore {
       pending = ExplainSession.open(model.path, {
         provider: this.provider,
         cudaDevice: this.cudaDevice,
+        precision: this.precision,
         cacheDir: path.join(this.cacheDir, 'explain-graphs'),
         grid: card.tokens?.grid,
         prefixTokens: card.tokens?.prefix,
@@ -232,14 +234,16 @@ export class SaliencyStore {
     return out as (SaliencyMap | ImageFailure)[];
   }
 
-  /** A new provider choice (or CUDA device) applies to sessions opened from now on. */
+  /** A new provider choice (or CUDA device, or precision) applies to sessions opened from now on. */
   async setProvider(
     provider: 'auto' | 'cuda' | 'webgpu' | 'cpu',
     cudaDevice = this.cudaDevice,
+    precision = this.precision,
   ): Promise<void> {
-    if (provider === this.provider && cudaDevice === this.cudaDevice) return;
+    if (provider === this.provider && cudaDevice === this.cudaDevice && precision === this.precision) return;
     this.provider = provider;
     this.cudaDevice = cudaDevice;
+    this.precision = precision;
     await this.close();
   }
 

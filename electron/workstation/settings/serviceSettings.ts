@@ -1,5 +1,6 @@
 // Settings the service keeps for the reviewer across restarts (settings.json in the data dir):
-// the reviewer's name, the preferred execution provider and the CUDA device. Written atomically.
+// the reviewer's name, the preferred execution provider, the CUDA device and the saliency graphs'
+// compute precision. Written atomically.
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -8,6 +9,8 @@ export const SettingsFile = z.object({
   reviewer: z.string().min(1).optional(),
   provider: z.enum(['auto', 'cuda', 'webgpu', 'cpu']).default('auto'),
   cudaDevice: z.number().int().min(0).default(0),
+  /** Compute precision of the saliency graphs: float16 is for GPUs (README: GPU). */
+  precision: z.enum(['float32', 'float16']).default('float32'),
 });
 export type SettingsFile = z.infer<typeof SettingsFile>;
 

@@ -49,10 +49,17 @@ export function encodeFloat16(values: ArrayLike<number>): Buffer {
   return out;
 }
 
+/** Every half float's value, made on first use: decoding a million embeddings is a table lookup. */
+let table: Float32Array | null = null;
+
 export function decodeFloat16(bytes: Uint8Array): Float32Array {
+  if (!table) {
+    table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) table[h] = fromHalf(h);
+  }
   const n = bytes.length >> 1;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = fromHalf(bytes[i * 2] | (bytes[i * 2 + 1] << 8));
+  for (let i = 0; i < n; i++) out[i] = table[bytes[i * 2] | (bytes[i * 2 + 1] << 8)];
   return out;
 }
 

@@ -237,4 +237,29 @@ export const migrations: Migration[] = [
         (reviewed_at IS NOT NULL), (mask_path IS NOT NULL));
     `,
   },
+  // Embeddings (float16 rows of one append-only file per run, under the data dir's embeddings/) and
+  // "not this pattern": a candidate a reviewer rejected for a tag is never proposed for it again.
+  {
+    version: 6,
+    name: 'embedding rows, pattern rejections',
+    sql: `
+      -- Which row of the run's embedding file holds an image's embedding; written in the same
+      -- transaction as the prediction, after the row's bytes are on disk.
+      CREATE TABLE embedding_rows (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        row INTEGER NOT NULL,
+        PRIMARY KEY (run_id, image_id)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX embedding_rows_row ON embedding_rows (run_id, row);
+      -- By tag name: the tag need not exist in the image's dataset (a pool) when it is rejected.
+      CREATE TABLE pattern_rejections (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        reviewer_id INTEGER NOT NULL REFERENCES reviewers(id),
+        rejected_at TEXT NOT NULL,
+        PRIMARY KEY (image_id, tag)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -36,3 +36,12 @@ export function LabelledSelect<T extends string>({
     </label>
   );
 }
+
+/** One option per text, the text being both value and caption (classes, tags). */
+export function TextOptions({ values }: { values: readonly string[] }) {
+  return values.map((v) => (
+    <option key={v} value={v}>
+      {v}
+    </option>
+  ));
+}

@@ -16,6 +16,8 @@ export const SHORTCUT_HELP: [string, string][] = [
   ['1 – 9', 'toggle the tag with that hotkey on the selected images'],
   ['Space', 'mark reviewed (and move on in the image view)'],
   ['u', 'undo the last change'],
+  ['f', 'find similar images to the selected (or open) images'],
+  ['x', 'not this pattern: reject the selected candidates of Find similar (never proposed again)'],
   ['/', 'focus the text filter'],
   ['Shift+click, Ctrl+click', 'select a range, add to the selection'],
   ['?', 'show this list'],

@@ -13,6 +13,11 @@ const REPLACEMENTS: [RegExp, string][] = [
   [/--media\b/g, 'Media'],
   [/--target\b/g, 'Target class'],
   [/--masks\b/g, 'mask folder'],
+  // vsw compare's refusals
+  [/re-run the same `vsw predict` command or `vsw jobs resume` its job/g, 'Resume it under Datasets'],
+  [/with --recall R/g, 'in the Recall to match field'],
+  [/\(`--split test`\)/g, '(Images: test split)'],
+  [/`vsw jobs delete`/g, 'Delete in the Jobs panel'],
   [/ \(`vsw [^`]*`\)/g, ''],
   [/`vsw import`/g, 'Import under Datasets'],
   [/`vsw predict`/g, 'Run model under Datasets'],

@@ -5,7 +5,7 @@ import { useSyncExternalStore } from 'react';
 import { EMPTY_FILTERS, type FilterState } from './filters';
 import type { Method } from './settings';
 
-export type Tab = 'datasets' | 'review' | 'stats' | 'settings';
+export type Tab = 'datasets' | 'review' | 'stats' | 'compare' | 'settings';
 export type CompareMode = 'none' | 'methods' | 'targets';
 
 export interface ViewState {
@@ -23,7 +23,7 @@ export interface ViewState {
   compare: CompareMode;
 }
 
-const TABS: Tab[] = ['datasets', 'review', 'stats', 'settings'];
+const TABS: Tab[] = ['datasets', 'review', 'stats', 'compare', 'settings'];
 const METHODS: Method[] = ['attn-grad-product', 'rollout', 'grad-rollout', 'last-attn'];
 const COMPARES: CompareMode[] = ['none', 'methods', 'targets'];
 

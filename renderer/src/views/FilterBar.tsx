@@ -1,7 +1,7 @@
 // The review grid's filters, each with the count of images it would keep (the core's facets).
 import { forwardRef } from 'react';
 import type { Facets } from '../../../electron/contract/query';
-import { LabelledSelect } from '../components/LabelledSelect';
+import { LabelledSelect, TextOptions } from '../components/LabelledSelect';
 import { TagFilter } from '../components/TagFilter';
 import type { FilterState } from '../state/filters';
 import { useViewSettings } from '../state/settings';
@@ -55,11 +55,7 @@ export const FilterBar = forwardRef<HTMLInputElement, Props>(function FilterBar(
           onChange={(errorClass) => onChange({ errorClass })}
         >
           <option value="">{filters.errorType === 'all' ? '—' : 'any class'}</option>
-          {classes.map((c) => (
-            <option key={c} value={c}>
-              {c}
-            </option>
-          ))}
+          <TextOptions values={classes} />
         </LabelledSelect>
         <label>
           Score threshold

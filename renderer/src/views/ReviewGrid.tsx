@@ -28,6 +28,8 @@ interface Props {
   safeView: boolean;
   /** The run whose top-1 heatmaps are drawn over the thumbnails; null: none. */
   heatmapRunId: number | null;
+  /** Find similar: each candidate's cosine similarity to the query, shown on its tile. */
+  similarity?: ReadonlyMap<number, number> | null;
   onNeed(index: number): void;
   onClick(index: number, event: { shiftKey: boolean; ctrlKey: boolean; metaKey: boolean }): void;
   onOpen(index: number): void;
@@ -43,6 +45,7 @@ export function ReviewGrid({
   focus,
   safeView,
   heatmapRunId,
+  similarity,
   onNeed,
   onClick,
   onOpen,
@@ -105,6 +108,7 @@ export function ReviewGrid({
                   focused={index === focus}
                   tags={tags}
                   heatmapRunId={heatmapRunId}
+                  similarity={similarity?.get(items[index].id)}
                   bare={flicking}
                   thumbUrl={mediaUrl('thumb', items[index].datasetId, items[index].relPath)}
                   onClick={onClick}
@@ -158,6 +162,7 @@ interface CellProps {
   focused: boolean;
   tags: Map<number, TagInfo>;
   heatmapRunId: number | null;
+  similarity: number | undefined;
   /** A bare tile (name and state only) while the grid is flicked past. */
   bare: boolean;
   thumbUrl: string;
@@ -173,6 +178,7 @@ const GridCell = memo(function GridCell({
   focused,
   tags,
   heatmapRunId,
+  similarity,
   bare,
   thumbUrl,
   onClick,
@@ -211,6 +217,14 @@ const GridCell = memo(function GridCell({
               >
                 <span className="badge-text">{prediction.predClass}</span>
                 <span className="badge-number">{prediction.score.toFixed(2)}</span>
+              </span>
+            )}
+            {similarity !== undefined && (
+              <span
+                className="badge similarity"
+                title={`cosine similarity to the query ${similarity.toFixed(3)}`}
+              >
+                ≈{similarity.toFixed(2)}
               </span>
             )}
           </div>

@@ -15,6 +15,7 @@ import { enqueueWrite } from '../state/writeQueue';
 import { FilterBar } from './FilterBar';
 import { ImageView } from './ImageView';
 import { ReviewGrid } from './ReviewGrid';
+import { SimilarBanner, SIMILAR_K, type SimilarView } from './SimilarBanner';
 import { TagPanel } from './TagPanel';
 
 /** Facet counts are fetched again this long after the last tag change of a burst. */
@@ -36,7 +37,24 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
     [dataset, runsLoaded, run, filters],
   );
   const pages = useQueryPages(query);
-  const { items, facets, patch, refresh, refreshFacets } = pages;
+  const { items: queryItems, facets, patch: patchQuery, refresh, refreshFacets } = pages;
+  // "Find similar": while a result is shown, the grid holds its candidates, best first.
+  const [similar, setSimilar] = useState<SimilarView | null>(null);
+  // Another dataset, run or filter ends a similarity result.
+  const baseKey = JSON.stringify(query);
+  if (similar && similar.base !== baseKey) setSimilar(null);
+  const items = similar ? similar.items : queryItems;
+  const similarity = useMemo(
+    () => (similar ? new Map(similar.result.results.map((r) => [r.imageId, r.score])) : null),
+    [similar],
+  );
+  const patch = useCallback(
+    (id: number, update: (item: GridItem) => GridItem) => {
+      patchQuery(id, update);
+      setSimilar((s) => s && { ...s, items: s.items.map((i) => (i.id === id ? update(i) : i)) });
+    },
+    [patchQuery],
+  );
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [focus, setFocus] = useState(-1);
   const [anchor, setAnchor] = useState(-1);
@@ -58,10 +76,10 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
   const tagLook = tags.map((t) => `${t.id}\u0000${t.name}\u0000${t.colour}`).join('\u0001');
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const tagById = useMemo(() => new Map(tags.map((t) => [t.id, t])), [tagLook]);
-  const total = facets?.total ?? items.length;
+  const total = similar ? similar.items.length : (facets?.total ?? items.length);
 
-  // A new query starts from nothing selected.
-  const queryKey = JSON.stringify(query);
+  // A new query (or a similarity result, or going back from one) starts from nothing selected.
+  const queryKey = similar ? `similar:${similar.seq}` : baseKey;
   const [lastKey, setLastKey] = useState(queryKey);
   if (lastKey !== queryKey) {
     setLastKey(queryKey);
@@ -183,6 +201,67 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
     });
   }, [client, dataset, refresh, refreshTags, onStatus]);
 
+  const seq = useRef(0);
+  const findSimilarTo = useCallback(
+    (from: { tag?: TagInfo; images?: boolean }, mode: 'nearest' | 'mean' = 'nearest') => {
+      if (!dataset) return;
+      if (!run) return onStatus('Find similar needs a run: choose one (a predict run stores the embeddings)');
+      const targets = from.images ? (selectedItems.length ? selectedItems : focused ? [focused] : []) : [];
+      if (!from.tag && !targets.length) return onStatus('Select images (or open one) to find similar ones');
+      onStatus('Finding similar images…');
+      client
+        .call('similar.find', {
+          datasetId: dataset.id,
+          runId: run.id,
+          tag: from.tag?.name ?? null,
+          imageIds: targets.map((i) => i.id),
+          mode,
+          k: SIMILAR_K,
+        })
+        .then((result) => {
+          setView({ imageId: null, at: null });
+          setSimilar({
+            seq: ++seq.current,
+            base: JSON.stringify(query),
+            from,
+            pattern: from.tag ?? null,
+            result,
+            items: result.items,
+          });
+          onStatus(
+            `${result.items.length} candidates in ${result.ms} ms` +
+              (result.missing.length ? `; ${result.missing.length} query image(s) have no embedding` : ''),
+          );
+        })
+        .catch((e: Error) => onStatus(`Find similar: ${e.message}`));
+    },
+    [client, dataset, run, query, selectedItems, focused, onStatus],
+  );
+
+  const rejectCandidates = useCallback(() => {
+    if (!similar) return onStatus('“Not this pattern” (x) applies to the candidates of Find similar');
+    const targets = selectedItems.length ? selectedItems : focused ? [focused] : [];
+    if (!targets.length) return;
+    const gone = new Set(targets.map((i) => i.id));
+    const left = similar.items.filter((i) => !gone.has(i.id));
+    setSimilar({ ...similar, items: left });
+    // The next candidate takes the rejected one's place.
+    const at = Math.min(Math.max(focus, 0), left.length - 1);
+    setFocus(at);
+    setAnchor(at);
+    setSelected(new Set(left[at] ? [left[at].id] : []));
+    const pattern = similar.pattern;
+    if (!pattern)
+      return onStatus('Hidden from this list (Find similar from a tag to remember “not this pattern”)');
+    void enqueueWrite(() => client.call('tags.reject', { tag: pattern.name, imageIds: [...gone] }))
+      .then(() =>
+        onStatus(
+          `Not “${pattern.name}”: ${gone.size} image${gone.size > 1 ? 's' : ''} will not be proposed again`,
+        ),
+      )
+      .catch((e: Error) => onStatus(`Not saved: ${e.message}`));
+  }, [client, similar, selectedItems, focused, focus, onStatus]);
+
   useShortcuts([
     { keys: ['ArrowRight', 'l'], description: 'next', run: () => moveTo(Math.max(0, focus + 1)) },
     { keys: ['ArrowLeft', 'h'], description: 'previous', run: () => moveTo(Math.max(0, focus - 1)) },
@@ -199,20 +278,29 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
     { keys: ['j'], description: 'next', run: () => moveTo(focus + 1) },
     { keys: ['k'], description: 'previous', run: () => moveTo(Math.max(0, focus - 1)) },
     { keys: ['Enter'], description: 'open', run: () => focus >= 0 && setOpen(true, focus) },
-    { keys: ['Escape'], description: 'back', run: () => setOpen(false) },
+    {
+      keys: ['Escape'],
+      description: 'back',
+      run: () => (open || !similar ? setOpen(false) : setSimilar(null)),
+    },
     {
       keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'],
       description: 'tag',
       run: (e) => {
         const tag = tags.find((t) => t.hotkey === Number(e.key));
-        if (tag) toggleTag(tag);
-        else onStatus(`No tag has hotkey ${e.key}`);
+        if (!tag) return onStatus(`No tag has hotkey ${e.key}`);
+        const adds = !(focused?.tagIds.includes(tag.id) ?? true);
+        toggleTag(tag);
+        // Confirming a candidate moves on to the next one.
+        if (similar && adds && selectedItems.length <= 1) moveTo(focus + 1);
       },
     },
     { keys: [' '], description: 'reviewed', run: markReviewed },
     { keys: ['u'], description: 'undo', run: undo },
     { keys: ['/'], description: 'filter', run: () => textFilter.current?.focus() },
     { keys: ['e'], description: 'export', run: () => setExporting(true) },
+    { keys: ['f'], description: 'find similar', run: () => findSimilarTo({ images: true }) },
+    { keys: ['x'], description: 'not this pattern', run: rejectCandidates },
   ]);
 
   if (!dataset) return <p className="empty">No dataset yet: add one under Datasets.</p>;
@@ -229,6 +317,14 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
       />
       <div className="review-body">
         <div className="review-main">
+          {similar && (
+            <SimilarBanner
+              view={similar}
+              datasetName={dataset.name}
+              onMode={(mode) => findSimilarTo(similar.from, mode)}
+              onBack={() => setSimilar(null)}
+            />
+          )}
           {pages.error && (
             <p role="alert" className="error">
               {pages.error}
@@ -254,6 +350,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
               focus={focus}
               safeView={settings.safeView}
               heatmapRunId={settings.overlayInGrid && run ? run.id : null}
+              similarity={similarity}
               onNeed={pages.need}
               onColumns={(c) => (columns.current = c)}
               onOpen={(index) => {
@@ -287,7 +384,15 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
             focused={focused}
             onToggleTag={toggleTag}
             onChanged={refresh}
+            onFindSimilar={(tag) => findSimilarTo({ tag })}
           />
+          <button
+            disabled={!selectedItems.length && !focused}
+            title="Rank this dataset by similarity to the selected (or open) images (f)"
+            onClick={() => findSimilarTo({ images: true })}
+          >
+            Find similar
+          </button>
           <button className="primary" onClick={() => setExporting(true)}>
             Export
           </button>

@@ -99,6 +99,14 @@ export function SettingsView() {
             defaultValue={service.cudaDevice}
             onBlur={(e) => saveCudaDevice(Number(e.target.value))}
           />
+          <LabelledSelect
+            caption="Saliency precision"
+            value={service.precision}
+            onChange={(precision) => save({ precision })}
+          >
+            <option value="float32">float32 (exact maps)</option>
+            <option value="float16">float16 (for GPUs; maps within ~3 % of float32)</option>
+          </LabelledSelect>
           <p className="muted">
             Last run used: <strong>{service.lastProvider ?? 'nothing yet'}</strong>
             {service.providerMessages.length > 0 && ` — ${service.providerMessages.join('; ')}`}

@@ -12,9 +12,11 @@ interface Props {
   focused: GridItem | null;
   onToggleTag(tag: TagInfo): void;
   onChanged(): void;
+  /** "Find similar" from a tag's images. */
+  onFindSimilar(tag: TagInfo): void;
 }
 
-export function TagPanel({ selectedItems, focused, onToggleTag, onChanged }: Props) {
+export function TagPanel({ selectedItems, focused, onToggleTag, onChanged, onFindSimilar }: Props) {
   const { client } = useConnection();
   const { dataset, tags, refreshTags } = useWorkspace();
   const [name, setName] = useState('');
@@ -69,6 +71,15 @@ export function TagPanel({ selectedItems, focused, onToggleTag, onChanged }: Pro
                 {tag.hotkey !== null && <kbd>{tag.hotkey}</kbd>}
                 <span className="muted">{tag.count}</span>
               </label>
+              <button
+                className="small"
+                aria-label={`Find similar to ${tag.name}`}
+                title={`Find more images like the ${tag.count} tagged “${tag.name}”`}
+                disabled={tag.count === 0}
+                onClick={() => onFindSimilar(tag)}
+              >
+                ≈
+              </button>
               <button
                 className="small"
                 aria-label={`Edit tag ${tag.name}`}

@@ -9,7 +9,8 @@
 # 2. exports the ViT-S/16 random-weight model with the machine's PyTorch (.bench/vit-s16);
 # 3. runs the WebGPU placement test (no activation node on the CPU, from ORT's verbose log);
 # 4. runs the engine bench on WebGPU and on the CPU (all cores) at batch 1 and 32, with PyTorch
-#    CUDA and CPU in the same run.
+#    CUDA and CPU in the same run (and, with VSW_DEVICE_SPIN=1, the CPU rows again with ORT's
+#    threads spinning).
 # Each step has its own time limit, so one that hangs does not take the others' output with it.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
@@ -63,4 +64,12 @@ VSW_PLACEMENT_LOG="$OUT/placement-detail.txt" timeout 240 node --import tsx --te
 say "engine bench: WebGPU and CPU, batch 1 and 32"
 timeout 330 node test/bench/run-bench.mjs engine --provider webgpu,cpu --batches 1,32 --seconds 3 \
   --models vit-s16 --json "$OUT/engine-bench.json" 2>&1 | grep -v 'W:onnxruntime' | tee "$OUT/engine-bench.log" | tail -n 12 | tee -a "$summary"
+# ORT's intra-op threads no longer spin by default (2x faster on a loaded 2-core machine); on
+# idle cores spinning may win latency back. VSW_DEVICE_SPIN=1 measures the CPU rows with it on.
+if [ "${VSW_DEVICE_SPIN:-0}" = 1 ]; then
+  say "engine bench: CPU with ORT's threads spinning (--spin)"
+  timeout 150 node test/bench/run-bench.mjs engine --provider cpu --batches 1,32 --seconds 2 --spin \
+    --models vit-s16 --no-torch --json "$OUT/engine-bench-spin.json" 2>&1 | grep -v 'W:onnxruntime' |
+    tee "$OUT/engine-bench-spin.log" | tail -n 6 | tee -a "$summary"
+fi
 say "done"

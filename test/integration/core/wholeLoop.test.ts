@@ -155,7 +155,10 @@ test('whole loop: import demo, predict, false positives of one class, tag, expor
   );
 
   const csv = fs.readFileSync(path.join(exportDir, 'manifest.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv[0], 'file_name,source_path,label,prediction,score,tags,note,split,content_hash');
+  assert.equal(
+    csv[0],
+    'file_name,source_path,label,prediction,score,tags,note,split,content_hash,source,source_dataset',
+  );
   assert.equal(csv.length - 1, fps.size);
   const hf = fs
     .readFileSync(path.join(exportDir, 'metadata.jsonl'), 'utf8')

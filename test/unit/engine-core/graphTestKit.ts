@@ -8,18 +8,10 @@ import { GraphEditor, valueInfo } from '../../../electron/engine/graph/graphEdit
 import { probeTensors } from '../../../electron/engine/graph/shapeProbe';
 import { parseModel, serializeModel } from '../../../electron/engine/onnx/modelFile';
 import type { ModelProto } from '../../../electron/engine/onnx/onnxSchema';
+import { seededRandom as rng } from '../../../electron/workstation/compare/seededRandom';
 
 /** A deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export function randomArray(n: number, random: () => number, scale = 1): Float32Array {
   const a = new Float32Array(n);

@@ -70,12 +70,22 @@ describe('execution provider fallback', () => {
     'asking for webgpu explicitly tries it and falls back to cpu where there is no adapter',
     { skip: (cudaHere || fs.existsSync('/dev/dri')) && 'this machine has a GPU' },
     async () => {
+      // CI installs a software Vulkan driver (lavapipe) that WebGPU can use: point the Vulkan
+      // loader at no driver, so that this process has no adapter (read when Dawn first starts).
+      const saved = { files: process.env.VK_DRIVER_FILES, icd: process.env.VK_ICD_FILENAMES };
+      process.env.VK_DRIVER_FILES = process.env.VK_ICD_FILENAMES = path.join(os.tmpdir(), 'no-such-icd.json');
       const session = await ExplainSession.open(file, { provider: 'webgpu' });
       try {
         assert.equal(session.provider, 'cpu');
         assert.match(session.providerMessages[0], /^webgpu unavailable: /);
       } finally {
         await session.close();
+        for (const [name, value] of [
+          ['VK_DRIVER_FILES', saved.files],
+          ['VK_ICD_FILENAMES', saved.icd],
+        ] as const)
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
       }
     },
   );

@@ -13,7 +13,7 @@ import { pruneHeadTokens } from '../../../electron/engine/graph/headTokenPruning
 import { cpuBoundActivationNodes, rewriteForWebGpu } from '../../../electron/engine/graph/webgpuRewrites';
 import { METHOD_NAMES, resolveMethodOptions } from '../../../electron/engine/methods';
 import { readNpy } from '../../../electron/engine/npy';
-import { readModelAsFloat32 } from '../../../electron/engine/onnx/float16Upcast';
+import { readModelForExplain } from '../../../electron/engine/graph/fusedOpRewrite';
 import { parseModel, serializeModel } from '../../../electron/engine/onnx/modelFile';
 import type { ModelProto } from '../../../electron/engine/onnx/onnxSchema';
 import { buildModel, randomArray, rng, runModel } from './graphTestKit';
@@ -116,13 +116,15 @@ describe('explain graphs keep every activation op on WebGPU', () => {
   for (const file of MODELS) {
     const name = path.relative(ROOT, file);
     it(`${name}: no CPU-bound op on activations; fused maps unchanged on the CPU`, async () => {
-      const { model } = readModelAsFloat32(file); // as ExplainSession opens it
+      const { model } = readModelForExplain(file); // as ExplainSession opens it
       const { analysis, info } = await analyseModel(model);
       const pruned = pruneHeadTokens(model, info, analysis.opset, analysis.tokens);
       const explain = buildExplainGraph(pruned.model, analysis, pruned.info, true).model;
       rewriteForWebGpu(explain, analysis.opset);
       assert.deepEqual(
-        cpuBoundActivationNodes(explain.graph!).map((n) => `${n.opType} ${n.name}`),
+        cpuBoundActivationNodes(explain.graph!, analysis.opset).map(
+          ({ node, why }) => `${node.name}: ${why}`,
+        ),
         [],
         'explain graph',
       );
@@ -144,7 +146,9 @@ describe('explain graphs keep every activation op on WebGPU', () => {
         const portable = copyOf(plain);
         rewriteForWebGpu(portable, analysis.opset);
         assert.deepEqual(
-          cpuBoundActivationNodes(portable.graph!).map((n) => `${n.opType} ${n.name}`),
+          cpuBoundActivationNodes(portable.graph!, analysis.opset).map(
+            ({ node, why }) => `${node.name}: ${why}`,
+          ),
           [],
           `${method} graph`,
         );

@@ -2,8 +2,15 @@
 // sees (EXIF orientation, centre crop dimmed outside).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import sharp from 'sharp';
-import { colormapTable, renderOverlay, upsampleBilinear } from '../../../electron/engine/heatmap';
+import {
+  OverlayPool,
+  colormapTable,
+  renderOverlay,
+  upsampleBilinear,
+} from '../../../electron/engine/heatmap';
 import { computeGeometry, identityGeometry } from '../../../electron/engine/preprocess';
 import type { PreprocessingSpec } from '../../../electron/engine/modelCard';
 
@@ -107,4 +114,68 @@ test('overlay follows EXIF orientation and dims what a centre crop leaves out', 
   assert.ok(dimmed(px(20, 57)));
   assert.deepEqual(px(20, 10), [0, 0, 128]);
   assert.ok(dimmed(px(20, 9)));
+});
+
+test('overlay from the decoded pixels equals the overlay from the file (gray and RGB, enlarged and not)', async () => {
+  const demo = path.join(__dirname, '..', '..', '..', 'models', 'demo', 'fashion-mnist', 'Bag');
+  const gray = path.join(demo, fs.readdirSync(demo).filter((f) => f.endsWith('.png'))[0]);
+  // A colour picture with detail in every channel, at an enlarged size and at its own size.
+  const noise = Buffer.from(Array.from({ length: 30 * 20 * 3 }, (_, i) => (i * 97 + (i >> 3) * 31) % 256));
+  const rgb = await sharp(noise, { raw: { width: 30, height: 20, channels: 3 } })
+    .png()
+    .toBuffer();
+  const big = await sharp(noise, { raw: { width: 30, height: 20, channels: 3 } })
+    .resize(300, 200, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
+  const map = Float32Array.from({ length: 49 }, (_, i) => Math.sin(i * 1.7));
+  for (const [label, file] of [
+    ['gray 28×28', gray],
+    ['rgb 30×20', rgb],
+    ['rgb 300×200', big],
+  ] as const) {
+    const decoded = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { width, height, channels } = decoded.info;
+    assert.ok(channels === 1 || channels === 3, `${label}: ${channels} channels`);
+    const geometry = identityGeometry(height, width);
+    const base = { pixels: new Uint8Array(decoded.data), channels: channels as 1 | 3, width, height };
+    const fromFile = await pixels(await renderOverlay({ file }, map, [7, 7], geometry, { opacity: 0.6 }));
+    const fromPixels = await pixels(await renderOverlay(base, map, [7, 7], geometry, { opacity: 0.6 }));
+    assert.deepEqual([fromPixels.width, fromPixels.height], [fromFile.width, fromFile.height], label);
+    assert.ok(fromPixels.data.equals(fromFile.data), `${label}: the two overlays differ`);
+  }
+});
+
+test('the overlay pool draws what renderOverlay draws, in worker threads, and reports a bad picture', async () => {
+  const demo = path.join(__dirname, '..', '..', '..', 'models', 'demo', 'fashion-mnist', 'Coat');
+  const files = fs
+    .readdirSync(demo)
+    .filter((f) => f.endsWith('.png'))
+    .slice(0, 6)
+    .map((f) => path.join(demo, f));
+  const pool = new OverlayPool(2);
+  try {
+    const geometry = identityGeometry(28, 28);
+    const jobs = files.map((file, i) => {
+      const map = Float32Array.from({ length: 49 }, (_, k) => Math.cos(k * (i + 1)));
+      return { file, map };
+    });
+    const pooled = await Promise.all(
+      jobs.map(({ file, map }) => pool.render({ file }, map, [7, 7], geometry, { colormap: 'viridis' })),
+    );
+    for (const [i, { file, map }] of jobs.entries()) {
+      const direct = await renderOverlay({ file }, map, [7, 7], geometry, { colormap: 'viridis' });
+      assert.ok(pooled[i].equals(direct), `${path.basename(file)}: pooled overlay differs`);
+    }
+    await assert.rejects(
+      pool.render({ file: path.join(demo, 'missing.png') }, new Float32Array(49), [7, 7], geometry),
+      /Cannot render the picture under the heatmap/,
+    );
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(
+    pool.render({ file: files[0] }, new Float32Array(49), [7, 7], identityGeometry(28, 28)),
+    /closed/,
+  );
 });
