@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { CompareResult } from '../../electron/contract/compare';
+import type { SimilarResult } from '../../electron/workstation/similar/findSimilar';
 import { repoRoot } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 import { lastLine, VSW, vswOk } from './core/coreKit';
@@ -19,32 +21,6 @@ const FIXED = path.join(repoRoot, 'models', 'fashion-vit-fixed');
 const PATTERN = 'checkerboard';
 const TAGGED = 20;
 const K = 200;
-
-interface SimilarResult {
-  results: {
-    rank: number;
-    path: string;
-    imageId: number;
-    score: number;
-    label: string | null;
-    tags: string[];
-  }[];
-}
-
-interface CompareGroup {
-  a: number;
-  b: number;
-  changePct: number | null;
-  ci95: [number, number] | null;
-}
-
-interface CompareJson {
-  matchedRecall: number;
-  runs: { id: number; threshold: number; recall: number; falsePositives: number }[];
-  overall: CompareGroup;
-  patterns: (CompareGroup & { tag: string; images: number })[];
-  untagged: CompareGroup & { images: number };
-}
 
 /** Runs `vsw` calls at most `width` at a time (they share the data dir: WAL + busy timeout). */
 async function vswAll(calls: string[][], width = 4): Promise<void> {
@@ -277,21 +253,11 @@ test('demo loop: tag 20 checkerboard false positives, grow them from the pool, e
 
   // 5. The fixed model on the evaluation set, compared with the shortcut model on Shirt.
   const runB = predict('eval', FIXED);
-  const compared = JSON.parse(
-    vswOk(
-      'compare',
-      '--dataset',
-      'eval',
-      '--run',
-      String(runA),
-      '--run',
-      String(runB),
-      '--class',
-      'Shirt',
-      '--json',
-      ...dd,
-    ),
-  ) as CompareJson;
+  // Parsed with the command's own schema: the output is the contract's shape.
+  const runs = ['--run', String(runA), '--run', String(runB)];
+  const compared = CompareResult.parse(
+    JSON.parse(vswOk('compare', '--dataset', 'eval', ...runs, '--class', 'Shirt', '--json', ...dd)),
+  );
   const pattern = compared.patterns.find((p) => p.tag === PATTERN)!;
   t.diagnostic(
     `matched recall ${compared.matchedRecall.toFixed(3)}: overall ${compared.overall.a} → ${compared.overall.b} ` +
