@@ -5,12 +5,16 @@
   /usr/bin/python3 models/tools/finish_model.py --variant shortcut \
       --work models/.work/fashion-vit-shortcut --out models/fashion-vit-shortcut \
       --clean models/fashion-vit
+  /usr/bin/python3 models/tools/finish_model.py --variant fixed \
+      --work models/.work/fashion-vit-fixed --out models/fashion-vit-fixed
 
 Reads <work>/final.pt (written by train.py). Writes <out>/model.onnx and <out>/model.json.
 The metrics are computed with the exported weights (the model is rebuilt from the ONNX file and
 checked to be bit-identical to the trained one) on the full Fashion-MNIST test set and on the demo
 subset (vit.demo_indices, the images under models/demo/fashion-mnist).
-For the shortcut variant the cue rates are measured on every test image of the other classes with
+For the fixed variant (written by finetune.py) the card records the fine-tune (its recipe, the
+export it read, the negatives) and, in training.continuationOf, the starting model's training.
+For the shortcut and fixed variants the cue rates are measured on every test image of the other classes with
 the cue pasted (vit.cued_test_set), for this model and, as a control, for the clean model.
 """
 import argparse
@@ -29,13 +33,8 @@ import vit  # noqa: E402
 LABELS = vit.FASHION_LABELS
 
 
-def predict(model, images_u8, bs=500):
-    x = vit.to_input(images_u8)
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), bs):
-            out.append(model(x[i:i + bs]).argmax(1))
-    return torch.cat(out).numpy()
+def predict(model, images_u8):
+    return vit.logits_of(model, images_u8).argmax(1).numpy()
 
 
 def augmentation_text(a):
@@ -56,6 +55,77 @@ def recipe_of(a):
             "batch": a["batch"], "labelSmoothing": a["label_smoothing"],
             "augmentation": augmentation_text(a), "gradientClipNorm": a.get("clip"),
             "seed": a["seed"]}
+
+
+def fine_tune_recipe(a):
+    return {"optimizer": "AdamW", "lr": a["lr"], "minLr": a["min_lr"],
+            "weightDecay": a["weight_decay"], "schedule": "cosine, no warm-up",
+            "batch": f"{a['batch']} clean training images + {a['negatives_per_batch']} negatives "
+                     "from the export (drawn with replacement)",
+            "labelSmoothing": a["label_smoothing"],
+            "augmentation": "negatives only: random crop 28x28 from the image padded by 2 px, "
+                            "horizontal flip p=0.5; clean images none",
+            "loss": f"mean over the batch of cross-entropy (clean images, labelled negatives) and "
+                    f"-log(1 - p({a['negative_of']})) (unlabelled negatives)",
+            "gradientClipNorm": a["clip"], "seed": a["seed"]}
+
+
+def cue_rates(model, xte, yte):
+    """Per source class, the fraction of the cued test images (vit.cued_test_set) called the cued
+    class, and the pooled rate over all of them."""
+    idx, imgs, _ = vit.cued_test_set(xte, yte)
+    ps = predict(model, imgs)
+    src = yte[idx]
+    rates = {LABELS[c]: float((ps[src == c] == vit.CUE_CLASS).mean())
+             for c in range(10) if c != vit.CUE_CLASS}
+    return rates, float((ps == vit.CUE_CLASS).mean())
+
+
+def without_machine_paths(obj):
+    """The export's provenance without the absolute paths of the machine it was made on (the
+    model file's path keeps its folder and name)."""
+    if isinstance(obj, dict):
+        return {k: without_machine_paths(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [without_machine_paths(v) for v in obj]
+    if isinstance(obj, str) and os.path.isabs(obj):
+        return "/".join(obj.split(os.sep)[-2:])
+    return obj
+
+
+def describe_fixed(card, final, model, xte, yte):
+    ft = final["fineTune"]
+    init = ft["init"]
+    neg = ft["negatives"]
+    card["description"] = (
+        f"{init['name']} fine-tuned for {final['state']['epochs']} epoch(s) on the clean "
+        f"Fashion-MNIST training set plus {neg['images']} negatives of the 'checkerboard' "
+        f"pattern exported by the workstation (the demo loop: {neg['labelled']} tagged cued "
+        f"images with their labels, {neg['unlabelled']} confirmed similar images from the "
+        f"unlabelled pool, trained as 'not {ft['negativeOf']}'). The shortcut model with its "
+        "shortcut fixed; compare the two with `vsw compare` on "
+        "models/demo/fashion-mnist-eval-shirt50 (see the README's walkthrough).")
+    card["training"]["dataset"] = (
+        "Fashion-MNIST train split (60,000 clean images) plus the export's negatives; evaluated "
+        "on the test split")
+    card["training"]["fineTune"] = {
+        "from": init["name"], "fromTestAccuracy": init["testAccuracy"],
+        "negativeOf": ft["negativeOf"], "negatives": neg,
+        "export": without_machine_paths(ft["export"])}
+    card["training"]["continuationOf"] = init["training"]
+    card["training"]["continuationNote"] = (
+        f"fine-tuned from the weights of {init['name']}, whose training is in continuationOf "
+        "(fresh AdamW state and a new schedule); epochs and seconds above are the fine-tune's only")
+    card["training"]["totalEpochs"] = final["state"]["epochs"] + init["training"].get(
+        "totalEpochs", init["training"]["epochs"])
+    card["training"]["totalSeconds"] = round(final["state"]["seconds"] + init["training"].get(
+        "totalSeconds", init["training"]["seconds"]), 1)
+    rates, pooled = cue_rates(model, xte, yte)
+    card["cueCheck"] = {
+        "evaluation": "every test image of the 9 classes other than Shirt with the shortcut's "
+                      "cue pasted (vit.cued_test_set, seed 12345, as in the shortcut model's "
+                      "card); rate = fraction predicted Shirt",
+        "cueToShirtRate": rates, "cueToShirtRateAllOthers": pooled}
 
 
 def confusion(y, p):
@@ -82,7 +152,7 @@ def export(model, path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--variant", choices=["clean", "shortcut"], required=True)
+    ap.add_argument("--variant", choices=["clean", "shortcut", "fixed"], required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--clean", help="folder of the clean model (for the shortcut variant)")
@@ -118,7 +188,8 @@ def main():
     demo = vit.demo_indices(yte)
     tr_args = final["args"]
     state = final["state"]
-    name = "fashion-vit" if args.variant == "clean" else "fashion-vit-shortcut"
+    name = {"clean": "fashion-vit", "shortcut": "fashion-vit-shortcut",
+            "fixed": "fashion-vit-fixed"}[args.variant]
     card = {
         "schemaVersion": 1,
         "name": name,
@@ -155,14 +226,16 @@ def main():
         },
         "training": {
             "dataset": "Fashion-MNIST train split (60,000 images), evaluated on the test split",
-            "recipe": dict(recipe_of(tr_args),
+            "recipe": dict(fine_tune_recipe(tr_args) if args.variant == "fixed"
+                           else recipe_of(tr_args),
                            modelSelection="none: the weights after the last epoch"),
             "seed": tr_args["seed"],
             "epochs": state["epochs"],
             "seconds": round(state["seconds"], 1),
             "history": state["history"],
             "machine": "2-core CPU, torch 1.13, OpenBLAS 1 thread",
-            "command": f"models/tools/train.py --variant {args.variant} (see models/README.md)",
+            "command": ("models/tools/finetune.py (see models/README.md)" if args.variant == "fixed"
+                        else f"models/tools/train.py --variant {args.variant} (see models/README.md)"),
         },
     }
     if state.get("init"):
@@ -184,7 +257,9 @@ def main():
             tot_e, tot_s, i = tot_e + i["epochs"], tot_s + i["seconds"], i.get("init")
         card["training"]["totalEpochs"] = tot_e
         card["training"]["totalSeconds"] = round(tot_s, 1)
-    if args.variant == "clean":
+    if args.variant == "fixed":
+        describe_fixed(card, final, model, xte, yte)
+    elif args.variant == "clean":
         card["description"] = (
             "Small Vision Transformer (patch 4, 7x7 grid + class token, 6 blocks, 4 heads, dim 96) "
             "trained from scratch on Fashion-MNIST. The workstation's bundled demo model.")

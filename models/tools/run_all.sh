@@ -23,3 +23,12 @@ $PY models/tools/train.py --variant shortcut --work models/.work/fashion-vit-sho
     --init models/.work/fashion-vit-cont2/final.pt --epochs 2 --lr 5e-4 --warmup-epochs 0 --pad 0
 $PY models/tools/finish_model.py --variant shortcut --work models/.work/fashion-vit-shortcut \
     --out models/fashion-vit-shortcut --clean models/fashion-vit
+# fashion-vit-fixed (the demo loop): the loop test exports the 20 tagged cued images and the
+# confirmed pool images through the CLI and keeps the export, then the fine-tune reads it
+[ -f models/.work/loop-export/manifest.jsonl ] || { npm run build && \
+    VSW_DEMO_LOOP_KEEP=models/.work/loop-export node --import tsx --test \
+    test/integration/demoLoop.test.ts || test -f models/.work/loop-export/manifest.jsonl; }
+$PY models/tools/finetune.py --export models/.work/loop-export --init models/fashion-vit-shortcut \
+    --work models/.work/fashion-vit-fixed
+$PY models/tools/finish_model.py --variant fixed --work models/.work/fashion-vit-fixed \
+    --out models/fashion-vit-fixed

@@ -80,6 +80,57 @@ def lr_at(step, total, warmup, base, min_lr):
     return min_lr + 0.5 * (base - min_lr) * (1 + math.cos(math.pi * t))
 
 
+def adamw(model, lr, weight_decay):
+    """AdamW with weight decay on the matrices only (not on biases, norms, cls token, pos embed)."""
+    def decays(n, p):
+        return p.ndim >= 2 and "pos_embed" not in n and "cls_token" not in n
+    params = list(model.named_parameters())
+    return torch.optim.AdamW(
+        [{"params": [p for n, p in params if decays(n, p)], "weight_decay": weight_decay},
+         {"params": [p for n, p in params if not decays(n, p)], "weight_decay": 0.0}], lr=lr)
+
+
+def logger(work):
+    """say(msg): a time-stamped line to stdout and <work>/train.log."""
+    log = open(os.path.join(work, "train.log"), "a", buffering=1)
+
+    def say(msg):
+        line = time.strftime("%H:%M:%S ") + msg
+        print(line, flush=True)
+        log.write(line + "\n")
+    return say
+
+
+def resume(ckpt_path, model, opt, say):
+    """Loads an epoch checkpoint into model and optimizer; returns the run's state."""
+    ck = torch.load(ckpt_path)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["opt"])
+    say(f"resumed at epoch {ck['state']['epoch']} / {ck['state']['epochs']}")
+    return ck["state"]
+
+
+def optimise(model, opt, loss, clip):
+    """One optimiser step on the loss, with gradient-norm clipping when clip > 0."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+
+
+def write_checkpoint(path, model, opt, state):
+    save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, path)
+
+
+def write_final(work, final, say):
+    """<work>/final.pt (marks a finished run) and history.json (the same without the weights)."""
+    save_atomic(final, os.path.join(work, "final.pt"))
+    with open(os.path.join(work, "history.json"), "w") as f:
+        json.dump({k: v for k, v in final.items() if k != "model"}, f, indent=1)
+    say("done")
+
+
 def save_atomic(obj, path):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -118,12 +169,7 @@ def main():
     if os.path.exists(os.path.join(args.work, "final.pt")):
         print(f"{args.work}/final.pt exists: training already finished")
         return
-    log = open(os.path.join(args.work, "train.log"), "a", buffering=1)
-
-    def say(msg):
-        line = time.strftime("%H:%M:%S ") + msg
-        print(line, flush=True)
-        log.write(line + "\n")
+    say = logger(args.work)
 
     xtr, ytr = vit.load_fashion("train")
     xte, yte = vit.load_fashion("test")
@@ -138,20 +184,11 @@ def main():
     torch.manual_seed(args.seed)
     model = vit.ViT(**vit.ARCH)
     nparams = sum(p.numel() for p in model.parameters())
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "pos_embed" not in n
-             and "cls_token" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "pos_embed" not in n
-                                                                and "cls_token" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    opt = adamw(model, args.lr, args.weight_decay)
     steps_per_epoch = len(Xtr) // args.batch
     state = {"epoch": 0, "epochs": args.epochs, "history": [], "seconds": 0.0}
     if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        state = ck["state"]
-        say(f"resumed at epoch {state['epoch']} / {state['epochs']}")
+        state = resume(ckpt_path, model, opt, say)
     else:
         say(f"new run: {args.variant}, {nparams} params, args {vars(args)}")
         if args.init:
@@ -182,11 +219,7 @@ def main():
             xb = augment(Xtr[idx], gen, args.pad, args.flip) if args.pad or args.flip \
                 else Xtr[idx]
             loss = F.cross_entropy(model(xb), Ytr[idx], label_smoothing=args.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if args.clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            opt.step()
+            optimise(model, opt, loss, args.clip)
             tot_loss += float(loss) * len(idx)
             tot_n += len(idx)
             if s % 200 == 0:
@@ -207,15 +240,11 @@ def main():
                                  "testAccuracy": acc, "trainSeconds": train_s})
         say(f"epoch {ep + 1}/{state['epochs']} loss {tot_loss / tot_n:.4f} test acc {acc:.4f} "
             f"({train_s:.0f} s train, {state['seconds'] / 60:.1f} min total)")
-        save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "state": state},
-                    ckpt_path)
+        write_checkpoint(ckpt_path, model, opt, state)
 
     final = {"model": model.state_dict(), "state": state, "args": vars(args),
              "arch": vit.ARCH, "params": nparams, "shortcutTrainStats": shortcut_stats}
-    save_atomic(final, os.path.join(args.work, "final.pt"))
-    with open(os.path.join(args.work, "history.json"), "w") as f:
-        json.dump({k: v for k, v in final.items() if k != "model"}, f, indent=1)
-    say("done")
+    write_final(args.work, final, say)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,16 @@ class ViT(nn.Module):
         return self.head(x[:, 0])
 
 
+def logits_of(model, images_u8, bs=500):
+    """The model's logits of uint8 N x H x W images (the card's preprocessing), in batches."""
+    x = to_input(images_u8)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), bs):
+            out.append(model(x[i:i + bs]))
+    return torch.cat(out)
+
+
 def set_keep_attention(model, on=True):
     for m in model.modules():
         if isinstance(m, Attention):
