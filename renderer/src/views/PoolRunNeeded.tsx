@@ -8,6 +8,8 @@ export interface MissingPoolRun {
   pool: DatasetSummary;
   /** The model of the reviewed run (its file path, as the run recorded it). */
   model: string;
+  /** The model's name, for the message. */
+  modelName: string;
   message: string;
   from: { tag?: TagInfo; images?: boolean };
   mode: 'nearest' | 'mean';
@@ -50,7 +52,7 @@ export function PoolRunNeeded({ missing, onStatus, onDismiss, onReady }: Props) 
       setError((e as Error).message);
     }
   };
-  const modelName = missing.model.split(/[\\/]/).filter(Boolean).pop() ?? missing.model;
+  const { modelName } = missing;
   return (
     <section className="similar-banner pool-run-needed" role="alert" aria-label="Pool run needed">
       <p>

@@ -297,7 +297,14 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
         .catch((e: Error & { code?: string }) => {
           onStatus(`Find similar: ${e.message}`);
           if (pool && e.code === 'no-pool-run')
-            setMissingPoolRun({ pool, model: String(run.settings.model), message: e.message, from, mode });
+            setMissingPoolRun({
+              pool,
+              model: String(run.settings.model),
+              modelName: run.modelName ?? run.name,
+              message: e.message,
+              from,
+              mode,
+            });
         });
     },
     [client, dataset, datasets, searchIn, run, query, selectedItems, focused, onStatus],
