@@ -1,8 +1,8 @@
 // "Find more like these" in an unlabelled pool, in Chromium against serve mode, on the demo loop's
 // data: tag three cued false positives of Shirt, Find similar in the pool (which has no run yet: the
 // page offers to predict it, and searches when that is done), confirm three pool candidates with
-// the tag's hotkey, then export the tag with the pool's confirmed images and a test-set leakage
-// check from the export dialog, and read the exported manifest and export.json.
+// the tag's hotkey and reject one with x, then export the tag with the pool's confirmed images and
+// a test-set leakage check from the export dialog, and read the exported manifest and export.json.
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -119,6 +119,10 @@ test(
     for (const p of candidates.slice(0, 3))
       await grid.locator(`[data-path="${p}"]`).getByText('checkerboard').waitFor();
     await screenshot(page, 'find-similar-pool-confirmed');
+    // "Not this pattern" (x) on the fourth: remembered for the pool image, by the tag's name.
+    await page.keyboard.press('x');
+    await page.locator('output[aria-label=Status]', { hasText: 'will not be proposed again' }).waitFor();
+    assert.equal(await grid.locator(`[data-path="${candidates[3]}"]`).count(), 0);
 
     const taggedIn = (dataset: string) =>
       db
@@ -131,6 +135,13 @@ test(
     await waitFor(() => taggedIn('pool').length === 3);
     assert.deepEqual(taggedIn('pool'), candidates.slice(0, 3).sort());
     assert.deepEqual(taggedIn('cued'), [...seeds].sort());
+    const rejected = db
+      .prepare(
+        `SELECT i.rel_path FROM pattern_rejections pr JOIN images i ON i.id = pr.image_id WHERE pr.tag = 'checkerboard'`,
+      )
+      .pluck()
+      .all() as string[];
+    assert.deepEqual(rejected, [candidates[3]]);
 
     // Back to the reviewed dataset, then export the tag with the pool's confirmed images.
     await banner.getByRole('button', { name: 'Back to the grid of cued' }).click();

@@ -10,6 +10,7 @@ export interface MissingPoolRun {
   model: string;
   /** The model's name, for the message. */
   modelName: string;
+  /** The service's message (with the command-line way), shown as the text's tooltip. */
   message: string;
   from: { tag?: TagInfo; images?: boolean };
   mode: 'nearest' | 'mean';
@@ -55,7 +56,7 @@ export function PoolRunNeeded({ missing, onStatus, onDismiss, onReady }: Props) 
   const { modelName } = missing;
   return (
     <section className="similar-banner pool-run-needed" role="alert" aria-label="Pool run needed">
-      <p>
+      <p title={missing.message}>
         <strong>{missing.pool.name}</strong> has no complete run of this run's model ({modelName}), so it has
         no embeddings to compare with. Predict {missing.pool.name} with that model first (it stores the
         embeddings), then Find similar again.

@@ -295,16 +295,16 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
           );
         })
         .catch((e: Error & { code?: string }) => {
-          onStatus(`Find similar: ${e.message}`);
-          if (pool && e.code === 'no-pool-run')
-            setMissingPoolRun({
-              pool,
-              model: String(run.settings.model),
-              modelName: run.modelName ?? run.name,
-              message: e.message,
-              from,
-              mode,
-            });
+          if (!pool || e.code !== 'no-pool-run') return onStatus(`Find similar: ${e.message}`);
+          onStatus(`Find similar: ${pool.name} has no run of this model yet`);
+          setMissingPoolRun({
+            pool,
+            model: String(run.settings.model),
+            modelName: run.modelName ?? run.name,
+            message: e.message,
+            from,
+            mode,
+          });
         });
     },
     [client, dataset, datasets, searchIn, run, query, selectedItems, focused, onStatus],
