@@ -123,6 +123,13 @@ test(
     await page.keyboard.press('x');
     await page.locator('output[aria-label=Status]', { hasText: 'will not be proposed again' }).waitFor();
     assert.equal(await grid.locator(`[data-path="${candidates[3]}"]`).count(), 0);
+    // A pool candidate opens with its map and scores from the pool's run of the same model.
+    await page.keyboard.press('Enter');
+    await page.getByRole('img', { name: 'Heatmap', exact: true }).waitFor({ timeout: 60_000 });
+    await page.getByRole('table', { name: 'Top-5 scores' }).getByRole('row').first().waitFor();
+    await screenshot(page, 'find-similar-pool-open');
+    await page.keyboard.press('Escape');
+    await banner.waitFor();
 
     const taggedIn = (dataset: string) =>
       db

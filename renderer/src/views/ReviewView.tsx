@@ -420,6 +420,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
             <ImageView
               key={focused.id}
               item={focused}
+              runId={similar?.pool ? similar.result.pool.run : undefined}
               position={
                 focused === inGrid
                   ? `${focus + 1} of ${total.toLocaleString()}`
