@@ -3,7 +3,7 @@
 import type { Handlers } from '../contract/rpc';
 import type { ServiceEvent } from '../contract/protocol';
 import { queryPage } from '../workstation/query/queryImages';
-import { findSimilar } from '../workstation/similar/findSimilar';
+import { findSimilar, poolRunFor, prepareRunIndex } from '../workstation/similar/findSimilar';
 import { rejectForPattern } from '../workstation/tags/patternRejections';
 import type { Workstation } from '../workstation/workstation';
 
@@ -13,13 +13,17 @@ export function similarHandlers(
 ): Pick<Handlers, 'similar.find' | 'tags.reject'> {
   const db = ws.db;
   return {
-    'similar.find': (params) => {
+    'similar.find': async (params) => {
+      // A big run's graph is built in a worker first: other requests are answered meanwhile.
+      const poolRunId = poolRunFor(db, params.runId, params.poolDatasetId ?? params.datasetId);
+      await prepareRunIndex(db, ws.embeddingsDir, poolRunId);
       const result = findSimilar(db, ws.embeddingsDir, {
         datasetId: params.datasetId,
         runId: params.runId,
         tag: params.tag,
         imageIds: params.imageIds,
         poolDatasetId: params.poolDatasetId,
+        poolRunId,
         k: params.k,
         mode: params.mode,
       });

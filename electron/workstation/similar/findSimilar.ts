@@ -12,7 +12,14 @@ import {
   readRunEmbeddings,
 } from '../embeddings/embeddingStore';
 import type { Db } from '../store/openDatabase';
-import { buildIndex, normaliseRows, type IndexKind, type VectorIndex } from './vectorIndex';
+import { buildHnswOffThread } from './hnswOffThread';
+import {
+  buildIndex,
+  FLAT_LIMIT_VALUES,
+  normaliseRows,
+  type IndexKind,
+  type VectorIndex,
+} from './vectorIndex';
 
 export type SimilarMode = 'nearest' | 'mean';
 
@@ -102,12 +109,45 @@ interface LoadedIndex {
 const loaded = new Map<string, LoadedIndex>();
 const KEEP = 2;
 
-function runIndex(db: Db, dir: string, runId: number): LoadedIndex {
-  const file = embeddingFile(dir, runId);
-  const rows = db
+function rowsKey(db: Db, runId: number): string {
+  return db
     .prepare("SELECT COUNT(*) || ':' || COALESCE(MAX(row), -1) FROM embedding_rows WHERE run_id = ?")
     .pluck()
     .get(runId) as string;
+}
+
+/** Graph builds in flight, by embedding file and rows (a second query waits for the same build). */
+const building = new Map<string, Promise<void>>();
+
+/**
+ * Before a query in the service: a run too big for the flat scan gets its HNSW graph built (or
+ * extended) into its cache file in a worker thread, so the query that follows only loads it and the
+ * service's thread is free meanwhile. Nothing to do for a flat run or an index already loaded.
+ */
+export function prepareRunIndex(
+  db: Db,
+  dir: string,
+  runId: number,
+  flatLimitValues = FLAT_LIMIT_VALUES,
+): Promise<void> {
+  const file = embeddingFile(dir, runId);
+  const rows = rowsKey(db, runId);
+  if (loaded.get(file)?.rows === rows) return Promise.resolve();
+  const key = `${file}\u0000${rows}`;
+  const pending = building.get(key);
+  if (pending) return pending;
+  const { dim, vectors } = readRunEmbeddings(db, dir, runId);
+  if (vectors.length <= flatLimitValues) return Promise.resolve();
+  const build = buildHnswOffThread(normaliseRows(vectors, dim), dim, indexCacheFile(dir, runId))
+    .then(() => undefined)
+    .finally(() => building.delete(key));
+  building.set(key, build);
+  return build;
+}
+
+function runIndex(db: Db, dir: string, runId: number): LoadedIndex {
+  const file = embeddingFile(dir, runId);
+  const rows = rowsKey(db, runId);
   const cached = loaded.get(file);
   if (cached && cached.rows === rows) return cached;
   const { dim, imageIds, vectors } = readRunEmbeddings(db, dir, runId);

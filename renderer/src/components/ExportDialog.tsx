@@ -17,7 +17,8 @@ interface Props {
 
 export function ExportDialog({ query, selectedIds, onClose }: Props) {
   const { client } = useConnection();
-  const { tags, run } = useWorkspace();
+  const { tags, run, datasets, dataset } = useWorkspace();
+  const others = datasets.filter((d) => d.id !== dataset?.id);
   const ref = useRef<HTMLDialogElement>(null);
   const [scope, setScope] = useState<'filter' | 'selection'>(selectedIds.length > 1 ? 'selection' : 'filter');
   const [tagIds, setTagIds] = useState<number[]>([]);
@@ -27,6 +28,9 @@ export function ExportDialog({ query, selectedIds, onClose }: Props) {
   const [manifests, setManifests] = useState<('csv' | 'jsonl' | 'hf')[]>(['csv', 'jsonl', 'hf']);
   const [overlays, setOverlays] = useState(false);
   const [out, setOut] = useState('');
+  // Confirmed Find-similar candidates of another dataset (a pool), and the test set to check for leakage.
+  const [poolId, setPoolId] = useState('');
+  const [testId, setTestId] = useState('');
   const [job, setJob] = useState<JobInfo | null>(null);
   const [jobId, setJobId] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -54,6 +58,10 @@ export function ExportDialog({ query, selectedIds, onClose }: Props) {
 
   const start = async () => {
     setError(null);
+    if (poolId && !tagIds.length)
+      return setError(
+        'Choose the tags to take from the pool (Only with tags): the pool images carrying them are added',
+      );
     try {
       const selection = scope === 'selection' ? { ...query, imageIds: selectedIds } : query;
       const { jobId: id } = await client.call('jobs.export', {
@@ -65,6 +73,10 @@ export function ExportDialog({ query, selectedIds, onClose }: Props) {
         media,
         overlays: overlays && run ? 'attn-grad-product' : undefined,
         out: out.trim(),
+        pool: poolId
+          ? { datasetId: Number(poolId), tags: tags.filter((t) => tagIds.includes(t.id)).map((t) => t.name) }
+          : undefined,
+        testSet: testId ? { datasetId: Number(testId) } : undefined,
       });
       setJobId(id);
       const jobs = await client.call('jobs.list', {});
@@ -139,6 +151,22 @@ export function ExportDialog({ query, selectedIds, onClose }: Props) {
           />
           Heatmap overlays beside the images
         </label>
+        <LabelledSelect caption="Also from the pool" name="Pool" value={poolId} onChange={setPoolId}>
+          <option value="">No other dataset</option>
+          {others.map((d) => (
+            <option key={d.id} value={String(d.id)}>
+              {d.name}: its images with the chosen tags
+            </option>
+          ))}
+        </LabelledSelect>
+        <LabelledSelect caption="Leakage check against" name="Test set" value={testId} onChange={setTestId}>
+          <option value="">No test set</option>
+          {others.map((d) => (
+            <option key={d.id} value={String(d.id)}>
+              {d.name} (same file or near-duplicate embedding)
+            </option>
+          ))}
+        </LabelledSelect>
         <label>
           Destination folder
           <input

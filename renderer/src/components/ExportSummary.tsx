@@ -7,7 +7,19 @@ export interface ExportResultView {
   files: number;
   folders: Record<string, number>;
   manifests: string[];
-  leakage: { warning: string | null };
+  leakage: {
+    warning: string | null;
+    /** The test-set check (`testSet` of the export), when asked for. */
+    testSet?: {
+      dataset: string;
+      threshold: number;
+      hashDuplicates: number;
+      nearDuplicates: number;
+      embeddingCheck: string | null;
+    };
+  };
+  /** Images from the exported dataset and from the pool (absent in old results). */
+  sources?: { dataset: number; pool: number };
   missingSources?: { count: number; paths: string[] };
   seconds: number;
 }
@@ -39,6 +51,13 @@ export function ExportSummary({ result }: { result: ExportResultView }) {
           ))}
         </tbody>
       </table>
+      {result.sources && result.sources.pool > 0 && (
+        <p aria-label="Sources">
+          {result.sources.dataset.toLocaleString()} from the dataset, {result.sources.pool.toLocaleString()}{' '}
+          from the pool (each manifest row names its source)
+        </p>
+      )}
+      {result.leakage.testSet && <TestSetCheck check={result.leakage.testSet} />}
       <p>
         Manifests: {result.manifests.length ? result.manifests.map((m) => <code key={m}>{m} </code>) : 'none'}
       </p>
@@ -62,5 +81,16 @@ export function ExportSummary({ result }: { result: ExportResultView }) {
         )}
       </p>
     </section>
+  );
+}
+
+function TestSetCheck({ check }: { check: NonNullable<ExportResultView['leakage']['testSet']> }) {
+  return (
+    <p aria-label="Test-set check" className={check.hashDuplicates + check.nearDuplicates ? 'error' : 'ok'}>
+      Against the test set {check.dataset}: {check.hashDuplicates} same file (content hash),{' '}
+      {check.nearDuplicates} near-duplicate{check.nearDuplicates === 1 ? '' : 's'} (embedding cosine ≥{' '}
+      {check.threshold})
+      {check.embeddingCheck && <span className="muted"> · no embedding check: {check.embeddingCheck}</span>}
+    </p>
   );
 }

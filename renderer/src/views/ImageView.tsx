@@ -34,9 +34,11 @@ function singleSize(box: { width: number; height: number }): number {
 interface Props {
   item: GridItem;
   position: string;
+  /** The run explaining the image when it is not the chosen one (a Find-similar pool's run of the same model). */
+  runId?: number;
 }
 
-export function ImageView({ item, position }: Props) {
+export function ImageView({ item, position, runId: poolRunId }: Props) {
   const { client, mediaUrl } = useConnection();
   const { run } = useWorkspace();
   const [settings, updateSettings] = useViewSettings();
@@ -59,7 +61,7 @@ export function ImageView({ item, position }: Props) {
   const [zoom, setZoom] = useState(1);
   const [pan, setPan] = useState({ x: 0, y: 0 });
   const [hover, setHover] = useState<string>('');
-  const runId = run?.id ?? null;
+  const runId = poolRunId ?? run?.id ?? null;
 
   useEffect(() => {
     let live = true;

@@ -5,6 +5,7 @@ import type { GridItem } from '../../../electron/contract/query';
 import type { TagInfo } from '../../../electron/contract/protocol';
 import { ExportDialog } from '../components/ExportDialog';
 import { useConnection } from '../state/connection';
+import { poolTagFor } from '../state/poolTags';
 import { EMPTY_FILTERS, toQuery, type FilterState } from '../state/filters';
 import { useViewSettings } from '../state/settings';
 import { useShortcuts } from '../state/shortcuts';
@@ -15,7 +16,8 @@ import { enqueueWrite } from '../state/writeQueue';
 import { FilterBar } from './FilterBar';
 import { ImageView } from './ImageView';
 import { ReviewGrid } from './ReviewGrid';
-import { SimilarBanner, SIMILAR_K, type SimilarView } from './SimilarBanner';
+import { PoolRunNeeded, type MissingPoolRun } from './PoolRunNeeded';
+import { SearchInSelect, SimilarBanner, SIMILAR_K, type SimilarView } from './SimilarBanner';
 import { TagPanel } from './TagPanel';
 
 /** Facet counts are fetched again this long after the last tag change of a burst. */
@@ -29,7 +31,7 @@ interface Props {
 
 export function ReviewView({ filters, setFilters, onStatus }: Props) {
   const { client } = useConnection();
-  const { dataset, run, runsLoaded, tags, refreshTags } = useWorkspace();
+  const { datasets, dataset, run, runsLoaded, tags, refreshTags } = useWorkspace();
   const [settings] = useViewSettings();
   // No query until the dataset's runs are known: the grid is asked once, with its run.
   const query = useMemo(
@@ -40,6 +42,13 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
   const { items: queryItems, facets, patch: patchQuery, refresh, refreshFacets } = pages;
   // "Find similar": while a result is shown, the grid holds its candidates, best first.
   const [similar, setSimilar] = useState<SimilarView | null>(null);
+  // The dataset Find similar ranks (null: the reviewed one), and a pool lacking the run's model.
+  const [searchIn, setSearchIn] = useState<number | null>(null);
+  const [missingPoolRun, setMissingPoolRun] = useState<MissingPoolRun | null>(null);
+  const searchDatasets = useMemo(
+    () => (dataset ? [dataset, ...datasets.filter((d) => d.id !== dataset.id)] : []),
+    [dataset, datasets],
+  );
   // Another dataset, run or filter ends a similarity result.
   const baseKey = JSON.stringify(query);
   if (similar && similar.base !== baseKey) setSimilar(null);
@@ -76,6 +85,12 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
   const tagLook = tags.map((t) => `${t.id}\u0000${t.name}\u0000${t.colour}`).join('\u0001');
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const tagById = useMemo(() => new Map(tags.map((t) => [t.id, t])), [tagLook]);
+  // A pool's candidates carry the pool's tags.
+  const poolTags = similar?.pool?.tags;
+  const gridTags = useMemo(
+    () => (poolTags ? new Map([...tagById, ...poolTags.map((t) => [t.id, t] as const)]) : tagById),
+    [tagById, poolTags],
+  );
   const total = similar ? similar.items.length : (facets?.total ?? items.length);
 
   // A new query (or a similarity result, or going back from one) starts from nothing selected.
@@ -152,10 +167,47 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
     [items, total, pages],
   );
 
+  // A pool candidate is tagged with the pool's tag of the same name (made on first use).
+  const togglePoolTag = useCallback(
+    (tag: TagInfo, targets: GridItem[], pool: NonNullable<SimilarView['pool']>) => {
+      const known = pool.tags.find((t) => t.name === tag.name);
+      const remove = !!known && targets.every((i) => i.tagIds.includes(known.id));
+      const imageIds = targets.map((i) => i.id);
+      void enqueueWrite(async () => {
+        const poolTag = await poolTagFor(client, pool.id, tag, pool.tags);
+        setSimilar((s) =>
+          s?.pool && !s.pool.tags.some((t) => t.id === poolTag.id)
+            ? { ...s, pool: { ...s.pool, tags: [...s.pool.tags, poolTag] } }
+            : s,
+        );
+        for (const item of targets) {
+          patch(item.id, (i) => ({
+            ...i,
+            tagIds: remove
+              ? i.tagIds.filter((t) => t !== poolTag.id)
+              : [...new Set([...i.tagIds, poolTag.id])],
+          }));
+        }
+        await client.call(remove ? 'tags.remove' : 'tags.apply', {
+          tagId: poolTag.id,
+          selection: { imageIds },
+        });
+      })
+        .then(() =>
+          onStatus(
+            `${remove ? 'Removed' : 'Tagged'} “${tag.name}” ${remove ? 'from' : 'on'} ${imageIds.length} image${imageIds.length > 1 ? 's' : ''} of ${pool.name}`,
+          ),
+        )
+        .catch((e: Error) => onStatus(`Not saved in ${pool.name}: ${e.message}`));
+    },
+    [client, patch, onStatus],
+  );
+
   const toggleTag = useCallback(
     (tag: TagInfo) => {
       const targets = selectedItems.length ? selectedItems : focused ? [focused] : [];
       if (!targets.length) return;
+      if (similar?.pool) return togglePoolTag(tag, targets, similar.pool);
       const remove = targets.every((i) => i.tagIds.includes(tag.id));
       for (const item of targets) {
         patch(item.id, (i) => ({
@@ -178,7 +230,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
           refresh();
         });
     },
-    [client, selectedItems, focused, patch, refresh, onStatus],
+    [client, selectedItems, focused, patch, refresh, onStatus, similar, togglePoolTag],
   );
 
   const markReviewed = useCallback(() => {
@@ -203,28 +255,37 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
 
   const seq = useRef(0);
   const findSimilarTo = useCallback(
-    (from: { tag?: TagInfo; images?: boolean }, mode: 'nearest' | 'mean' = 'nearest') => {
+    (
+      from: { tag?: TagInfo; images?: boolean },
+      mode: 'nearest' | 'mean' = 'nearest',
+      where: number | null = searchIn,
+    ) => {
       if (!dataset) return;
+      const pool = where !== null && where !== dataset.id ? datasets.find((d) => d.id === where) : undefined;
       if (!run) return onStatus('Find similar needs a run: choose one (a predict run stores the embeddings)');
       const targets = from.images ? (selectedItems.length ? selectedItems : focused ? [focused] : []) : [];
       if (!from.tag && !targets.length) return onStatus('Select images (or open one) to find similar ones');
-      onStatus('Finding similar images…');
+      onStatus(`Finding similar images${pool ? ` in ${pool.name}` : ''}…`);
+      setMissingPoolRun(null);
       client
         .call('similar.find', {
           datasetId: dataset.id,
           runId: run.id,
           tag: from.tag?.name ?? null,
           imageIds: targets.map((i) => i.id),
+          poolDatasetId: pool?.id,
           mode,
           k: SIMILAR_K,
         })
-        .then((result) => {
+        .then(async (result) => {
+          const poolTags = pool ? await client.call('tags.list', { datasetId: pool.id }) : [];
           setView({ imageId: null, at: null });
           setSimilar({
             seq: ++seq.current,
             base: JSON.stringify(query),
             from,
             pattern: from.tag ?? null,
+            pool: pool ? { id: pool.id, name: pool.name, tags: poolTags } : null,
             result,
             items: result.items,
           });
@@ -233,9 +294,20 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
               (result.missing.length ? `; ${result.missing.length} query image(s) have no embedding` : ''),
           );
         })
-        .catch((e: Error) => onStatus(`Find similar: ${e.message}`));
+        .catch((e: Error & { code?: string }) => {
+          if (!pool || e.code !== 'no-pool-run') return onStatus(`Find similar: ${e.message}`);
+          onStatus(`Find similar: ${pool.name} has no run of this model yet`);
+          setMissingPoolRun({
+            pool,
+            model: String(run.settings.model),
+            modelName: run.modelName ?? run.name,
+            message: e.message,
+            from,
+            mode,
+          });
+        });
     },
-    [client, dataset, run, query, selectedItems, focused, onStatus],
+    [client, dataset, datasets, searchIn, run, query, selectedItems, focused, onStatus],
   );
 
   const rejectCandidates = useCallback(() => {
@@ -289,7 +361,8 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
       run: (e) => {
         const tag = tags.find((t) => t.hotkey === Number(e.key));
         if (!tag) return onStatus(`No tag has hotkey ${e.key}`);
-        const adds = !(focused?.tagIds.includes(tag.id) ?? true);
+        const shownId = similar?.pool ? similar.pool.tags.find((t) => t.name === tag.name)?.id : tag.id;
+        const adds = !(focused?.tagIds.includes(shownId ?? -1) ?? true);
         toggleTag(tag);
         // Confirming a candidate moves on to the next one.
         if (similar && adds && selectedItems.length <= 1) moveTo(focus + 1);
@@ -321,8 +394,21 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
             <SimilarBanner
               view={similar}
               datasetName={dataset.name}
-              onMode={(mode) => findSimilarTo(similar.from, mode)}
+              datasets={searchDatasets}
+              onMode={(mode) => findSimilarTo(similar.from, mode, similar.pool?.id ?? null)}
+              onSearchIn={(id) => {
+                setSearchIn(id);
+                findSimilarTo(similar.from, similar.result.mode, id);
+              }}
               onBack={() => setSimilar(null)}
+            />
+          )}
+          {missingPoolRun && (
+            <PoolRunNeeded
+              missing={missingPoolRun}
+              onStatus={onStatus}
+              onDismiss={() => setMissingPoolRun(null)}
+              onReady={() => findSimilarTo(missingPoolRun.from, missingPoolRun.mode, missingPoolRun.pool.id)}
             />
           )}
           {pages.error && (
@@ -334,6 +420,7 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
             <ImageView
               key={focused.id}
               item={focused}
+              runId={similar?.pool ? similar.result.pool.run : undefined}
               position={
                 focused === inGrid
                   ? `${focus + 1} of ${total.toLocaleString()}`
@@ -345,11 +432,13 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
               queryKey={queryKey}
               items={items}
               total={total}
-              tags={tagById}
+              tags={gridTags}
               selected={selected}
               focus={focus}
               safeView={settings.safeView}
-              heatmapRunId={settings.overlayInGrid && run ? run.id : null}
+              heatmapRunId={
+                settings.overlayInGrid && run ? (similar?.pool ? similar.result.pool.run : run.id) : null
+              }
               similarity={similarity}
               onNeed={pages.need}
               onColumns={(c) => (columns.current = c)}
@@ -386,9 +475,17 @@ export function ReviewView({ filters, setFilters, onStatus }: Props) {
             onChanged={refresh}
             onFindSimilar={(tag) => findSimilarTo({ tag })}
           />
+          {searchDatasets.length > 1 && (
+            <SearchInSelect
+              name="Find similar in"
+              datasets={searchDatasets}
+              value={searchIn ?? dataset.id}
+              onChange={setSearchIn}
+            />
+          )}
           <button
             disabled={!selectedItems.length && !focused}
-            title="Rank this dataset by similarity to the selected (or open) images (f)"
+            title="Rank the chosen dataset by similarity to the selected (or open) images (f)"
             onClick={() => findSimilarTo({ images: true })}
           >
             Find similar

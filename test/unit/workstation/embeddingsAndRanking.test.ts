@@ -1,18 +1,23 @@
 // The float16 embedding store (rows appended at the committed count, an interrupted batch
 // overwritten on resume, a lost file recomputed) and the ranking's indexes (the flat scan is exact;
-// the HNSW graph's recall@50 against it on clustered data), on a real SQLite data dir.
+// the HNSW graph's recall@50 against it on clustered data; the graph built in a worker thread, and
+// before a big run's query), on a real SQLite data dir.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { threadId } from 'node:worker_threads';
 import {
   embeddingFile,
   EmbeddingAppender,
+  indexCacheFile,
   readEmbeddingsOf,
   readRunEmbeddings,
   setRunEmbeddingSettings,
 } from '../../../electron/workstation/embeddings/embeddingStore';
 import { openDatabase, type Db } from '../../../electron/workstation/store/openDatabase';
+import { findSimilar, prepareRunIndex } from '../../../electron/workstation/similar/findSimilar';
+import { buildHnswOffThread } from '../../../electron/workstation/similar/hnswOffThread';
 import { flatIndex, hnswIndex, normaliseRows } from '../../../electron/workstation/similar/vectorIndex';
 import { tempDir } from '../../helpers/tempDir';
 
@@ -186,4 +191,65 @@ test('ranking: the flat scan is exact; HNSW finds ≥ 95% of the exact top 50', 
   const extended = hnswIndex(more, dim, cache);
   assert.equal(extended.size, n + 100);
   assert.equal(extended.search(more.slice((n + 50) * dim, (n + 51) * dim), 1)[0].rows[0], n + 50);
+});
+
+test('the HNSW graph is built in a worker thread while this thread runs timers; its cache is loaded as is', async (t) => {
+  const dim = 32;
+  const n = 20_000;
+  const vectors = clustered(n, dim);
+  const cache = path.join(tempDir(t, 'vsw-hnsw-'), 'run-1.hnsw');
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  t.after(() => clearInterval(timer));
+  const built = await buildHnswOffThread(vectors.slice(), dim, cache);
+  clearInterval(timer);
+  assert.notEqual(built.threadId, threadId, 'built in another thread');
+  assert.equal(built.size, n);
+  // A build on this thread would have resolved before any timer ran.
+  assert.ok(ticks > 0, `this thread ran ${ticks} timer callbacks during the build`);
+
+  const written = fs.statSync(cache).mtimeMs;
+  const index = hnswIndex(vectors, dim, cache);
+  assert.equal(fs.statSync(cache).mtimeMs, written, 'the cache holds every row: not saved again');
+  const queries = vectors.slice(0, 10 * dim);
+  const approximate = index.search(queries, 10);
+  flatIndex(vectors, dim)
+    .search(queries, 10)
+    .forEach((exact, q) => {
+      const found = exact.rows.filter((r) => approximate[q].rows.includes(r)).length;
+      assert.ok(found >= 9, `query ${q}: ${found} of the exact top 10`);
+    });
+});
+
+test('prepareRunIndex builds a run too big for the flat scan in a worker, before its query', async (t) => {
+  const dir = tempDir(t, 'vsw-emb-');
+  const db = openDatabase(dir);
+  t.after(() => db.close());
+  const n = 3000;
+  const dim = 16;
+  const { runId, imageIds } = seed(db, n);
+  db.prepare("UPDATE runs SET status = 'done' WHERE id = ?").run(runId);
+  const embeddings = path.join(dir, 'embeddings');
+  setRunEmbeddingSettings(db, runId, { tensor: 'x', dim });
+  const appender = new EmbeddingAppender(db, embeddings, runId, dim);
+  db.transaction(appender.write(imageIds, clustered(n, dim)))();
+  appender.close();
+
+  const cache = indexCacheFile(embeddings, runId);
+  // Under the default flat limit nothing is built.
+  await prepareRunIndex(db, embeddings, runId);
+  assert.equal(fs.existsSync(cache), false);
+  // "Too big": a flat limit just under the run's values.
+  await prepareRunIndex(db, embeddings, runId, n * dim - 1);
+  assert.ok(fs.existsSync(cache), 'the worker wrote the graph');
+  // The graph holds every row of the run: loading it neither adds nor saves.
+  const written = fs.statSync(cache).mtimeMs;
+  const stored = readRunEmbeddings(db, embeddings, runId);
+  const graph = hnswIndex(normaliseRows(stored.vectors, dim), dim, cache);
+  assert.equal(fs.statSync(cache).mtimeMs, written, 'loaded as built, not extended');
+  assert.equal(graph.size, n);
+  assert.equal(graph.search(stored.vectors.slice(7 * dim, 8 * dim), 1)[0].rows[0], 7);
+  // The query answers (with the flat scan here: the run is under the real limit).
+  const result = findSimilar(db, embeddings, { datasetId: 1, runId, imageIds: [imageIds[0]], k: 5 });
+  assert.equal(result.results.length, 5);
 });
