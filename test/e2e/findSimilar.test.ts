@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
-import { createTag, importFolder, runModel } from '../helpers/reviewSteps';
+import { confirmByKey, createTag, importFolder, runModel, waitForGridImages } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -73,20 +73,11 @@ test(
       candidates.every((p) => !seeds.includes(p)),
       'the tagged images are the query, not candidates',
     );
-    await page.waitForFunction(
-      () => [...document.querySelectorAll<HTMLImageElement>('[role=grid] img')].every((i) => i.complete),
-      undefined,
-      { timeout: 30_000 },
-    );
+    await waitForGridImages(page);
     await screenshot(page, 'find-similar-candidates');
 
     // Confirm three by the tag's hotkey (each moves on to the next candidate), reject the fourth.
-    await cells.first().click();
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await grid.locator('.cell.focused').getAttribute('data-path'), candidates[i]);
-      await page.keyboard.press('1');
-    }
-    assert.equal(await grid.locator('.cell.focused').getAttribute('data-path'), candidates[3]);
+    await confirmByKey(page, candidates, 3, '1');
     await page.keyboard.press('x');
     await page.locator('output[aria-label=Status]', { hasText: 'will not be proposed again' }).waitFor();
     // The rejected candidate left the list; the next one took its place.

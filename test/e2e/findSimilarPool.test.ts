@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
-import { createTag } from '../helpers/reviewSteps';
+import { confirmByKey, createTag, waitForGridImages } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
+import { readJsonl } from '../helpers/manifest';
 import { tempDir } from '../helpers/tempDir';
 import { vswOk } from '../integration/core/coreKit';
 
@@ -101,20 +102,11 @@ test(
       candidates.every((p) => !p.includes('/')),
       'the candidates are pool images (flat folder)',
     );
-    await page.waitForFunction(
-      () => [...document.querySelectorAll<HTMLImageElement>('[role=grid] img')].every((i) => i.complete),
-      undefined,
-      { timeout: 30_000 },
-    );
+    await waitForGridImages(page);
     await screenshot(page, 'find-similar-pool-candidates');
 
     // Confirm three with the tag's key: each moves on to the next candidate and shows the tag.
-    await cells.first().click();
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await grid.locator('.cell.focused').getAttribute('data-path'), candidates[i]);
-      await page.keyboard.press('1');
-    }
-    assert.equal(await grid.locator('.cell.focused').getAttribute('data-path'), candidates[3]);
+    await confirmByKey(page, candidates, 3, '1');
     await page.locator('output[aria-label=Status]', { hasText: 'of pool' }).waitFor();
     for (const p of candidates.slice(0, 3))
       await grid.locator(`[data-path="${p}"]`).getByText('checkerboard').waitFor();
@@ -177,14 +169,12 @@ test(
     );
     await screenshot(page, 'find-similar-pool-export');
 
-    const rows = fs
-      .readFileSync(path.join(out, 'manifest.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map(
-        (l) =>
-          JSON.parse(l) as { file_name: string; source: string; source_dataset: string; source_path: string },
-      );
+    const rows = readJsonl<{
+      file_name: string;
+      source: string;
+      source_dataset: string;
+      source_path: string;
+    }>(path.join(out, 'manifest.jsonl'));
     assert.equal(rows.length, 6);
     assert.deepEqual(
       rows

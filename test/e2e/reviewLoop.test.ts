@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { SALIENCY_METHODS } from '../../electron/contract/protocol';
 import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
-import { createTag, importFolder, runModel } from '../helpers/reviewSteps';
+import { createTag, importFolder, runModel, waitForGridImages } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 
@@ -99,11 +99,7 @@ test(
         assert.doesNotMatch(name, /^Shirt\//, 'a false positive of Shirt is not labelled Shirt');
       }
       // The screenshot shows the tiles with their thumbnails (made on first request).
-      await page.waitForFunction(
-        () => [...document.querySelectorAll<HTMLImageElement>('[role=grid] img')].every((i) => i.complete),
-        undefined,
-        { timeout: 30_000 },
-      );
+      await waitForGridImages(page);
       await screenshot(page, 'review-grid-false-positives');
       await page.getByRole('checkbox', { name: 'Heatmaps in grid' }).check();
       await grid

@@ -1,4 +1,5 @@
 // The steps every review loop in the browser takes: import a folder, run a model, create a tag.
+import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 
 /** Imports `folder` from the Datasets view and waits for the report's "N added". */
@@ -24,4 +25,32 @@ export async function createTag(page: Page, name: string): Promise<void> {
   await page.getByRole('button', { name: 'Add tag' }).click();
   await page.getByRole('checkbox', { name }).waitFor();
   await page.keyboard.press('Escape');
+}
+
+/** Waits until every thumbnail in the grid has loaded (thumbnails are made on first request). */
+export async function waitForGridImages(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => [...document.querySelectorAll<HTMLImageElement>('[role=grid] img')].every((i) => i.complete),
+    undefined,
+    { timeout: 30_000 },
+  );
+}
+
+/**
+ * From the first candidate of the grid, confirms the first `count` candidates with the tag's
+ * `key`, checking that each key press moves the focus on to the next candidate in rank order.
+ */
+export async function confirmByKey(
+  page: Page,
+  candidates: string[],
+  count: number,
+  key: string,
+): Promise<void> {
+  const grid = page.getByRole('grid', { name: 'Images' });
+  await grid.getByRole('gridcell').first().click();
+  for (let i = 0; i < count; i++) {
+    assert.equal(await grid.locator('.cell.focused').getAttribute('data-path'), candidates[i]);
+    await page.keyboard.press(key);
+  }
+  assert.equal(await grid.locator('.cell.focused').getAttribute('data-path'), candidates[count]);
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CompareResult } from '../../electron/contract/compare';
 import type { SimilarResult } from '../../electron/workstation/similar/findSimilar';
+import { readJsonl } from '../helpers/manifest';
 import { repoRoot } from '../helpers/serveProcess';
 import { tempDir } from '../helpers/tempDir';
 import { lastLine, VSW, vswOk } from './core/coreKit';
@@ -43,14 +44,6 @@ async function vswAll(calls: string[][], width = 4): Promise<void> {
 }
 
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-
-function readJsonl(file: string): Record<string, unknown>[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** The pool's truth (label, cued), which the workstation never sees: the reviewer's eye. */
 function poolTruth(): Map<string, { label: string; cued: boolean }> {

@@ -12,6 +12,7 @@ import { readRunEmbeddings } from '../../../electron/workstation/embeddings/embe
 import type { SimilarResult } from '../../../electron/workstation/similar/findSimilar';
 import { openDatabase } from '../../../electron/workstation/store/openDatabase';
 import { repoRoot } from '../../helpers/serveProcess';
+import { readJsonl } from '../../helpers/manifest';
 import { tempDir } from '../../helpers/tempDir';
 import { BUNDLED, DEMO, lastLine, vsw, vswOk } from './coreKit';
 
@@ -245,14 +246,9 @@ test('predict → similar (nearest, mean, pool) → reject → confirm → expor
     exported.stderr,
     /test-set leakage: 1 exported image\(s\) are the same file .*1 are near-duplicates/,
   );
-  const rows = fs
-    .readFileSync(path.join(out, 'manifest.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map(
-      (l) =>
-        JSON.parse(l) as { file_name: string; source: string; source_dataset: string; source_path: string },
-    );
+  const rows = readJsonl<{ file_name: string; source: string; source_dataset: string; source_path: string }>(
+    path.join(out, 'manifest.jsonl'),
+  );
   assert.equal(rows.length, 7);
   assert.deepEqual(
     rows
