@@ -2,7 +2,7 @@
 // ReduceSum and ReduceMean (axes as attribute or, from opsets 13/18, as input).
 import { intAttr } from '../nodeAttributes';
 import type { NodeProto } from '../../onnx/onnxSchema';
-import { normaliseAxis, reducedAxes, unsupported, type VjpRule } from './vjpContext';
+import { keptReductionGradient, normaliseAxis, unsupported, type VjpRule } from './vjpContext';
 
 const softmax: VjpRule = (a) => {
   const g = a.gradOut(0);
@@ -67,11 +67,10 @@ function reduction(mean: boolean): VjpRule {
     const { node, ctx } = a;
     const e = ctx.editor;
     const x = node.input![0];
-    const dims = ctx.dims(x);
-    const axes = reducedAxes(ctx, node, dims.length);
-    if (axes === undefined) return [g];
-    const keepdims = intAttr(node, 'keepdims', 1) !== 0;
-    let spread = keepdims ? g : e.unsqueeze(g, axes);
+    const kept = keptReductionGradient(ctx, node, g);
+    if (kept === undefined) return [g];
+    const { axes, dims } = kept;
+    let spread = kept.gKeep;
     if (mean) spread = e.op('Mul', [spread, e.float(1 / axes.reduce((p, i) => p * dims[i], 1))]);
     return [e.op('Expand', [spread, ctx.shapeOf(x)])];
   };

@@ -3,7 +3,7 @@
 import { floatTensor } from '../../onnx/tensorData';
 import { DataType, type NodeProto } from '../../onnx/onnxSchema';
 import { intAttr, intsAttr, stringAttr } from '../nodeAttributes';
-import { reducedAxes, unsupported, type VjpRule } from './vjpContext';
+import { keptReductionGradient, unsupported, type VjpRule } from './vjpContext';
 
 interface WindowAttrs {
   kernel: number[];
@@ -102,11 +102,9 @@ function extremum(opType: 'ReduceMax' | 'ReduceMin'): VjpRule {
     const e = ctx.editor;
     const x = node.input![0];
     const y = node.output![0];
-    const dims = ctx.dims(x);
-    const axes = reducedAxes(ctx, node, dims.length);
-    if (axes === undefined) return [g];
-    const keepdims = intAttr(node, 'keepdims', 1) !== 0;
-    const gKeep = keepdims ? g : e.unsqueeze(g, axes);
+    const kept = keptReductionGradient(ctx, node, g);
+    if (kept === undefined) return [g];
+    const { gKeep, axes, dims, keepdims } = kept;
     let mask: string;
     if (axes.length === 1) {
       const axis = axes[0];

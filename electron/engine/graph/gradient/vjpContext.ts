@@ -130,6 +130,23 @@ export function reducedAxes(ctx: GradientContext, node: NodeProto, rank: number)
   return axes.map((v) => normaliseAxis(v, rank)).sort((p, q) => p - q);
 }
 
+/**
+ * A Reduce* node's output gradient `g` with the reduced axes put back as size-1 dims (whatever its
+ * keepdims), with those axes and the input's dims; undefined when the node is a no-op, whose
+ * gradient passes through unchanged.
+ */
+export function keptReductionGradient(
+  ctx: GradientContext,
+  node: NodeProto,
+  g: string,
+): { gKeep: string; axes: number[]; dims: number[]; keepdims: boolean } | undefined {
+  const dims = ctx.dims(node.input![0]);
+  const axes = reducedAxes(ctx, node, dims.length);
+  if (axes === undefined) return undefined;
+  const keepdims = intAttr(node, 'keepdims', 1) !== 0;
+  return { gKeep: keepdims ? g : ctx.editor.unsqueeze(g, axes), axes, dims, keepdims };
+}
+
 /** Broadcast shape of several static shapes (numpy rules). */
 export function broadcastDims(...shapes: number[][]): number[] {
   const rank = Math.max(...shapes.map((s) => s.length));
