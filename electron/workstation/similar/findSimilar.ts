@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { WorkstationError } from '../datasets/importFolder';
 import {
   embeddingFile,
+  embeddingSettingsOrThrow,
   indexCacheFile,
   readEmbeddingsOf,
   readRunEmbeddings,
@@ -136,8 +137,15 @@ export function prepareRunIndex(
   const key = `${file}\u0000${rows}`;
   const pending = building.get(key);
   if (pending) return pending;
-  const { dim, vectors } = readRunEmbeddings(db, dir, runId);
-  if (vectors.length <= flatLimitValues) return Promise.resolve();
+  // Sized from the row index, so that a run small enough for the flat scan is not read here and
+  // then again by the query.
+  const { dim } = embeddingSettingsOrThrow(db, runId);
+  const rowCount = db
+    .prepare('SELECT COALESCE(MAX(row), -1) + 1 FROM embedding_rows WHERE run_id = ?')
+    .pluck()
+    .get(runId) as number;
+  if (rowCount * dim <= flatLimitValues) return Promise.resolve();
+  const { vectors } = readRunEmbeddings(db, dir, runId);
   const build = buildHnswOffThread(normaliseRows(vectors, dim), dim, indexCacheFile(dir, runId))
     .then(() => undefined)
     .finally(() => building.delete(key));
