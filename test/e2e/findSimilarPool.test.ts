@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
-import { confirmByKey, createTag, waitForGridImages } from '../helpers/reviewSteps';
+import { confirmByKey, tagFalsePositives, waitForGridImages } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { readJsonl } from '../helpers/manifest';
 import { tempDir } from '../helpers/tempDir';
@@ -53,20 +53,9 @@ test(
     await page.getByRole('combobox', { name: 'Dataset' }).selectOption({ label: 'cued' });
 
     // Three cued false positives of Shirt, tagged "checkerboard" by hotkey.
-    await page.getByRole('tab', { name: 'Review' }).click();
-    await page.getByRole('combobox', { name: 'Error type' }).selectOption({ label: 'False positives' });
-    await page.getByRole('combobox', { name: 'Class', exact: true }).selectOption('Shirt');
+    const seeds = await tagFalsePositives(page, 'Shirt', 'checkerboard', 3);
     const grid = page.getByRole('grid', { name: 'Images' });
     const cells = grid.getByRole('gridcell');
-    await cells.first().waitFor();
-    await createTag(page, 'checkerboard');
-    await cells.first().click();
-    const seeds: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      seeds.push((await grid.locator('.cell.focused').getAttribute('data-path'))!);
-      await page.keyboard.press('1');
-      await page.keyboard.press('ArrowRight');
-    }
     await page
       .locator('.tag-list li', { hasText: 'checkerboard' })
       .locator('.tag-row .muted', { hasText: /^3$/ })

@@ -54,3 +54,30 @@ export async function confirmByKey(
   }
   assert.equal(await grid.locator('.cell.focused').getAttribute('data-path'), candidates[count]);
 }
+
+/**
+ * In Review, filters the false positives of `cls`, creates `tag` (hotkey 1) and tags the first
+ * `count` of them by hotkey; returns their paths in grid order.
+ */
+export async function tagFalsePositives(
+  page: Page,
+  cls: string,
+  tag: string,
+  count: number,
+): Promise<string[]> {
+  await page.getByRole('tab', { name: 'Review' }).click();
+  await page.getByRole('combobox', { name: 'Error type' }).selectOption({ label: 'False positives' });
+  await page.getByRole('combobox', { name: 'Class', exact: true }).selectOption(cls);
+  const grid = page.getByRole('grid', { name: 'Images' });
+  const cells = grid.getByRole('gridcell');
+  await cells.first().waitFor();
+  await createTag(page, tag);
+  await cells.first().click();
+  const tagged: string[] = [];
+  for (let i = 0; i < count; i++) {
+    tagged.push((await grid.locator('.cell.focused').getAttribute('data-path'))!);
+    await page.keyboard.press('1');
+    await page.keyboard.press('ArrowRight');
+  }
+  return tagged;
+}
