@@ -3,9 +3,9 @@
 // every ORT run and ORT waits for them; in workers, the blending and sharp's encoding overlap
 // the next batch's run. Sized to the cores ORT's intra-op threads leave, at least one.
 import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../errors';
+import { startSiblingWorker } from '../siblingWorker';
 import type { PreprocessGeometry } from '../preprocess';
 import type { OverlayBase, OverlayOptions } from './overlay';
 
@@ -34,15 +34,8 @@ export class OverlayPool {
 
   /** `size` workers (default: the cores beyond two, at least one). */
   constructor(size = Math.max(1, os.availableParallelism() - 2)) {
-    // The worker's own file, beside this one: .js when built, .ts when run from source (tests),
-    // where the worker needs tsx's loader too.
-    const ext = path.extname(__filename);
-    const file = path.join(__dirname, `overlayWorker${ext}`);
     for (let i = 0; i < size; i++) {
-      const worker =
-        ext === '.ts'
-          ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true })
-          : new Worker(file);
+      const worker = startSiblingWorker(__filename, 'overlayWorker');
       worker.on('message', (reply: OverlayReply) => this.settle(i, reply));
       worker.on('error', (e) => this.fail(e));
       this.workers.push(worker);

@@ -1,8 +1,7 @@
 // Builds a run's HNSW graph cache in a worker thread (hnswBuildWorker): building one over a million
 // vectors takes minutes, during which the service's thread must stay free for other requests.
 // The caller then loads the finished cache (vectorIndex's hnswIndex finds every row in it).
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../../engine/siblingWorker';
 import type { HnswBuildReply, HnswBuildRequest } from './hnswBuildWorker';
 
 /**
@@ -14,13 +13,7 @@ export function buildHnswOffThread(
   dim: number,
   cacheFile: string,
 ): Promise<{ threadId: number; size: number }> {
-  // The worker's own file, beside this one: .js when built, .ts when run from source (tests).
-  const ext = path.extname(__filename);
-  const file = path.join(__dirname, `hnswBuildWorker${ext}`);
-  const worker =
-    ext === '.ts'
-      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true })
-      : new Worker(file);
+  const worker = startSiblingWorker(__filename, 'hnswBuildWorker');
   // Handed over without a copy when the array owns its buffer (it is detached here then).
   const owned =
     vectors.byteOffset === 0 && vectors.byteLength === vectors.buffer.byteLength ? vectors : vectors.slice();
