@@ -27,6 +27,52 @@ export function sampleBilinear(
   );
 }
 
+/**
+ * The map upsampled to height × width pixels one output row at a time, so a caller that turns
+ * each row into something else (an overlay's colours) needs no full-size array. A row blends the
+ * map's two nearest rows first, then each pixel the two nearest columns of that blend.
+ */
+export class BilinearRows {
+  private readonly xlo: Int32Array;
+  private readonly xhi: Int32Array;
+  private readonly xf: Float64Array;
+  private readonly values: Float64Array;
+  private readonly blended: Float64Array;
+
+  constructor(
+    map: ArrayLike<number>,
+    private readonly rows: number,
+    private readonly cols: number,
+    private readonly height: number,
+    readonly width: number,
+  ) {
+    this.xlo = new Int32Array(width);
+    this.xhi = new Int32Array(width);
+    this.xf = new Float64Array(width);
+    for (let x = 0; x < width; x++) {
+      const b = blendAt((x + 0.5) / width, cols);
+      this.xlo[x] = b.lo;
+      this.xhi[x] = b.hi;
+      this.xf[x] = b.f;
+    }
+    this.values = Float64Array.from(map);
+    this.blended = new Float64Array(cols);
+  }
+
+  /** Output row y into `out` (width values from `offset`). */
+  row(y: number, out: Float32Array, offset = 0): void {
+    const { cols, values, blended, xlo, xhi, xf } = this;
+    const b = blendAt((y + 0.5) / this.height, this.rows);
+    const top = b.lo * cols;
+    const bottom = b.hi * cols;
+    for (let c = 0; c < cols; c++) blended[c] = values[top + c] * (1 - b.f) + values[bottom + c] * b.f;
+    for (let x = 0; x < this.width; x++) {
+      const f = xf[x];
+      out[offset + x] = blended[xlo[x]] * (1 - f) + blended[xhi[x]] * f;
+    }
+  }
+}
+
 /** The map upsampled to height × width pixels. */
 export function upsampleBilinear(
   map: ArrayLike<number>,
@@ -36,27 +82,7 @@ export function upsampleBilinear(
   width: number,
 ): Float32Array {
   const out = new Float32Array(height * width);
-  // Column blends in typed arrays: the inner loop runs per pixel (50,000 for a 224² overlay).
-  const xlo = new Int32Array(width);
-  const xhi = new Int32Array(width);
-  const xf = new Float64Array(width);
-  for (let x = 0; x < width; x++) {
-    const b = blendAt((x + 0.5) / width, cols);
-    xlo[x] = b.lo;
-    xhi[x] = b.hi;
-    xf[x] = b.f;
-  }
-  const values = Float64Array.from(map);
-  for (let y = 0; y < height; y++) {
-    const b = blendAt((y + 0.5) / height, rows);
-    const top = b.lo * cols;
-    const bottom = b.hi * cols;
-    for (let x = 0; x < width; x++) {
-      const f = xf[x];
-      const upper = values[top + xlo[x]] * (1 - f) + values[top + xhi[x]] * f;
-      const lower = values[bottom + xlo[x]] * (1 - f) + values[bottom + xhi[x]] * f;
-      out[y * width + x] = upper * (1 - b.f) + lower * b.f;
-    }
-  }
+  const up = new BilinearRows(map, rows, cols, height, width);
+  for (let y = 0; y < height; y++) up.row(y, out, y * width);
   return out;
 }

@@ -38,6 +38,7 @@ import {
 import { occlusionMaps } from './perturbation';
 import { serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
+import { forwardGflop } from './onnx/modelCost';
 import { defaultThreads, ManagedSession, type ProviderName } from './providers';
 
 export const FLOAT16_NOTE =
@@ -150,6 +151,11 @@ export class ExplainSession {
    * The provider of the session that ran last (each graph has its own session, and one that fails
    * while running moves to the CPU on its own), so reports name what really ran.
    */
+  /** ORT's intra-op threads (the user's, or defaultThreads by the model's cost). */
+  get threads(): number {
+    return this.explainSession.threads;
+  }
+
   get provider(): ProviderName {
     return (this.lastRun ?? this.explainSession).provider;
   }
@@ -227,6 +233,11 @@ export class ExplainSession {
     const warnings = [headReadoutWarning(model, info, analysis.tokens, analysis.prefixTokens)];
     if (float16) warnings.push(FLOAT16_NOTE);
     for (const w of warnings) if (w) log(w);
+    // Every session of this model gets the same threads: the user's, or by the model's cost.
+    options = {
+      ...options,
+      threads: options.threads ?? defaultThreads(forwardGflop(model, analysis.tokens)),
+    };
     const session = await ManagedSession.open(explainSource, {
       provider: options.provider,
       threads: options.threads,
@@ -550,7 +561,7 @@ export class ExplainSession {
   private gradientChunk(session: ManagedSession): number | undefined {
     if (this.options.imagesPerRun !== undefined) return this.options.imagesPerRun;
     if (session.provider !== 'cpu') return undefined;
-    const threads = this.options.threads ?? defaultThreads();
+    const threads = this.explainSession.threads;
     const rows = GRADIENT_ROWS * Math.max(1, Math.floor(threads / 2));
     // Windowed models: the first stage has the most tokens.
     const first = this.analysis.windowed?.[0].grid;

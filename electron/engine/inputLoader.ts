@@ -6,7 +6,13 @@ import { tensorToGray, type OverlayBase } from './heatmap';
 import { isNpyFile } from './imageFiles';
 import { preprocessingFromFlags, type ModelCard, type PreprocessingSpec } from './modelCard';
 import { readInputTensor } from './npy';
-import { identityGeometry, preprocessImage, type InputSize, type PreprocessGeometry } from './preprocess';
+import {
+  identityGeometry,
+  isWhole,
+  preprocessImage,
+  type InputSize,
+  type PreprocessGeometry,
+} from './preprocess';
 
 export interface LoadedInput {
   tensor: Float32Array;
@@ -86,13 +92,8 @@ export async function loadInput(
   if (!spec) throw new EngineError(`No preprocessing is known for image ${file}.`, 'needs-preprocessing');
   const { tensor, geometry, pixels, channels } = await preprocessImage(file, spec, model);
   // Where the model saw the whole picture as it is, its decoded pixels are the overlay's base.
-  const { original, resized, crop } = geometry;
-  const whole =
-    resized.width === original.width &&
-    resized.height === original.height &&
-    crop.width === original.width &&
-    crop.height === original.height;
-  if (whole && (channels === 1 || channels === 3))
+  const { original } = geometry;
+  if (isWhole(geometry) && (channels === 1 || channels === 3))
     return {
       tensor,
       geometry,

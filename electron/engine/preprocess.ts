@@ -1,9 +1,11 @@
 // Turns an image file into the model's input tensor (1×C×H×W float32) as a model card describes:
 // EXIF orientation, resize (exact or shorter side), centre crop, colour conversion, scale, mean and
 // std. Also returns the geometry that maps model pixels back onto the picture the user sees.
+import { promises as fs } from 'node:fs';
 import sharp, { type KernelEnum, type Metadata, type OutputInfo } from 'sharp';
 import { EngineError } from './errors';
 import type { PreprocessingSpec } from './modelCard';
+import { decodePlainPng, isPlainPng } from './plainPng';
 
 export interface InputSize {
   channels: number;
@@ -96,8 +98,10 @@ export function computeGeometry(
   };
 }
 
-/** Size of a picture after EXIF orientation. */
-export async function orientedSize(file: string | Buffer): Promise<{ width: number; height: number }> {
+/** Size of a picture after EXIF orientation, and whether it is 8-bit gray (with or without alpha). */
+export async function orientedSize(
+  file: string | Buffer,
+): Promise<{ width: number; height: number; gray: boolean }> {
   let meta: Metadata;
   try {
     meta = await sharp(file).metadata();
@@ -107,7 +111,10 @@ export async function orientedSize(file: string | Buffer): Promise<{ width: numb
   if (!meta.width || !meta.height)
     throw new EngineError(`Cannot tell the size of image ${describe(file)}.`, 'image-read');
   const swap = (meta.orientation ?? 1) >= 5;
-  return swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
+  const gray = meta.space === 'b-w' && !meta.hasProfile;
+  return swap
+    ? { width: meta.height, height: meta.width, gray }
+    : { width: meta.width, height: meta.height, gray };
 }
 
 const describe = (file: string | Buffer): string => (typeof file === 'string' ? file : '(buffer)');
@@ -122,6 +129,13 @@ export async function loadModelPixels(
   input: InputSize,
   kernel?: keyof KernelEnum,
 ): Promise<{ pixels: Uint8Array; channels: number; geometry: PreprocessGeometry }> {
+  const bytes = await plainPngBytes(file);
+  if (bytes) {
+    const png = decodePlainPng(bytes);
+    const geometry = computeGeometry(png.width, png.height, spec, input, describe(file));
+    // A picture at the model's size needs nothing more; one to resize or crop goes to sharp.
+    if (isWhole(geometry)) return { pixels: png.pixels, channels: png.channels, geometry };
+  }
   const size = await orientedSize(file);
   const geometry = computeGeometry(size.width, size.height, spec, input, describe(file));
   let pipeline = sharp(file).rotate();
@@ -134,6 +148,9 @@ export async function loadModelPixels(
   const { crop } = geometry;
   if (crop.width !== geometry.resized.width || crop.height !== geometry.resized.height)
     pipeline = pipeline.extract(crop);
+  // sharp's raw output is sRGB unless told otherwise: a gray picture stays one channel (the same
+  // values, a third of the samples to convert and to blend under an overlay).
+  if (size.gray) pipeline = pipeline.toColourspace('b-w');
   let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await pipeline.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
@@ -145,6 +162,24 @@ export async function loadModelPixels(
     channels: raw.info.channels,
     geometry,
   };
+}
+
+/** A PNG's bytes where it is plain (see plainPng.ts), else undefined: sharp reads the file. */
+async function plainPngBytes(file: string | Buffer): Promise<Uint8Array | undefined> {
+  if (typeof file === 'string' && !/\.png$/i.test(file)) return undefined;
+  // An unreadable file is left for sharp to report, in its words.
+  const bytes = typeof file === 'string' ? await fs.readFile(file).catch(() => undefined) : file;
+  return bytes && isPlainPng(bytes) ? bytes : undefined;
+}
+
+/** Whether the model sees the picture as it is: no resize, no crop. */
+export function isWhole({ original, resized, crop }: PreprocessGeometry): boolean {
+  return (
+    resized.width === original.width &&
+    resized.height === original.height &&
+    crop.width === original.width &&
+    crop.height === original.height
+  );
 }
 
 /** Image → 1×C×H×W float32 per the card: colour conversion, then (v·scale − mean[c]) / std[c]. */

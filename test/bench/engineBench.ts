@@ -577,13 +577,19 @@ function cliSeconds(dir: string, out: string, args: Args, extra: string[]): numb
   return (performance.now() - t0) / 1000;
 }
 
+/** Rounds of the folder measurement: this machine is shared, so one round can land on a busy moment. */
+const FOLDER_ROUNDS = 3;
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1];
+
 /**
  * `vsw explain` over a folder of the demo's PNGs (with overlays, and --no-overlay) against the
  * engine's in-process rate at batch 1 and at the CLI's batch, in the same run. The folder rate is
  * marginal: (N − 16) images over the time a folder of N takes beyond one of 16 (process start,
- * model load and graph build excluded, as they are from the in-process rate).
+ * model load and graph build excluded, as they are from the in-process rate). Each round times
+ * the engine and both CLI modes back to back; the table gives the medians and each round's ratio.
  */
-function folderRates(args: Args): Record<string, number> | null {
+function folderRates(args: Args): Record<string, number | number[]> | null {
   const demo = path.join(ROOT, 'models', 'demo', 'fashion-mnist');
   if (!existsSync(path.join(ROOT, 'dist', 'electron', 'cli', 'vsw.js')) || !existsSync(demo)) {
     console.log('folder pipeline: skipped (needs npm run build and models/demo/fashion-mnist)');
@@ -607,34 +613,49 @@ function folderRates(args: Args): Record<string, number> | null {
       (n - CLI_BATCH) /
       (cliSeconds(big, path.join(work, 'out'), args, extra) -
         cliSeconds(small, path.join(work, 'out'), args, extra));
-    const withOverlays = marginal([]);
-    const jsonOnly = marginal(['--no-overlay']);
     const fashion = MODELS.find((m) => m.key === 'fashion')!;
-    const engine = spawnSync(
-      process.execPath,
-      childArgs(fashion, 'cpu', { ...args, batches: [1, CLI_BATCH] }),
-      { encoding: 'utf8', cwd: ROOT },
-    );
-    const rows = (JSON.parse(engine.stdout.trim().split('\n').pop() ?? '') as ChildResult).rows;
-    const [b1, bN] = [rows[0].explainPerSecond, rows[1].explainPerSecond];
+    const rounds: { overlays: number; json: number; b1: number; bN: number }[] = [];
+    for (let r = 0; r < FOLDER_ROUNDS; r++) {
+      const engine = spawnSync(
+        process.execPath,
+        childArgs(fashion, 'cpu', { ...args, batches: [1, CLI_BATCH] }),
+        { encoding: 'utf8', cwd: ROOT },
+      );
+      const rows = (JSON.parse(engine.stdout.trim().split('\n').pop() ?? '') as ChildResult).rows;
+      const overlays = marginal([]);
+      const json = marginal(['--no-overlay']);
+      rounds.push({ overlays, json, b1: rows[0].explainPerSecond, bN: rows[1].explainPerSecond });
+    }
+    const m = (key: keyof (typeof rounds)[0]) => median(rounds.map((x) => x[key]));
+    const each = (key: 'overlays' | 'json') => rounds.map((x) => pct(x[key] / x.bN)).join(', ');
+    const [withOverlays, jsonOnly, b1, bN] = [m('overlays'), m('json'), m('b1'), m('bN')];
     printTable([
       [
-        'vsw explain over a folder (fashion-vit, CPU)',
+        `vsw explain over a folder (fashion-vit, CPU; median of ${FOLDER_ROUNDS} rounds)`,
         'img/s',
         `vs engine batch ${CLI_BATCH}`,
+        'each round',
         'vs engine batch 1',
       ],
       [
         `overlays written (batch ${CLI_BATCH})`,
         fmt(withOverlays),
         pct(withOverlays / bN),
+        each('overlays'),
         pct(withOverlays / b1),
       ],
-      ['--no-overlay (JSON only)', fmt(jsonOnly), pct(jsonOnly / bN), pct(jsonOnly / b1)],
-      [`engine in process, batch ${CLI_BATCH}`, fmt(bN), '', ''],
-      ['engine in process, batch 1', fmt(b1), '', ''],
+      ['--no-overlay (JSON only)', fmt(jsonOnly), pct(jsonOnly / bN), each('json'), pct(jsonOnly / b1)],
+      [`engine in process, batch ${CLI_BATCH}`, fmt(bN), '', rounds.map((x) => fmt(x.bN)).join(', '), ''],
+      ['engine in process, batch 1', fmt(b1), '', '', ''],
     ]);
-    return { withOverlays, jsonOnly, engineBatch1: b1, engineCliBatch: bN };
+    return {
+      withOverlays,
+      jsonOnly,
+      engineBatch1: b1,
+      engineCliBatch: bN,
+      overlayRatios: rounds.map((x) => x.overlays / x.bN),
+      jsonRatios: rounds.map((x) => x.json / x.bN),
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,11 +1,13 @@
 // `vsw explain`: saliency maps of one image (or a folder of them) as JSON and heatmap PNGs. The
 // contract (flags, JSON fields, exit codes) is fixed: other tools depend on it.
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import sharp from 'sharp';
 import { explainImage, parseTarget, type ExplainReport, type TargetSpec } from '../../engine/explainReport';
-import { COLORMAP_NAMES, OverlayPool, renderOverlay, type ColormapName } from '../../engine/heatmap';
+import { COLORMAP_NAMES, renderOverlay, type ColormapName } from '../../engine/heatmap';
+import { ImageWorkerPool } from '../../engine/imageWorkerPool';
 import { isImageFile, isNpyFile, listInputFiles } from '../../engine/imageFiles';
 import { loadInput, resolvePreprocessing, type LoadedInput } from '../../engine/inputLoader';
 import type { MethodName } from '../../engine/methods';
@@ -131,29 +133,30 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
     };
     const failures: string[] = [];
     const overlayOptions = { colormap: flags.colormap, opacity: flags.opacity };
-    // A folder's overlays are drawn in worker threads, beside ORT's runs on the main thread.
-    const pool = folderInput && flags.overlay && !flags.dumpBlocks ? new OverlayPool() : null;
-    const overlay = pool ? pool.render.bind(pool) : renderOverlay;
+    // A folder's images are decoded, its overlays drawn and its files written in worker threads,
+    // beside ORT's runs on the main thread, on the cores ORT's intra-op threads leave (at least one).
+    const pool = folderInput
+      ? new ImageWorkerPool(Math.max(1, os.availableParallelism() - session.threads))
+      : null;
     /** Writes one image's JSON (and overlays) into the --out folder. */
-    const writeToFolder = async (
+    const writeToFolder = (
       rel: string,
       input: LoadedInput,
       report: ExplainReport,
       maps: Map<MethodName, Float32Array>,
     ) => {
       const base = path.join(flags.out, rel.slice(0, rel.length - path.extname(rel).length));
-      // The overlays are handed to the pool before anything here waits: the next batch's ORT run
-      // holds the main thread, and the workers should draw meanwhile, not after it.
-      const pngs = flags.overlay
-        ? methods.map((m) =>
-            overlay(input.overlayBase, maps.get(m)!, info.grid, input.geometry, overlayOptions),
-          )
-        : [];
-      const dir = fs.mkdir(path.dirname(base), { recursive: true });
-      await Promise.all([
-        dir.then(() => fs.writeFile(`${base}.json`, JSON.stringify(report))),
-        ...pngs.map((png, i) =>
-          Promise.all([png, dir]).then(([p]) => fs.writeFile(`${base}.${methods[i]}.png`, p)),
+      const overlays = flags.overlay ? methods : [];
+      return Promise.all([
+        pool!.writeText(`${base}.json`, JSON.stringify(report)),
+        ...overlays.map((m) =>
+          pool!.renderTo(`${base}.${m}.png`, {
+            base: input.overlayBase,
+            map: maps.get(m)!,
+            grid: info.grid,
+            geometry: input.geometry,
+            options: overlayOptions,
+          }),
         ),
       ]);
     };
@@ -201,10 +204,10 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
         }
         await runPipelined(files, flags.batch, {
           load: async (batch) => {
-            // sharp decodes the batch concurrently in its own threads.
+            // Read and decoded in the workers, while ORT runs the previous batch here.
             const loaded = await Promise.all(
               batch.map((rel) =>
-                loadInput(path.join(root, rel), spec, info).then(
+                pool!.loadInput(path.join(root, rel), spec, info).then(
                   (input) => ({ rel, input }),
                   (e: Error) => {
                     // One unreadable image does not stop the folder; the run still fails at the end.
@@ -233,8 +236,8 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
             );
           },
           done: (count) => progress((finished += count), files.length),
-        }).finally(() => pool?.close());
-      });
+        });
+      }).finally(() => pool?.close());
       process.stdout.write(
         `${files.length - failures.length} of ${files.length} inputs explained into ${flags.out}\n`,
       );

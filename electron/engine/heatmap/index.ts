@@ -10,4 +10,3 @@ export {
   type OverlayBase,
   type OverlayOptions,
 } from './overlay';
-export { OverlayPool } from './overlayPool';

@@ -6,7 +6,8 @@ import { EngineError } from '../errors';
 import { minMaxNormalise } from '../methods/common';
 import type { PreprocessGeometry } from '../preprocess';
 import { colormapTable, type ColormapName } from './colormaps';
-import { upsampleBilinear } from '../../contract/bilinear';
+import { encodeRgbPng } from './pngEncode';
+import { BilinearRows, upsampleBilinear } from '../../contract/bilinear';
 
 export interface OverlayOptions {
   colormap: ColormapName;
@@ -68,25 +69,25 @@ export function modelRegion(
   return { left, top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) };
 }
 
-function displaySize(
+/**
+ * How the picture is shown: a small one enlarged by a whole factor (nearest neighbour, `scale`),
+ * a large one reduced to fit maxSize (linear, `reduceTo`), others as they are (scale 1).
+ */
+function displayPlan(
   width: number,
   height: number,
   o: OverlayOptions,
-): { width: number; height: number; kernel: 'nearest' | 'linear' } {
+): { scale: number; reduceTo?: { width: number; height: number } } {
   const longer = Math.max(width, height);
-  if (longer < o.minSize) {
-    const k = Math.ceil(o.minSize / longer);
-    return { width: width * k, height: height * k, kernel: 'nearest' };
-  }
+  if (longer < o.minSize) return { scale: Math.ceil(o.minSize / longer) };
   if (longer > o.maxSize) {
     const k = o.maxSize / longer;
     return {
-      width: Math.max(1, Math.round(width * k)),
-      height: Math.max(1, Math.round(height * k)),
-      kernel: 'linear',
+      scale: 1,
+      reduceTo: { width: Math.max(1, Math.round(width * k)), height: Math.max(1, Math.round(height * k)) },
     };
   }
-  return { width, height, kernel: 'nearest' };
+  return { scale: 1 };
 }
 
 /** Heatmap region as RGBA: colour from the map, alpha = opacity. */
@@ -127,47 +128,44 @@ export async function renderOverlay(
       `The map has ${map.length} values but the grid ${grid[0]}×${grid[1]} needs ${grid[0] * grid[1]}.`,
       'map-shape',
     );
-  const { original } = geometry;
-  const display = displaySize(original.width, original.height, o);
-  const picture = await pictureAt(base, display);
-  const region = modelRegion(geometry, display.width, display.height);
-  const rgb = blendOverlay(picture.data, picture.channels, display, region, map, grid, o);
-  // One PNG encode, in sharp's thread pool; the blending above is a single pass in JS.
-  return sharp(rgb, { raw: { width: display.width, height: display.height, channels: 3 } })
-    .png({ compressionLevel: PNG_COMPRESSION })
-    .toBuffer();
+  const plan = displayPlan(geometry.original.width, geometry.original.height, o);
+  const picture = await pictureAt(base, plan.reduceTo);
+  // A small picture is blended at its own size, one heat value per pixel (all the detail it
+  // has), and enlarged as it is written, like the picture under it.
+  const region = modelRegion(geometry, picture.width, picture.height);
+  const rgb = blendOverlay(picture, region, map, grid, o);
+  return encodeRgbPng(rgb, picture.width, picture.height, plan.scale);
+}
+
+/** The picture under the heatmap, raw, 1 or 3+ channels (the first three RGB). */
+interface Picture {
+  data: Uint8Array;
+  channels: number;
+  width: number;
+  height: number;
 }
 
 /**
- * The picture at the display size, raw. Decoded pixels enlarged by a whole factor are replicated
- * here (what sharp's nearest-neighbour resize gives), without a round trip through sharp.
+ * The picture as the user sees it (oriented), reduced to `reduceTo` when given: decoded pixels
+ * at their own size as they are, a file through sharp.
  */
-async function pictureAt(
-  base: OverlayBase,
-  display: { width: number; height: number; kernel: 'nearest' | 'linear' },
-): Promise<{ data: Uint8Array; channels: number }> {
-  if ('pixels' in base && display.kernel === 'nearest' && display.width % base.width === 0) {
-    const k = display.width / base.width;
-    if (display.height === base.height * k)
-      return {
-        data: replicate(base.pixels, base.width, base.height, base.channels, k),
-        channels: base.channels,
-      };
-  }
-  const input =
+async function pictureAt(base: OverlayBase, reduceTo?: { width: number; height: number }): Promise<Picture> {
+  if ('pixels' in base && !reduceTo)
+    return { data: base.pixels, channels: base.channels, width: base.width, height: base.height };
+  let input =
     'file' in base
       ? sharp(base.file).rotate()
       : sharp(Buffer.from(base.pixels.buffer, base.pixels.byteOffset, base.pixels.length), {
           raw: { width: base.width, height: base.height, channels: base.channels },
         });
+  if (reduceTo) input = input.resize(reduceTo.width, reduceTo.height, { fit: 'fill', kernel: 'linear' });
   try {
     const { data, info } = await input
-      .resize(display.width, display.height, { fit: 'fill', kernel: display.kernel })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true });
-    return { data, channels: info.channels };
+    return { data, channels: info.channels, width: info.width, height: info.height };
   } catch (e) {
     throw new EngineError(
       `Cannot render the picture under the heatmap: ${(e as Error).message}`,
@@ -176,83 +174,137 @@ async function pictureAt(
   }
 }
 
-/** Each pixel as a k×k block. */
-function replicate(
-  pixels: Uint8Array,
-  width: number,
-  height: number,
-  channels: number,
-  k: number,
-): Uint8Array {
-  if (k === 1) return pixels;
-  const rowBytes = width * k * channels;
-  const out = new Uint8Array(rowBytes * height * k);
-  for (let y = 0; y < height; y++) {
-    const row = out.subarray(y * k * rowBytes, (y * k + 1) * rowBytes);
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < channels; c++) {
-        const v = pixels[(y * width + x) * channels + c];
-        for (let i = 0; i < k; i++) row[(x * k + i) * channels + c] = v;
-      }
-    for (let i = 1; i < k; i++)
-      out.copyWithin((y * k + i) * rowBytes, y * k * rowBytes, (y * k + 1) * rowBytes);
-  }
-  return out;
+/** Per-value tables of a blend: colour-map entries' share over the picture (+ 0.5 to round),
+ *  picture values' share under the heatmap, and picture values dimmed outside the region. */
+interface BlendTables {
+  heatR: Float64Array;
+  heatG: Float64Array;
+  heatB: Float64Array;
+  under: Float64Array;
+  dimmed: Uint8Array;
 }
 
-/** zlib level of overlay PNGs: 3 encodes several times faster than the default 6, files ~10 % larger. */
-const PNG_COMPRESSION = 3;
+/** Tables by colour map, opacity and dimming: a folder's overlays share one set. */
+const blendTableCache = new Map<string, BlendTables>();
+
+function blendTables(o: OverlayOptions): BlendTables {
+  const keep = 1 - Math.min(Math.max(o.dimOutside, 0), 1);
+  const alpha = Math.round(Math.min(Math.max(o.opacity, 0), 1) * 255) / 255;
+  const key = `${o.colormap} ${alpha} ${keep}`;
+  let tables = blendTableCache.get(key);
+  if (tables) return tables;
+  const lut = colormapTable(o.colormap);
+  const heat = (c: number) => Float64Array.from({ length: 256 }, (_, k) => lut[k * 3 + c] * alpha + 0.5);
+  tables = {
+    heatR: heat(0),
+    heatG: heat(1),
+    heatB: heat(2),
+    under: Float64Array.from({ length: 256 }, (_, v) => v * (1 - alpha)),
+    dimmed: Uint8Array.from({ length: 256 }, (_, v) => (v * keep + 0.5) | 0),
+  };
+  blendTableCache.set(key, tables);
+  return tables;
+}
 
 /**
- * The picture (raw, 1 or 3 channels) as RGB with the heatmap blended over the model's region at
- * the opacity and everything else darkened by dimOutside: what compositing layers "over" gives.
+ * The picture as RGB (at its size) with the heatmap blended over the model's region at the
+ * opacity and everything else darkened by dimOutside: what compositing layers "over" gives. Per
+ * pixel it is a few table lookups; the rows are drawn by small functions of their own, which V8
+ * optimises better than one big loop.
  */
 function blendOverlay(
-  picture: Uint8Array,
-  channels: number,
-  display: { width: number; height: number },
+  picture: Picture,
   region: { left: number; top: number; width: number; height: number },
   map: ArrayLike<number>,
   grid: [number, number],
   o: OverlayOptions,
 ): Buffer {
-  const { width, height } = display;
-  const out = Buffer.alloc(width * height * 3);
-  const keep = 1 - Math.min(Math.max(o.dimOutside, 0), 1);
-  const alpha = Math.round(Math.min(Math.max(o.opacity, 0), 1) * 255) / 255;
-  // The colour map pre-multiplied by the opacity, so a pixel costs one multiply-add per channel.
-  const lut = colormapTable(o.colormap);
-  const heat = Float32Array.from(lut, (v) => v * alpha);
-  const up = upsampleBilinear(minMaxNormalise(map), grid[0], grid[1], region.height, region.width);
-  // Per picture value: its share under the heatmap, and its dimmed value outside the region.
-  const under = new Float64Array(256);
-  const dimmed = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) {
-    under[v] = v * (1 - alpha);
-    dimmed[v] = (v * keep + 0.5) | 0;
-  }
+  const { width, height, channels } = picture;
+  const out = Buffer.allocUnsafe(width * height * 3);
+  const tables = blendTables(o);
+  const up = new BilinearRows(minMaxNormalise(map), grid[0], grid[1], region.height, region.width);
+  const upRow = new Float32Array(region.width);
+  const heatIndex = new Uint8Array(region.width);
   const step = channels >= 3 ? channels : 1;
-  const spread = channels >= 3 ? 1 : 0;
+  const row: BlendRow = { out, at: 0, data: picture.data, src: 0, step, width, from: 0, to: 0, heatIndex };
+  const drawRow = step === 1 ? grayRow : colourRow;
   for (let y = 0; y < height; y++) {
     const ry = y - region.top;
-    const rowInside = ry >= 0 && ry < region.height;
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      const src = p * step;
-      const o3 = p * 3;
-      const rx = x - region.left;
-      if (rowInside && rx >= 0 && rx < region.width) {
-        const u = up[ry * region.width + rx];
-        const k = ((u <= 0 ? 0 : u >= 1 ? 255 : u * 255 + 0.5) | 0) * 3;
-        out[o3] = (under[picture[src]] + heat[k] + 0.5) | 0;
-        out[o3 + 1] = (under[picture[src + spread]] + heat[k + 1] + 0.5) | 0;
-        out[o3 + 2] = (under[picture[src + 2 * spread]] + heat[k + 2] + 0.5) | 0;
-      } else {
-        out[o3] = dimmed[picture[src]];
-        out[o3 + 1] = dimmed[picture[src + spread]];
-        out[o3 + 2] = dimmed[picture[src + 2 * spread]];
-      }
+    const inside = ry >= 0 && ry < region.height;
+    if (inside) {
+      up.row(ry, upRow);
+      colourIndices(upRow, heatIndex);
     }
+    row.at = y * width * 3;
+    row.src = y * width * step;
+    row.from = inside ? region.left : width;
+    row.to = inside ? region.left + region.width : width;
+    drawRow(row, tables);
   }
   return out;
+}
+
+/** Map values 0…1 → colour-map entries 0…255. */
+function colourIndices(values: Float32Array, out: Uint8Array): void {
+  for (let x = 0; x < values.length; x++) {
+    const u = values[x];
+    out[x] = u <= 0 ? 0 : u >= 1 ? 255 : (u * 255 + 0.5) | 0;
+  }
+}
+
+/**
+ * One row, written to `out` from `at`: dimmed left of [from, to), blended inside it
+ * (heatIndex from `from`), dimmed right of it.
+ */
+interface BlendRow {
+  out: Uint8Array;
+  at: number;
+  /** The picture, its first sample of the row, and samples per pixel. */
+  data: Uint8Array;
+  src: number;
+  step: number;
+  width: number;
+  from: number;
+  to: number;
+  heatIndex: Uint8Array;
+}
+
+/** A row of a gray picture (one sample per pixel). */
+function grayRow(r: BlendRow, t: BlendTables): void {
+  const { out, data, src, width, from, to, heatIndex } = r;
+  const { heatR, heatG, heatB, under, dimmed } = t;
+  for (let x = 0, o = r.at; x < width; x++, o += 3) {
+    const v = data[src + x];
+    if (x >= from && x < to) {
+      const k = heatIndex[x - from];
+      const u = under[v];
+      out[o] = (u + heatR[k]) | 0;
+      out[o + 1] = (u + heatG[k]) | 0;
+      out[o + 2] = (u + heatB[k]) | 0;
+    } else {
+      const d = dimmed[v];
+      out[o] = d;
+      out[o + 1] = d;
+      out[o + 2] = d;
+    }
+  }
+}
+
+/** A row of a colour picture (the first three of its channels). */
+function colourRow(r: BlendRow, t: BlendTables): void {
+  const { out, data, src, step, width, from, to, heatIndex } = r;
+  const { heatR, heatG, heatB, under, dimmed } = t;
+  for (let x = 0, o = r.at; x < width; x++, o += 3) {
+    const s = src + x * step;
+    if (x >= from && x < to) {
+      const k = heatIndex[x - from];
+      out[o] = (under[data[s]] + heatR[k]) | 0;
+      out[o + 1] = (under[data[s + 1]] + heatG[k]) | 0;
+      out[o + 2] = (under[data[s + 2]] + heatB[k]) | 0;
+    } else {
+      out[o] = dimmed[data[s]];
+      out[o + 1] = dimmed[data[s + 1]];
+      out[o + 2] = dimmed[data[s + 2]];
+    }
+  }
 }

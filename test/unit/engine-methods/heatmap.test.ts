@@ -5,13 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import {
-  OverlayPool,
-  colormapTable,
-  renderOverlay,
-  upsampleBilinear,
-} from '../../../electron/engine/heatmap';
+import { colormapTable, renderOverlay, upsampleBilinear } from '../../../electron/engine/heatmap';
 import { computeGeometry, identityGeometry } from '../../../electron/engine/preprocess';
+import { ImageWorkerPool } from '../../../electron/engine/imageWorkerPool';
 import type { PreprocessingSpec } from '../../../electron/engine/modelCard';
 
 test('bilinear upsampling with half-pixel centres and clamped edges', () => {
@@ -153,7 +149,7 @@ test('the overlay pool draws what renderOverlay draws, in worker threads, and re
     .filter((f) => f.endsWith('.png'))
     .slice(0, 6)
     .map((f) => path.join(demo, f));
-  const pool = new OverlayPool(2);
+  const pool = new ImageWorkerPool(2);
   try {
     const geometry = identityGeometry(28, 28);
     const jobs = files.map((file, i) => {
@@ -161,21 +157,33 @@ test('the overlay pool draws what renderOverlay draws, in worker threads, and re
       return { file, map };
     });
     const pooled = await Promise.all(
-      jobs.map(({ file, map }) => pool.render({ file }, map, [7, 7], geometry, { colormap: 'viridis' })),
+      jobs.map(({ file, map }) =>
+        pool.render({ base: { file }, map, grid: [7, 7], geometry, options: { colormap: 'viridis' } }),
+      ),
     );
     for (const [i, { file, map }] of jobs.entries()) {
       const direct = await renderOverlay({ file }, map, [7, 7], geometry, { colormap: 'viridis' });
       assert.ok(pooled[i].equals(direct), `${path.basename(file)}: pooled overlay differs`);
     }
     await assert.rejects(
-      pool.render({ file: path.join(demo, 'missing.png') }, new Float32Array(49), [7, 7], geometry),
+      pool.render({
+        base: { file: path.join(demo, 'missing.png') },
+        map: new Float32Array(49),
+        grid: [7, 7],
+        geometry,
+      }),
       /Cannot render the picture under the heatmap/,
     );
   } finally {
     await pool.close();
   }
   await assert.rejects(
-    pool.render({ file: files[0] }, new Float32Array(49), [7, 7], identityGeometry(28, 28)),
+    pool.render({
+      base: { file: files[0] },
+      map: new Float32Array(49),
+      grid: [7, 7],
+      geometry: identityGeometry(28, 28),
+    }),
     /closed/,
   );
 });
