@@ -7,7 +7,6 @@ import { valueInfo } from './graph/graphEditor';
 import { DataType } from './onnx/onnxSchema';
 import { readModelAsFloat32 } from './onnx/float16Upcast';
 import { serializeModel } from './onnx/modelFile';
-import { forwardGflop } from './onnx/modelCost';
 import { ManagedSession, type ProviderChoice, type ProviderName } from './providers';
 import type { InputSize } from './preprocess';
 
@@ -83,11 +82,7 @@ export class ClassifierSession {
     if (extra) graph.output = [...(graph.output ?? []), valueInfo(embeddingTensor!, DataType.FLOAT)];
     const source = float16 || extra ? serializeModel(model) : modelPath;
     return new ClassifierSession(
-      // Tokens as a ViT with 16-pixel patches would have: the cost only needs its order.
-      await ManagedSession.open(source, {
-        ...options,
-        forwardGflop: forwardGflop(model, (input.height * input.width) / 256 + 1),
-      }),
+      await ManagedSession.open(source, options),
       input,
       logitsName,
       embeddingTensor,

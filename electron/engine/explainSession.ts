@@ -38,8 +38,7 @@ import {
 import { occlusionMaps } from './perturbation';
 import { serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
-import { forwardGflop } from './onnx/modelCost';
-import { defaultThreads, ManagedSession, type ProviderName } from './providers';
+import { ManagedSession, type ProviderName } from './providers';
 
 export const FLOAT16_NOTE =
   'This is a float16 model: its maps are computed in float32 from its float16 weights (logits agree with its own float16 output to float16 rounding).';
@@ -151,16 +150,16 @@ export class ExplainSession {
    * The provider of the session that ran last (each graph has its own session, and one that fails
    * while running moves to the CPU on its own), so reports name what really ran.
    */
-  /** ORT's intra-op threads (the user's, or defaultThreads by the model's cost). */
-  get threads(): number {
-    return this.explainSession.threads;
-  }
-
   get provider(): ProviderName {
     return (this.lastRun ?? this.explainSession).provider;
   }
 
   /** What every session of this model said about its provider, including fallbacks while running. */
+  /** ORT's intra-op threads. */
+  get threads(): number {
+    return this.explainSession.threads;
+  }
+
   get providerMessages(): string[] {
     return [...new Set([...this.opened].flatMap((s) => s.messages))];
   }
@@ -233,11 +232,6 @@ export class ExplainSession {
     const warnings = [headReadoutWarning(model, info, analysis.tokens, analysis.prefixTokens)];
     if (float16) warnings.push(FLOAT16_NOTE);
     for (const w of warnings) if (w) log(w);
-    // Every session of this model gets the same threads: the user's, or by the model's cost.
-    options = {
-      ...options,
-      threads: options.threads ?? defaultThreads(forwardGflop(model, analysis.tokens)),
-    };
     const session = await ManagedSession.open(explainSource, {
       provider: options.provider,
       threads: options.threads,

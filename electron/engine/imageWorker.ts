@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { EngineError } from './errors';
 import { renderOverlay } from './heatmap';
 import { loadInput } from './inputLoader';
-import type { ImageJob, ImageReply, ImageResult } from './imageWorkerPool';
+import type { ImageJob, ImageOutputs, ImageReply, ImageResult, ItemFailure } from './imageWorkerPool';
 
 /** Folders this worker has made (or found): each is made once. */
 const folders = new Set<string>();
@@ -21,16 +21,32 @@ function writeOut(file: string, data: string | Uint8Array): void {
   fs.writeFileSync(file, data);
 }
 
+const itemFailure = (e: unknown): ItemFailure => ({
+  error: e instanceof Error ? e.message : String(e),
+  code: e instanceof EngineError ? e.code : undefined,
+});
+
+/** One image's outputs, the overlays first (one unreadable picture fails its image only). */
+async function writeImage(image: ImageOutputs): Promise<void> {
+  for (const { file, base, map, grid, geometry, options } of image.overlays)
+    writeOut(file, await renderOverlay(base, map, grid, geometry, options));
+  if (image.text) writeOut(image.text.file, image.text.text);
+}
+
 async function run(job: ImageJob): Promise<ImageResult> {
-  if (job.kind === 'load') return { loaded: await loadInput(job.file, job.spec, job.model) };
-  if (job.kind === 'text') {
-    writeOut(job.file, job.text);
-    return {};
+  if (job.kind === 'overlay') {
+    const { base, map, grid, geometry, options } = job.drawing;
+    return { png: await renderOverlay(base, map, grid, geometry, options) };
   }
-  const png = await renderOverlay(job.base, job.map, job.grid, job.geometry, job.options);
-  if (job.file === undefined) return { png };
-  writeOut(job.file, png);
-  return {};
+  const settled = <T>(p: Promise<T>) => p.then((x) => x, itemFailure);
+  if (job.kind === 'load') {
+    const loaded = [];
+    for (const file of job.files) loaded.push(await settled(loadInput(file, job.spec, job.model)));
+    return { loaded };
+  }
+  const written = [];
+  for (const image of job.images) written.push(await settled(writeImage(image).then(() => null)));
+  return { written };
 }
 
 /** Jobs received and not run yet: loads first (the model waits for them), then the rest. */
@@ -44,12 +60,7 @@ async function drain(): Promise<void> {
     const id = job.id;
     await run(job).then(
       (result) => parentPort!.postMessage({ id, ...result } satisfies ImageReply),
-      (e: unknown) =>
-        parentPort!.postMessage({
-          id,
-          error: e instanceof Error ? e.message : String(e),
-          code: e instanceof EngineError ? e.code : undefined,
-        } satisfies ImageReply),
+      (e: unknown) => parentPort!.postMessage({ id, ...itemFailure(e) } satisfies ImageReply),
     );
     // Let messages that arrived meanwhile in before choosing the next job.
     await new Promise((resolve) => setImmediate(resolve));

@@ -23,24 +23,39 @@ export interface OverlayDrawing {
   options?: Partial<OverlayOptions>;
 }
 
+/** One image's output files: its report (text) and its overlays, each drawn into its file. */
+export interface ImageOutputs {
+  text?: { file: string; text: string };
+  overlays: ({ file: string } & OverlayDrawing)[];
+}
+
+/** A failed item of a batch job: what went wrong, and the engine's error code. */
+export interface ItemFailure {
+  error: string;
+  code?: string;
+}
+
 /**
- * What a worker is asked: load an input (loadInput), draw an overlay (and write it to `file`,
- * when given), or write text to a file.
+ * What a worker is asked, a batch at a time (one message each way per batch, not per image):
+ * load inputs (loadInput), write images' outputs, or draw one overlay and give it back.
  */
 type Job =
-  | { kind: 'load'; file: string; spec: PreprocessingSpec | null; model: InputSize }
-  | ({ kind: 'overlay'; file?: string } & OverlayDrawing)
-  | { kind: 'text'; file: string; text: string };
+  | { kind: 'load'; files: string[]; spec: PreprocessingSpec | null; model: InputSize }
+  | { kind: 'write'; images: ImageOutputs[] }
+  | { kind: 'overlay'; drawing: OverlayDrawing };
 
 export type ImageJob = Job & { id: number };
 
-/** What a job gives back: a loaded input, an overlay PNG not written, or nothing. */
+/** What a job gives back: per item a loaded input or a failure, per image a failure or null, a PNG. */
 export interface ImageResult {
+  loaded?: (LoadedInput | ItemFailure)[];
+  written?: (ItemFailure | null)[];
   png?: Uint8Array;
-  loaded?: LoadedInput;
 }
 
 export type ImageReply = (ImageResult & { id: number }) | { id: number; error: string; code?: string };
+
+const failure = (f: ItemFailure): EngineError => new EngineError(f.error, f.code ?? 'worker');
 
 interface Pending {
   resolve(result: ImageResult): void;
@@ -65,25 +80,30 @@ export class ImageWorkerPool {
     }
   }
 
-  /** An input file as loadInput reads it: tensor, geometry, the overlay's base. */
-  async loadInput(file: string, spec: PreprocessingSpec | null, model: InputSize): Promise<LoadedInput> {
-    return (await this.post({ kind: 'load', file, spec, model })).loaded!;
+  /** Input files as loadInput reads them (tensor, geometry, the overlay's base), or why not. */
+  async loadInputs(
+    files: string[],
+    spec: PreprocessingSpec | null,
+    model: InputSize,
+  ): Promise<(LoadedInput | EngineError)[]> {
+    const parts = await Promise.all(
+      this.split(files).map((part) => this.post({ kind: 'load', files: part, spec, model })),
+    );
+    return parts.flatMap((r) => r.loaded!.map((x) => ('error' in x ? failure(x) : x)));
   }
 
-  /** The overlay PNG of `map` over `base`, as renderOverlay draws it. */
+  /** Writes each image's outputs (folders made if missing); per image, null or why it failed. */
+  async writeOutputs(images: ImageOutputs[]): Promise<(EngineError | null)[]> {
+    const parts = await Promise.all(
+      this.split(images).map((part) => this.post({ kind: 'write', images: part })),
+    );
+    return parts.flatMap((r) => r.written!.map((x) => x && failure(x)));
+  }
+
+  /** The overlay PNG of a map over its picture, as renderOverlay draws it. */
   async render(drawing: OverlayDrawing): Promise<Buffer> {
-    const { png } = await this.post({ kind: 'overlay', ...drawing });
+    const { png } = await this.post({ kind: 'overlay', drawing });
     return Buffer.from(png!.buffer, png!.byteOffset, png!.length);
-  }
-
-  /** Draws an overlay and writes it to `file` (its folder made if missing). */
-  async renderTo(file: string, drawing: OverlayDrawing): Promise<void> {
-    await this.post({ kind: 'overlay', file, ...drawing });
-  }
-
-  /** Writes `text` to `file` (its folder made if missing). */
-  async writeText(file: string, text: string): Promise<void> {
-    await this.post({ kind: 'text', file, text });
   }
 
   async close(): Promise<void> {
@@ -112,6 +132,14 @@ export class ImageWorkerPool {
     this.sent[worker].delete(reply.id);
     if ('error' in reply) job.reject(new EngineError(reply.error, reply.code ?? 'worker'));
     else job.resolve(reply);
+  }
+
+  /** Items in one contiguous part per worker (fewer when there are fewer items). */
+  private split<T>(items: T[]): T[][] {
+    const size = Math.ceil(items.length / this.workers.length) || 1;
+    const parts: T[][] = [];
+    for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
+    return parts;
   }
 
   /** A worker that died fails every job still waiting, and every later one. */

@@ -15,10 +15,8 @@ export const PROVIDER_NAMES: readonly ProviderName[] = ['cuda', 'webgpu', 'cpu']
 
 export interface SessionSettings {
   provider?: ProviderChoice;
-  /** Intra-op threads; defaults to defaultThreads(forwardGflop). */
+  /** Intra-op threads; defaults to the number of cores. */
   threads?: number;
-  /** The model's cost per image (modelCost.ts), for the default threads. */
-  forwardGflop?: number;
   /**
    * The CUDA provider's GPU (device id, default 0). onnxruntime-node 1.30 passes only this CUDA
    * option to ORT (its binding reads deviceId alone), so the arena and cuDNN's convolution
@@ -129,27 +127,9 @@ function createSession(
     : ort.InferenceSession.create(source, options);
 }
 
-/**
- * Below this many GFLOP per image (forward pass, modelCost.ts) a model is small: its ops are too
- * short for ORT to split across threads with profit. The bundled model (0.05 GFLOP) explained as
- * fast on one thread as on two at batch 16–64 (560–600 img/s on this 2-core VM), using 1.7–1.8
- * CPU-ms per image against 2.3–3.3; ViT-S/16 (8.7 GFLOP) ran 1.9× faster on two. DeiT-Tiny is 2.2.
- */
-const SMALL_MODEL_GFLOP = 0.25;
-
-/** Every core this process may use. */
-export function coreCount(): number {
+/** Intra-op threads when none are given: every core this process may use. */
+export function defaultThreads(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-}
-
-/**
- * Intra-op threads when none are given: every core; for a small model (forwardGflop below
- * SMALL_MODEL_GFLOP) one core fewer, which is then left to the work around the model (decoding
- * images, drawing overlays, writing files) that costs as much as the model itself there.
- */
-export function defaultThreads(forwardGflop?: number): number {
-  const cores = coreCount();
-  return forwardGflop !== undefined && forwardGflop < SMALL_MODEL_GFLOP && cores > 1 ? cores - 1 : cores;
 }
 
 function shortReason(e: unknown): string {
@@ -183,7 +163,7 @@ export class ManagedSession {
 
   static async open(source: string | Uint8Array, settings: SessionSettings = {}): Promise<ManagedSession> {
     const choice = settings.provider ?? 'auto';
-    const threads = settings.threads ?? defaultThreads(settings.forwardGflop);
+    const threads = settings.threads ?? defaultThreads();
     const messages: string[] = [];
     const say = (m: string): void => {
       messages.push(m);

@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import sharp from 'sharp';
 import { explainImage, parseTarget, type ExplainReport, type TargetSpec } from '../../engine/explainReport';
 import { COLORMAP_NAMES, renderOverlay, type ColormapName } from '../../engine/heatmap';
-import { ImageWorkerPool } from '../../engine/imageWorkerPool';
+import { ImageWorkerPool, type ImageOutputs } from '../../engine/imageWorkerPool';
 import { isImageFile, isNpyFile, listInputFiles } from '../../engine/imageFiles';
 import { loadInput, resolvePreprocessing, type LoadedInput } from '../../engine/inputLoader';
 import type { MethodName } from '../../engine/methods';
@@ -138,27 +138,30 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
     const pool = folderInput
       ? new ImageWorkerPool(Math.max(1, os.availableParallelism() - session.threads))
       : null;
-    /** Writes one image's JSON (and overlays) into the --out folder. */
-    const writeToFolder = (
+    /** One image's JSON (and overlays) in the --out folder. */
+    const outputsOf = (
       rel: string,
       input: LoadedInput,
       report: ExplainReport,
       maps: Map<MethodName, Float32Array>,
-    ) => {
+    ): ImageOutputs => {
       const base = path.join(flags.out, rel.slice(0, rel.length - path.extname(rel).length));
-      const overlays = flags.overlay ? methods : [];
-      return Promise.all([
-        pool!.writeText(`${base}.json`, JSON.stringify(report)),
-        ...overlays.map((m) =>
-          pool!.renderTo(`${base}.${m}.png`, {
-            base: input.overlayBase,
-            map: maps.get(m)!,
-            grid: info.grid,
-            geometry: input.geometry,
-            options: overlayOptions,
-          }),
-        ),
-      ]);
+      return {
+        text: { file: `${base}.json`, text: JSON.stringify(report) },
+        overlays: (flags.overlay ? methods : []).map((m) => ({
+          file: `${base}.${m}.png`,
+          base: input.overlayBase,
+          map: maps.get(m)!,
+          grid: info.grid,
+          geometry: input.geometry,
+          options: overlayOptions,
+        })),
+      };
+    };
+    /** Writes images' outputs through the pool; each failure is recorded with its image. */
+    const writeToFolder = async (done: { rel: string; outputs: ImageOutputs }[]) => {
+      const results = await pool!.writeOutputs(done.map((x) => x.outputs));
+      results.forEach((e, i) => e && failures.push(`${done[i].rel}: ${e.message}`));
     };
     const explainOne = async (rel: string): Promise<void> => {
       const file = path.join(root, rel);
@@ -186,7 +189,7 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
         const stem = flags.out.slice(0, -ext.length);
         for (const m of methods)
           await writeOverlay(m, methods.length === 1 ? flags.out : `${stem}.${m}${ext}`);
-      } else await writeToFolder(rel, input, report, maps);
+      } else await writeToFolder([{ rel, outputs: outputsOf(rel, input, report, maps) }]);
       if (!folderInput) for (const w of written) process.stdout.write(`${w}\n`);
     };
     if (!folderInput) await explainOne(files[0]);
@@ -204,37 +207,31 @@ async function runExplain(flags: ExplainFlags): Promise<void> {
         }
         await runPipelined(files, flags.batch, {
           load: async (batch) => {
-            // Read and decoded in the workers, while ORT runs the previous batch here.
-            const loaded = await Promise.all(
-              batch.map((rel) =>
-                pool!.loadInput(path.join(root, rel), spec, info).then(
-                  (input) => ({ rel, input }),
-                  (e: Error) => {
-                    // One unreadable image does not stop the folder; the run still fails at the end.
-                    failures.push(`${rel}: ${e.message}`);
-                    return null;
-                  },
-                ),
-              ),
+            // Read and decoded in the workers, while ORT runs the previous batch here. One
+            // unreadable image does not stop the folder; the run still fails at the end.
+            const loaded = await pool!.loadInputs(
+              batch.map((rel) => path.join(root, rel)),
+              spec,
+              info,
             );
-            return loaded.filter((x) => x !== null);
+            return batch.flatMap((rel, i) => {
+              const input = loaded[i];
+              if (!(input instanceof Error)) return [{ rel, input }];
+              failures.push(`${rel}: ${input.message}`);
+              return [];
+            });
           },
           compute: async (ok) => {
             const per = info.channels * info.height * info.width;
             const tensor = new Float32Array(ok.length * per);
             ok.forEach((x, i) => tensor.set(x.input.tensor, i * per));
             const results = ok.length ? await explainBatch(session, tensor, ok.length, request) : [];
-            return ok.map((x, i) => ({ ...x, ...results[i] }));
+            return ok.map((x, i) => ({
+              rel: x.rel,
+              outputs: outputsOf(x.rel, x.input, results[i].report, results[i].maps),
+            }));
           },
-          write: async (done) => {
-            await Promise.all(
-              done.map((x) =>
-                writeToFolder(x.rel, x.input, x.report, x.maps).catch((e: Error) =>
-                  failures.push(`${x.rel}: ${e.message}`),
-                ),
-              ),
-            );
-          },
+          write: writeToFolder,
           done: (count) => progress((finished += count), files.length),
         });
       }).finally(() => pool?.close());
