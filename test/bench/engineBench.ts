@@ -547,33 +547,64 @@ function printTable(table: string[][]): void {
 const FOLDER_IMAGES = 2048;
 const CLI_BATCH = 16;
 
-/** Seconds `vsw explain` takes over `dir` into the new folder `out` (CPU provider, all cores). */
-function cliSeconds(dir: string, out: string, args: Args, extra: string[]): number {
-  const cli = path.join(ROOT, 'bin', 'vsw.js');
-  const model = path.join(ROOT, 'models', 'fashion-vit');
+const FASHION_DIR = path.join(ROOT, 'models', 'fashion-vit');
+
+/** Seconds one `vsw` command takes (process start included). */
+function vswSeconds(args: string[]): number {
   const t0 = performance.now();
-  const r = spawnSync(
-    process.execPath,
-    [
-      cli,
-      'explain',
-      '--model',
-      model,
-      '--input',
-      dir,
-      '--out',
-      out,
-      '--provider',
-      'cpu',
-      '--batch',
-      String(CLI_BATCH),
-      ...extra,
-    ],
-    { encoding: 'utf8' },
-  );
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'vsw.js'), ...args], { encoding: 'utf8' });
   if (r.status !== 0)
-    throw new Error(`vsw explain failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    throw new Error(`vsw ${args[0]} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
   return (performance.now() - t0) / 1000;
+}
+
+/** Seconds `vsw explain` takes over `dir` into the new folder `out` (CPU provider, all cores). */
+function cliSeconds(dir: string, out: string, extra: string[]): number {
+  return vswSeconds([
+    'explain',
+    '--model',
+    FASHION_DIR,
+    '--input',
+    dir,
+    '--out',
+    out,
+    '--provider',
+    'cpu',
+    '--batch',
+    String(CLI_BATCH),
+    ...extra,
+  ]);
+}
+
+/**
+ * Marginal rates of the workstation's batch jobs through the CLI, as the folder rate: `vsw
+ * predict` over a dataset of `n` images (and 16), then `vsw explain-set` over each run.
+ */
+function jobRates(
+  work: string,
+  big: string,
+  small: string,
+  n: number,
+): { predict: number; explainSet: number } {
+  const dd = ['--data-dir', path.join(work, 'workstation')];
+  vswSeconds(['import', big, '--dataset', 'big', ...dd]);
+  vswSeconds(['import', small, '--dataset', 'small', ...dd]);
+  const predict = (dataset: string) =>
+    vswSeconds(['predict', '--dataset', dataset, '--model', FASHION_DIR, '--provider', 'cpu', ...dd]);
+  const predictRate = (n - CLI_BATCH) / (predict('big') - predict('small')); // runs 1 and 2
+  const explainSet = (dataset: string, run: number) =>
+    vswSeconds([
+      'explain-set',
+      '--dataset',
+      dataset,
+      '--run',
+      String(run),
+      '--method',
+      'attn-grad-product',
+      ...dd,
+    ]);
+  const explainSetRate = (n - CLI_BATCH) / (explainSet('big', 1) - explainSet('small', 2));
+  return { predict: predictRate, explainSet: explainSetRate };
 }
 
 /** Rounds of the folder measurement: this machine is shared, so one round can land on a busy moment. */
@@ -616,10 +647,10 @@ function folderRates(args: Args): Record<string, number | number[]> | null {
       if (i < CLI_BATCH) cpSync(path.join(demo, f), path.join(small, `${i}.png`));
     });
     const n = Math.min(FOLDER_IMAGES, pngs.length);
-    const marginal = (extra: string[]) =>
-      (n - CLI_BATCH) / (cliSeconds(big, newOut(), args, extra) - cliSeconds(small, newOut(), args, extra));
+    const marginal = (extra: string[]): number =>
+      (n - CLI_BATCH) / (cliSeconds(big, newOut(), extra) - cliSeconds(small, newOut(), extra));
     const fashion = MODELS.find((m) => m.key === 'fashion')!;
-    const rounds: { overlays: number; json: number; b1: number; bN: number }[] = [];
+    const rounds: { overlays: number; json: number; b1: number; bN: number; forward: number }[] = [];
     for (let r = 0; r < FOLDER_ROUNDS; r++) {
       const engine = spawnSync(
         process.execPath,
@@ -629,11 +660,26 @@ function folderRates(args: Args): Record<string, number | number[]> | null {
       const rows = (JSON.parse(engine.stdout.trim().split('\n').pop() ?? '') as ChildResult).rows;
       const overlays = marginal([]);
       const json = marginal(['--no-overlay']);
-      rounds.push({ overlays, json, b1: rows[0].explainPerSecond, bN: rows[1].explainPerSecond });
+      rounds.push({
+        overlays,
+        json,
+        b1: rows[0].explainPerSecond,
+        bN: rows[1].explainPerSecond,
+        forward: rows[1].forwardPerSecond,
+      });
     }
+    const jobs = jobRates(work, big, small, n);
     const m = (key: keyof (typeof rounds)[0]) => median(rounds.map((x) => x[key]));
-    const each = (key: 'overlays' | 'json') => rounds.map((x) => pct(x[key] / x.bN)).join(', ');
-    const [withOverlays, jsonOnly, b1, bN] = [m('overlays'), m('json'), m('b1'), m('bN')];
+    // A round's ratio is against its own engine rate (same minute); the headline is their median.
+    const ratios = (key: 'overlays' | 'json') => rounds.map((x) => x[key] / x.bN);
+    const each = (key: 'overlays' | 'json') => ratios(key).map(pct).join(', ');
+    const [withOverlays, jsonOnly, b1, bN, forward] = [
+      m('overlays'),
+      m('json'),
+      m('b1'),
+      m('bN'),
+      m('forward'),
+    ];
     printTable([
       [
         `vsw explain over a folder (fashion-vit, CPU; median of ${FOLDER_ROUNDS} rounds)`,
@@ -645,21 +691,43 @@ function folderRates(args: Args): Record<string, number | number[]> | null {
       [
         `overlays written (batch ${CLI_BATCH})`,
         fmt(withOverlays),
-        pct(withOverlays / bN),
+        pct(median(ratios('overlays'))),
         each('overlays'),
         pct(withOverlays / b1),
       ],
-      ['--no-overlay (JSON only)', fmt(jsonOnly), pct(jsonOnly / bN), each('json'), pct(jsonOnly / b1)],
+      [
+        '--no-overlay (JSON only)',
+        fmt(jsonOnly),
+        pct(median(ratios('json'))),
+        each('json'),
+        pct(jsonOnly / b1),
+      ],
       [`engine in process, batch ${CLI_BATCH}`, fmt(bN), '', rounds.map((x) => fmt(x.bN)).join(', '), ''],
       ['engine in process, batch 1', fmt(b1), '', '', ''],
+    ]);
+    printTable([
+      ['workstation jobs through the CLI (one round)', 'img/s', 'vs engine (median round)'],
+      [
+        'vsw predict (batch 32)',
+        fmt(jobs.predict),
+        `${pct(jobs.predict / forward)} of the plain forward, batch ${CLI_BATCH}`,
+      ],
+      [
+        'vsw explain-set (batch 16)',
+        fmt(jobs.explainSet),
+        `${pct(jobs.explainSet / bN)} of the explain, batch ${CLI_BATCH}`,
+      ],
     ]);
     return {
       withOverlays,
       jsonOnly,
       engineBatch1: b1,
       engineCliBatch: bN,
-      overlayRatios: rounds.map((x) => x.overlays / x.bN),
-      jsonRatios: rounds.map((x) => x.json / x.bN),
+      overlayRatios: ratios('overlays'),
+      jsonRatios: ratios('json'),
+      predict: jobs.predict,
+      explainSet: jobs.explainSet,
+      engineForwardCliBatch: forward,
     };
   } finally {
     rmSync(work, { recursive: true, force: true });
