@@ -2,7 +2,7 @@
 // of CPU even for a 28×28 picture (libvips' per-pipeline set-up and a fresh worker thread per
 // call), ~10× what decoding such a PNG takes; on a folder of small pictures that cost is of the
 // order of the model's own. Only PNGs that both decoders read the same way take this path
-// (test/unit/engine-core/plainPng.test.ts): 8-bit samples, no ICC profile (sharp would convert
+// (test/unit/engine-core/plainPng.test.ts): 8-bit samples or a palette, no ICC profile (sharp would convert
 // through it), no EXIF block (sharp would orient by it). Everything else goes through sharp.
 import { PNG } from 'pngjs';
 
@@ -12,7 +12,9 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export function isPlainPng(bytes: Uint8Array): boolean {
   if (bytes.length < 33 || SIGNATURE.some((b, i) => bytes[i] !== b)) return false;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes[24] !== 8) return false; // IHDR's bit depth (IHDR is always the first chunk)
+  // IHDR (always the first chunk): 8-bit samples, or a palette of any depth (its entries are 8-bit).
+  const [depth, colourType] = [bytes[24], bytes[25]];
+  if (depth !== 8 && colourType !== 3) return false;
   // Walk the chunks: length, type, data, CRC.
   for (let at = 8; at + 8 <= bytes.length;) {
     const length = view.getUint32(at);

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { colormapTable, renderOverlay, upsampleBilinear } from '../../../electron/engine/heatmap';
+import { colormapTable, encodeRgbPng, renderOverlay, upsampleBilinear } from '../../../electron/engine/heatmap';
 import { computeGeometry, identityGeometry } from '../../../electron/engine/preprocess';
-import { ImageWorkerPool } from '../../../electron/engine/imageWorkerPool';
 import type { PreprocessingSpec } from '../../../electron/engine/modelCard';
 
 test('bilinear upsampling with half-pixel centres and clamped edges', () => {
@@ -142,48 +141,43 @@ test('overlay from the decoded pixels equals the overlay from the file (gray and
   }
 });
 
-test('the overlay pool draws what renderOverlay draws, in worker threads, and reports a bad picture', async () => {
-  const demo = path.join(__dirname, '..', '..', '..', 'models', 'demo', 'fashion-mnist', 'Coat');
-  const files = fs
-    .readdirSync(demo)
-    .filter((f) => f.endsWith('.png'))
-    .slice(0, 6)
-    .map((f) => path.join(demo, f));
-  const pool = new ImageWorkerPool(2);
-  try {
-    const geometry = identityGeometry(28, 28);
-    const jobs = files.map((file, i) => {
-      const map = Float32Array.from({ length: 49 }, (_, k) => Math.cos(k * (i + 1)));
-      return { file, map };
-    });
-    const pooled = await Promise.all(
-      jobs.map(({ file, map }) =>
-        pool.render({ base: { file }, map, grid: [7, 7], geometry, options: { colormap: 'viridis' } }),
-      ),
-    );
-    for (const [i, { file, map }] of jobs.entries()) {
-      const direct = await renderOverlay({ file }, map, [7, 7], geometry, { colormap: 'viridis' });
-      assert.ok(pooled[i].equals(direct), `${path.basename(file)}: pooled overlay differs`);
-    }
-    await assert.rejects(
-      pool.render({
-        base: { file: path.join(demo, 'missing.png') },
-        map: new Float32Array(49),
-        grid: [7, 7],
-        geometry,
-      }),
-      /Cannot render the picture under the heatmap/,
-    );
-  } finally {
-    await pool.close();
+test('overlay PNGs decode to their pixels, enlarged by whole factors as nearest neighbour', async () => {
+  const [w, h] = [7, 5];
+  const rgb = Uint8Array.from({ length: w * h * 3 }, (_, k) => (k * 73 + (k % 5) * 41) % 256);
+  for (const scale of [1, 3, 8]) {
+    const png = encodeRgbPng(rgb, w, h, scale);
+    const decoded = await pixels(png);
+    const expected = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .resize(w * scale, h * scale, { kernel: 'nearest' })
+      .raw()
+      .toBuffer();
+    assert.deepEqual([decoded.width, decoded.height], [w * scale, h * scale]);
+    assert.ok(decoded.data.equals(expected), `scale ${scale}: pixels differ`);
   }
-  await assert.rejects(
-    pool.render({
-      base: { file: files[0] },
-      map: new Float32Array(49),
-      grid: [7, 7],
-      geometry: identityGeometry(28, 28),
-    }),
-    /closed/,
+  assert.throws(() => encodeRgbPng(rgb, w, h + 1), RangeError);
+});
+
+test("a small picture's overlay is blended at the picture's size: each pixel an 8×8 block", async () => {
+  const demo = path.join(__dirname, '..', '..', '..', 'models', 'demo', 'fashion-mnist', 'Bag');
+  const file = path.join(demo, fs.readdirSync(demo).filter((f) => f.endsWith('.png'))[0]);
+  const map = Float32Array.from({ length: 49 }, (_, i) =>
+    Math.exp(-(((i % 7) - 3) ** 2) - (Math.floor(i / 7) - 2) ** 2),
   );
+  const out = await pixels(await renderOverlay({ file }, map, [7, 7], identityGeometry(28, 28)));
+  assert.deepEqual([out.width, out.height], [224, 224]);
+  let distinct = 0;
+  for (let y = 0; y < 224; y++)
+    for (let x = 0; x < 224; x++) {
+      const at = (y * 224 + x) * 3;
+      const corner = (((y >> 3) << 3) * 224 + ((x >> 3) << 3)) * 3;
+      assert.ok(out.data.subarray(at, at + 3).equals(out.data.subarray(corner, corner + 3)), `${x},${y}`);
+      if (
+        x % 8 === 0 &&
+        y % 8 === 0 &&
+        x > 0 &&
+        !out.data.subarray(at, at + 3).equals(out.data.subarray(at - 24, at - 21))
+      )
+        distinct++;
+    }
+  assert.ok(distinct > 100, `the heat varies from block to block (${distinct} changes)`);
 });
