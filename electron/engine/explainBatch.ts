@@ -59,6 +59,16 @@ export async function explainBatch(
   return Array.from({ length: count }, (_, i) => {
     const own = new Map([...maps].map(([m, perImage]) => [m, perImage[i]] as const));
     const row = logits!.subarray(i * numClasses, (i + 1) * numClasses);
-    return { report: buildReport(session, request, row, resolved[i], options, own, notDefined), maps: own };
+    const report = buildReport(
+      session,
+      request,
+      row,
+      resolved[i],
+      options,
+      own,
+      notDefined,
+      session.precision,
+    );
+    return { report, maps: own };
   });
 }

@@ -74,6 +74,8 @@ export interface ExplainReport {
   notDefined?: Partial<Record<MethodName, string>>;
   /** What the user should know about how this model is explained (e.g. a mean-pooled head). */
   warnings?: string[];
+  /** 'float16': the maps came from the float16 saliency graphs (README: GPU); absent: float32. */
+  precision?: 'float16';
   blocks?: BlockReport[];
 }
 
@@ -201,6 +203,7 @@ export function buildReport(
   options: ResolvedMethodOptions,
   maps: Map<MethodName, Float32Array>,
   notDefined: Partial<Record<MethodName, string>> = {},
+  precision: 'float32' | 'float16' = 'float32',
 ): ExplainReport {
   const { info } = session;
   return {
@@ -221,6 +224,7 @@ export function buildReport(
     maps: Object.fromEntries([...maps].map(([m, v]) => [m, Array.from(v)])),
     ...(Object.keys(notDefined).length ? { notDefined } : {}),
     ...(info.warnings?.length ? { warnings: info.warnings } : {}),
+    ...(precision === 'float16' ? { precision } : {}),
   };
 }
 

@@ -155,6 +155,11 @@ export class ExplainSession {
   }
 
   /** What every session of this model said about its provider, including fallbacks while running. */
+  /** What the fused saliency graphs compute in (the per-image explain graph is always float32). */
+  get precision(): 'float32' | 'float16' {
+    return this.options.precision ?? 'float32';
+  }
+
   /** ORT's intra-op threads. */
   get threads(): number {
     return this.explainSession.threads;

@@ -120,10 +120,17 @@ export class SaliencyStore {
     return { runId, labels: run.labels, card, modelPath: model.path, session };
   }
 
-  static optionsHash(method: MapMethod, options: Partial<MethodOptions>, numBlocks: number): string {
-    // Only attn-grad-product reads options; the others share one cache entry.
+  static optionsHash(
+    method: MapMethod,
+    options: Partial<MethodOptions>,
+    numBlocks: number,
+    precision: 'float32' | 'float16' = 'float32',
+  ): string {
+    // Only attn-grad-product reads options; the others share one cache entry. Maps of the
+    // float16 graphs are kept apart from float32's (float32's hash is what it always was).
     const relevant = method === 'attn-grad-product' ? resolveMethodOptions(options, numBlocks) : {};
-    return crypto.createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
+    const key = precision === 'float16' ? { ...relevant, precision } : relevant;
+    return crypto.createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
   }
 
   cached(
@@ -174,7 +181,7 @@ export class SaliencyStore {
     options: Partial<MethodOptions>,
   ): Promise<(SaliencyMap | ImageFailure)[]> {
     const info = model.session.info;
-    const hash = SaliencyStore.optionsHash(method, options, info.numBlocks);
+    const hash = SaliencyStore.optionsHash(method, options, info.numBlocks, model.session.precision);
     const out: (SaliencyMap | ImageFailure | null)[] = images.map((im) =>
       this.cached(im.imageId, model.runId, method, im.target, hash),
     );

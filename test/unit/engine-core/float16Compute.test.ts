@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { explainBatch } from '../../../electron/engine/explainBatch';
 import { ExplainSession } from '../../../electron/engine/explainSession';
 import { analyseModel } from '../../../electron/engine/graph/explainGraph';
 import { floatToHalfBits, toFloat16Compute } from '../../../electron/engine/graph/float16Compute';
@@ -19,6 +20,7 @@ import { readModelAsFloat32 } from '../../../electron/engine/onnx/float16Upcast'
 import { serializeModel } from '../../../electron/engine/onnx/modelFile';
 import { DataType } from '../../../electron/engine/onnx/onnxSchema';
 import { preprocessImage } from '../../../electron/engine/preprocess';
+import { SaliencyStore } from '../../../electron/workstation/saliency/saliencyStore';
 import { placementOf } from '../../helpers/ortPlacement';
 import { buildModel, rng } from './graphTestKit';
 
@@ -121,6 +123,20 @@ describe('float16 compute', () => {
       );
       assert.ok(worst > 0, 'the float16 graph ran (its maps are not bit-equal to float32)');
       assert.ok(worst <= 5e-3, `maps differ by ${worst}`);
+      // The precision is recorded where float16 maps go: the batch reports and the map cache key.
+      const request = { target: 'top1' as const, methods: ['attn-grad-product' as const] };
+      const [halfReport] = await explainBatch(half, x.subarray(0, size), 1, request);
+      const [fullReport] = await explainBatch(full, x.subarray(0, size), 1, request);
+      assert.equal(halfReport.report.precision, 'float16');
+      assert.ok(!('precision' in fullReport.report), 'a float32 report has no precision field');
+      const n = half.info.numBlocks;
+      const float32Key = SaliencyStore.optionsHash('attn-grad-product', {}, n);
+      assert.equal(SaliencyStore.optionsHash('attn-grad-product', {}, n, 'float32'), float32Key);
+      assert.notEqual(SaliencyStore.optionsHash('attn-grad-product', {}, n, 'float16'), float32Key);
+      assert.notEqual(
+        SaliencyStore.optionsHash('rollout', {}, n, 'float16'),
+        SaliencyStore.optionsHash('rollout', {}, n),
+      );
     } finally {
       await half.close();
       await full.close();
