@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { colormapTable, encodeRgbPng, renderOverlay, upsampleBilinear } from '../../../electron/engine/heatmap';
+import {
+  colormapTable,
+  encodeRgbPng,
+  renderOverlay,
+  upsampleBilinear,
+} from '../../../electron/engine/heatmap';
 import { computeGeometry, identityGeometry } from '../../../electron/engine/preprocess';
 import type { PreprocessingSpec } from '../../../electron/engine/modelCard';
 
