@@ -46,11 +46,10 @@ async function run(job: ImageJob): Promise<ImageResult> {
     return { png: await renderOverlay(base, map, grid, geometry, options) };
   }
   const settled = <T>(p: Promise<T>) => p.then((x) => x, itemFailure);
-  if (job.kind === 'load') {
-    const loaded = [];
-    for (const file of job.files) loaded.push(await settled(loadInput(file, job.spec, job.model)));
-    return { loaded };
-  }
+  // Loads together: sharp decodes what is not a plain PNG in its own threads, concurrently.
+  if (job.kind === 'load')
+    return { loaded: await Promise.all(job.files.map((f) => settled(loadInput(f, job.spec, job.model)))) };
+  // Writes one at a time (see imageWorkerPool.ts).
   const written = [];
   for (const image of job.images) written.push(await settled(writeImage(image).then(() => null)));
   return { written };

@@ -1,6 +1,8 @@
 // Heatmap overlays: a token map, min-max normalised, upsampled bilinearly onto the region of the
 // picture the model saw (mapped back through the preprocessing's resize and crop), coloured with a
-// colour map and composited with sharp at an opacity; whatever the model did not see is dimmed.
+// colour map and blended over the picture at an opacity; whatever the model did not see is dimmed.
+// Small pictures are blended at their own size and enlarged by a whole factor as the PNG is
+// written (pngEncode.ts); large ones are reduced through sharp first.
 import sharp from 'sharp';
 import { EngineError } from '../errors';
 import { minMaxNormalise } from '../methods/common';
@@ -53,7 +55,7 @@ export function tensorToGray(
   return out;
 }
 
-/** Where the model's input lies on the displayed picture, in display pixels. */
+/** Where the model's input lies on the picture shown at displayWidth × displayHeight, in its pixels. */
 export function modelRegion(
   geometry: PreprocessGeometry,
   displayWidth: number,
