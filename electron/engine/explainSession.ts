@@ -38,7 +38,7 @@ import {
 import { occlusionMaps } from './perturbation';
 import { serializeModel, writeModelFile } from './onnx/modelFile';
 import type { ModelProto } from './onnx/onnxSchema';
-import { ManagedSession, type ProviderName } from './providers';
+import { ManagedSession, type ProviderName, type SessionSettings } from './providers';
 
 export const FLOAT16_NOTE =
   'This is a float16 model: its maps are computed in float32 from its float16 weights (logits agree with its own float16 output to float16 rounding).';
@@ -81,6 +81,8 @@ export interface OpenOptions {
   memArena?: boolean;
   /** ORT's intra-op threads spin while waiting (default off); see SessionSettings.spinning. */
   spinning?: boolean;
+  /** ORT's profiler on for every session of this model (the bench's --profile); see endProfiling. */
+  profilePrefix?: string;
   /** The CUDA provider's device id (default 0). */
   cudaDevice?: number;
   /**
@@ -93,6 +95,12 @@ export interface OpenOptions {
    * Default: on the CPU, runs of about GRADIENT_ROWS token rows; elsewhere the whole batch.
    */
   imagesPerRun?: number;
+}
+
+/** The ORT session settings of a model's sessions: all of them run as the explain graph's does. */
+function sessionSettings(options: OpenOptions, provider: OpenOptions['provider']): SessionSettings {
+  const { threads, memArena, spinning, profilePrefix, cudaDevice, log } = options;
+  return { provider, threads, memArena, spinning, profilePrefix, cudaDevice, log };
 }
 
 interface CachedAnalysis {
@@ -237,14 +245,7 @@ export class ExplainSession {
     const warnings = [headReadoutWarning(model, info, analysis.tokens, analysis.prefixTokens)];
     if (float16) warnings.push(FLOAT16_NOTE);
     for (const w of warnings) if (w) log(w);
-    const session = await ManagedSession.open(explainSource, {
-      provider: options.provider,
-      threads: options.threads,
-      memArena: options.memArena,
-      spinning: options.spinning,
-      cudaDevice: options.cudaDevice,
-      log,
-    });
+    const session = await ManagedSession.open(explainSource, sessionSettings(options, options.provider));
     const [channels, height, width] = analysis.imageDims;
     const publicInfo: ExplainModelInfo = {
       inputName: analysis.inputName,
@@ -279,14 +280,10 @@ export class ExplainSession {
   /** Logits [batch × classes] of the original graph. */
   async predict(input: Float32Array, batch: number): Promise<Float32Array> {
     this.checkInput(input, batch);
-    this.predictSession ??= await ManagedSession.open(this.modelPath, {
-      provider: this.explainSession.provider,
-      threads: this.options.threads,
-      memArena: this.options.memArena,
-      spinning: this.options.spinning,
-      cudaDevice: this.options.cudaDevice,
-      log: this.options.log,
-    });
+    this.predictSession ??= await ManagedSession.open(
+      this.modelPath,
+      sessionSettings(this.options, this.explainSession.provider),
+    );
     const session = this.predictSession;
     const out = await this.runBatched(input, batch, undefined, async (feeds) => {
       const r = await this.runOn(session, feeds);
@@ -464,6 +461,11 @@ export class ExplainSession {
     };
   }
 
+  /** Writes the profile of every session opened so far (opened with profilePrefix). */
+  endProfiling(): void {
+    for (const s of this.opened) s.endProfiling();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -505,14 +507,7 @@ export class ExplainSession {
             source = target;
           } else source = serializeModel(graph);
         }
-        return ManagedSession.open(source, {
-          provider: this.explainSession.provider,
-          threads: this.options.threads,
-          memArena: this.options.memArena,
-          spinning: this.options.spinning,
-          cudaDevice: this.options.cudaDevice,
-          log: this.options.log,
-        });
+        return ManagedSession.open(source, sessionSettings(this.options, this.explainSession.provider));
       })();
       pending.catch(() => this.fused.delete(key));
       this.fused.set(key, pending);

@@ -30,6 +30,8 @@ export interface SessionSettings {
   memArena?: boolean;
   /** Let ORT's intra-op threads spin while waiting (default off: see sessionOptions). */
   spinning?: boolean;
+  /** ORT's profiler on: each session writes `<prefix>_<time>.json` when endProfiling() is called. */
+  profilePrefix?: string;
   log?: (message: string) => void;
 }
 
@@ -115,6 +117,7 @@ function sessionOptions(
     extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } },
     // A provider that cannot start logs its own errors; we report the fallback ourselves.
     logSeverityLevel: provider === 'cpu' ? 2 : 4,
+    ...(settings.profilePrefix ? { enableProfiling: true, profileFilePrefix: settings.profilePrefix } : {}),
   };
 }
 
@@ -216,6 +219,11 @@ export class ManagedSession {
       this.current = 'cpu';
       return this.run(feeds, fetches);
     }
+  }
+
+  /** Writes ORT's profile of the runs so far (sessions opened with profilePrefix). */
+  endProfiling(): void {
+    if (this.settings.profilePrefix) this.session.endProfiling();
   }
 
   async release(): Promise<void> {

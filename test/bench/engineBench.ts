@@ -8,7 +8,7 @@
 //
 //   node --import tsx test/bench/engineBench.ts [--provider cpu,webgpu] [--batches 1,32]
 //     [--seconds 8] [--threads N] [--no-arena] [--spin] [--precision float16]
-//     [--models fashion,vit-s16,swin-t,volo-d1] [--json FILE] [--no-torch]
+//     [--models fashion,vit-s16,swin-t,volo-d1] [--json FILE] [--no-torch] [--profile DIR]
 //
 // Each model × provider runs in its own child process so that its peak RSS is its own. The
 // random exports are generated once into .bench/ (git-ignored): ViT-S/16 by
@@ -26,6 +26,7 @@ import { serializeModel } from '../../electron/engine/onnx/modelFile';
 import { listInputFiles } from '../../electron/engine/imageFiles';
 import { preprocessImage } from '../../electron/engine/preprocess';
 import type { ProviderName } from '../../electron/engine/providers';
+import { describeOrtProfile } from './ortProfile';
 
 const ROOT = path.join(__dirname, '..', '..');
 const PYTHON =
@@ -44,6 +45,8 @@ interface Args {
   models: string[];
   json?: string;
   torch: boolean;
+  /** ORT's profiler on for the explain sessions; profiles (and their summaries) go here. */
+  profile?: string;
   child?: string;
 }
 
@@ -79,6 +82,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--models') args.models = list(argv[++i]);
     else if (a === '--json') args.json = argv[++i];
     else if (a === '--no-torch') args.torch = false;
+    else if (a === '--profile') args.profile = path.resolve(argv[++i]);
     else if (a === '--child') args.child = argv[++i];
   }
   return args;
@@ -141,6 +145,8 @@ interface ChildResult {
   mapDiffVsCpu: number | null;
   peakRssMB: number;
   openSeconds: number;
+  /** With --profile: each session's profile summary (describeOrtProfile), by file. */
+  profiles?: string[];
 }
 
 async function inputsFor(
@@ -191,6 +197,47 @@ function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
   return m;
 }
 
+/**
+ * ORT's profile of ten explain runs per batch size, in a session of its own (profiling slows the
+ * runs, so the timed ones run without it), written to `<profileDir>/<model>-<provider>-b<N>_*.json`
+ * and summarised: where a run's time goes, by op type and provider.
+ */
+async function profileRuns(
+  modelPath: string,
+  inputs: Float32Array,
+  size: number,
+  args: Args,
+  modelDir: string,
+  provider: ProviderName,
+): Promise<string[]> {
+  const profileDir = args.profile!;
+  mkdirSync(profileDir, { recursive: true });
+  const summaries: string[] = [];
+  for (const batch of args.batches) {
+    const prefix = `${path.basename(modelDir)}-${provider}-b${batch}`;
+    const before = new Set(readdirSync(profileDir));
+    const session = await ExplainSession.open(modelPath, {
+      provider,
+      threads: args.threads,
+      memArena: args.arena,
+      spinning: args.spin,
+      precision: args.precision,
+      profilePrefix: path.join(profileDir, prefix),
+    });
+    const x = inputs.subarray(0, batch * size);
+    for (let i = 0; i < 12; i++) await session.saliency(x, batch, 'top1', 'attn-grad-product');
+    session.endProfiling();
+    await session.close();
+    for (const file of readdirSync(profileDir).filter((f) => f.startsWith(prefix) && !before.has(f))) {
+      const summary = describeOrtProfile(path.join(profileDir, file));
+      if (summary.startsWith('0 runs')) rmSync(path.join(profileDir, file));
+      else
+        summaries.push(`ORT profile, batch ${batch}, 12 runs (${path.join(profileDir, file)}):\n${summary}`);
+    }
+  }
+  return summaries;
+}
+
 /** Child: times one model on one provider. */
 async function runChild(dir: string, args: Args): Promise<void> {
   const { modelPath, card } = await loadModel(dir);
@@ -222,6 +269,7 @@ async function runChild(dir: string, args: Args): Promise<void> {
     );
     rows.push({ batch, explainPerSecond, forwardPerSecond, cpuMsPerImage });
   }
+  const profiles = args.profile ? await profileRuns(modelPath, all, size, args, dir, requested) : undefined;
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
   let mapDiffVsCpu: number | null = null;
   if (session.provider !== 'cpu' || args.precision === 'float16') {
@@ -241,6 +289,7 @@ async function runChild(dir: string, args: Args): Promise<void> {
     mapDiffVsCpu,
     peakRssMB,
     openSeconds,
+    profiles,
   };
   await session.close();
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -434,6 +483,7 @@ function childArgs(m: ModelSpec, provider: ProviderName, args: Args): string[] {
     ...(args.spin ? ['--spin'] : []),
     '--precision',
     args.precision,
+    ...(args.profile ? ['--profile', args.profile] : []),
   ];
 }
 
@@ -496,6 +546,7 @@ async function main(): Promise<void> {
       const ran = res.provider === provider ? provider : `${res.provider} (asked ${provider})`;
       console.log(`${m.name} on ${ran}: explain session opened in ${res.openSeconds.toFixed(1)} s`);
       for (const msg of res.providerMessages) console.log(`  ${msg}`);
+      for (const profile of res.profiles ?? []) console.log(profile);
       for (const row of res.rows) {
         // PyTorch on the same kind of device: CUDA against a GPU provider, else the CPU.
         const device = res.provider !== 'cpu' && torch.cuda ? 'cuda' : 'cpu';
@@ -654,7 +705,7 @@ function folderRates(args: Args): Record<string, number | number[]> | null {
     for (let r = 0; r < FOLDER_ROUNDS; r++) {
       const engine = spawnSync(
         process.execPath,
-        childArgs(fashion, 'cpu', { ...args, batches: [1, CLI_BATCH] }),
+        childArgs(fashion, 'cpu', { ...args, batches: [1, CLI_BATCH], profile: undefined }),
         { encoding: 'utf8', cwd: ROOT },
       );
       const rows = (JSON.parse(engine.stdout.trim().split('\n').pop() ?? '') as ChildResult).rows;

@@ -61,9 +61,12 @@ rm -f "$OUT/placement-detail.txt"
 VSW_PLACEMENT_LOG="$OUT/placement-detail.txt" timeout 240 node --import tsx --test --test-reporter=spec \
   test/unit/engine-core/webgpuPlacement.test.ts 2>&1 | grep -v 'W:onnxruntime' | tee "$OUT/placement.log" | grep -E '^#|✔|✖|﹣|pass|fail' | tee -a "$summary"
 
-say "engine bench: WebGPU and CPU, batch 1 and 32"
+say "engine bench: WebGPU and CPU, batch 1 and 32, with ORT's profile of each (summaries in the log)"
+# The profiles themselves (tens of MB) stay on the machine; their summaries are in engine-bench.log:
+# kernels per run, the host's time in them against the run's, time per op type and provider.
 timeout 330 node test/bench/run-bench.mjs engine --provider webgpu,cpu --batches 1,32 --seconds 3 \
-  --models vit-s16 --json "$OUT/engine-bench.json" 2>&1 | grep -v 'W:onnxruntime' | tee "$OUT/engine-bench.log" | tail -n 12 | tee -a "$summary"
+  --models vit-s16 --profile .bench/profiles --json "$OUT/engine-bench.json" 2>&1 | grep -v 'W:onnxruntime' |
+  tee "$OUT/engine-bench.log" | tail -n 12 | tee -a "$summary"
 # ORT's intra-op threads no longer spin by default (2x faster on a loaded 2-core machine); on
 # idle cores spinning may win latency back. VSW_DEVICE_SPIN=1 measures the CPU rows with it on.
 if [ "${VSW_DEVICE_SPIN:-0}" = 1 ]; then
