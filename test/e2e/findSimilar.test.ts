@@ -11,6 +11,7 @@ import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
 import {
   confirmByKey,
   importFolder,
+  rejectedPaths,
   runModel,
   tagFalsePositives,
   waitForGridImages,
@@ -92,13 +93,7 @@ test(
       .pluck()
       .all() as string[];
     assert.deepEqual(tagged, [...seeds, ...candidates.slice(0, 3)].sort());
-    const rejected = db
-      .prepare(
-        `SELECT i.rel_path FROM pattern_rejections pr JOIN images i ON i.id = pr.image_id WHERE pr.tag = 'checkerboard'`,
-      )
-      .pluck()
-      .all() as string[];
-    assert.deepEqual(rejected, [candidates[3]]);
+    assert.deepEqual(rejectedPaths(db, 'checkerboard'), [candidates[3]]);
 
     // Back to the grid, then search again: the confirmed are in the query, the rejected is gone.
     await banner.getByRole('button', { name: 'Back to the grid' }).click();

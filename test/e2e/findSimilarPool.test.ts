@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { browserSkipReason, openPage, screenshot } from '../helpers/browser';
-import { confirmByKey, tagFalsePositives, waitForGridImages } from '../helpers/reviewSteps';
+import { confirmByKey, rejectedPaths, tagFalsePositives, waitForGridImages } from '../helpers/reviewSteps';
 import { repoRoot, startServe } from '../helpers/serveProcess';
 import { readJsonl } from '../helpers/manifest';
 import { tempDir } from '../helpers/tempDir';
@@ -123,13 +123,7 @@ test(
     await waitFor(() => taggedIn('pool').length === 3);
     assert.deepEqual(taggedIn('pool'), candidates.slice(0, 3).sort());
     assert.deepEqual(taggedIn('cued'), [...seeds].sort());
-    const rejected = db
-      .prepare(
-        `SELECT i.rel_path FROM pattern_rejections pr JOIN images i ON i.id = pr.image_id WHERE pr.tag = 'checkerboard'`,
-      )
-      .pluck()
-      .all() as string[];
-    assert.deepEqual(rejected, [candidates[3]]);
+    assert.deepEqual(rejectedPaths(db, 'checkerboard'), [candidates[3]]);
 
     // Back to the reviewed dataset, then export the tag with the pool's confirmed images.
     await banner.getByRole('button', { name: 'Back to the grid of cued' }).click();

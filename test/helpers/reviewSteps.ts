@@ -1,5 +1,6 @@
 // The steps every review loop in the browser takes: import a folder, run a model, create a tag.
 import assert from 'node:assert/strict';
+import type { Database } from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 
 /** Imports `folder` from the Datasets view and waits for the report's "N added". */
@@ -80,4 +81,14 @@ export async function tagFalsePositives(
     await page.keyboard.press('ArrowRight');
   }
   return tagged;
+}
+
+/** The images marked "not this pattern" for `tag` in the store, by path. */
+export function rejectedPaths(db: Database, tag: string): string[] {
+  return db
+    .prepare(
+      'SELECT i.rel_path FROM pattern_rejections pr JOIN images i ON i.id = pr.image_id WHERE pr.tag = ?',
+    )
+    .pluck()
+    .all(tag) as string[];
 }
