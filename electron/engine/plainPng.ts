@@ -26,6 +26,13 @@ export function isPlainPng(bytes: Uint8Array): boolean {
   return false; // truncated: let sharp report it
 }
 
+/** A plain PNG's size and whether it is gray (with or without alpha), from its header. */
+export function plainPngSize(bytes: Uint8Array): { width: number; height: number; gray: boolean } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // IHDR: width, height, bit depth, colour type (bit 1 set: colour or palette).
+  return { width: view.getUint32(16), height: view.getUint32(20), gray: (bytes[25] & 2) === 0 };
+}
+
 /**
  * The pixels of a plain PNG as sharp's raw output gives them after removeAlpha (gray pictures
  * as one channel, the rest as RGB): alpha dropped, a palette expanded.

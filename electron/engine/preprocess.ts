@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import sharp, { type KernelEnum, type Metadata, type OutputInfo } from 'sharp';
 import { EngineError } from './errors';
 import type { PreprocessingSpec } from './modelCard';
-import { decodePlainPng, isPlainPng } from './plainPng';
+import { decodePlainPng, isPlainPng, plainPngSize } from './plainPng';
 
 export interface InputSize {
   channels: number;
@@ -129,16 +129,16 @@ export async function loadModelPixels(
   input: InputSize,
   kernel?: keyof KernelEnum,
 ): Promise<{ pixels: Uint8Array; channels: number; geometry: PreprocessGeometry }> {
+  // A plain PNG's size is in its header (and it has no EXIF orientation): one at the model's size
+  // is decoded here, one to resize or crop goes to sharp from the bytes already read.
   const bytes = await plainPngBytes(file);
-  if (bytes) {
-    const png = decodePlainPng(bytes);
-    const geometry = computeGeometry(png.width, png.height, spec, input, describe(file));
-    // A picture at the model's size needs nothing more; one to resize or crop goes to sharp.
-    if (isWhole(geometry)) return { pixels: png.pixels, channels: png.channels, geometry };
-  }
-  const size = await orientedSize(file);
+  const size = bytes ? plainPngSize(bytes) : await orientedSize(file);
   const geometry = computeGeometry(size.width, size.height, spec, input, describe(file));
-  let pipeline = sharp(file).rotate();
+  if (bytes && isWhole(geometry)) {
+    const { pixels, channels } = decodePlainPng(bytes);
+    return { pixels, channels, geometry };
+  }
+  let pipeline = sharp(bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : file).rotate();
   if (geometry.resized.width !== size.width || geometry.resized.height !== size.height) {
     pipeline = pipeline.resize(geometry.resized.width, geometry.resized.height, {
       fit: 'fill',

@@ -66,7 +66,7 @@ test('plain PNGs decode to the pixels sharp gives, for every colour type', async
   }
 });
 
-test("a plain PNG's tensor equals the sharp path's (the same PNG with an EXIF block)", async () => {
+test("a plain PNG's tensor equals the sharp path's (the same PNG with an EXIF block), resized or not", async () => {
   const spec: PreprocessingSpec = {
     resize: null,
     crop: null,
@@ -75,24 +75,24 @@ test("a plain PNG's tensor equals the sharp path's (the same PNG with an EXIF bl
     mean: [0.5, 0.4, 0.3],
     std: [0.2, 0.25, 0.3],
   };
+  // As it is (decoded by pngjs), and resized to the model's 18×26 (sharp from the bytes read).
+  const sizes = [
+    { resize: null, height: H, width: W },
+    { resize: { height: 18, width: 26, mode: 'exact' as const }, height: 18, width: 26 },
+  ];
   for (const [name, png] of Object.entries(await pngs())) {
     const viaSharp = withChunk(png, 'eXIf', EMPTY_EXIF);
     assert.ok(!isPlainPng(viaSharp), `${name}: with EXIF it goes to sharp`);
-    for (const channels of [1, 3]) {
-      const input = { channels, height: H, width: W };
-      const fast = await preprocessImage(
-        png,
-        { ...spec, colour: channels === 1 ? 'grayscale' : 'rgb' },
-        input,
-      );
-      const slow = await preprocessImage(
-        viaSharp,
-        { ...spec, colour: channels === 1 ? 'grayscale' : 'rgb' },
-        input,
-      );
-      assert.deepEqual(fast.geometry, slow.geometry, name);
-      assert.deepEqual(Array.from(fast.tensor), Array.from(slow.tensor), `${name}, ${channels} channel(s)`);
-    }
+    for (const { resize, height, width } of sizes)
+      for (const channels of [1, 3]) {
+        const input = { channels, height, width };
+        const card = { ...spec, resize, colour: channels === 1 ? ('grayscale' as const) : ('rgb' as const) };
+        const fast = await preprocessImage(png, card, input);
+        const slow = await preprocessImage(viaSharp, card, input);
+        const label = `${name}, ${channels} channel(s), ${height}×${width}`;
+        assert.deepEqual(fast.geometry, slow.geometry, label);
+        assert.deepEqual(Array.from(fast.tensor), Array.from(slow.tensor), label);
+      }
   }
 });
 
