@@ -4,7 +4,6 @@ export { encodeRgbPng } from './pngEncode';
 export { upsampleBilinear } from '../../contract/bilinear';
 export {
   DEFAULT_OVERLAY_OPTIONS,
-  colouredHeatmap,
   modelRegion,
   renderOverlay,
   tensorToGray,

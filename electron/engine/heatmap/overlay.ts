@@ -9,7 +9,7 @@ import { minMaxNormalise } from '../methods/common';
 import type { PreprocessGeometry } from '../preprocess';
 import { colormapTable, type ColormapName } from './colormaps';
 import { encodeRgbPng } from './pngEncode';
-import { BilinearRows, upsampleBilinear } from '../../contract/bilinear';
+import { BilinearRows } from '../../contract/bilinear';
 
 export interface OverlayOptions {
   colormap: ColormapName;
@@ -90,30 +90,6 @@ function displayPlan(
     };
   }
   return { scale: 1 };
-}
-
-/** Heatmap region as RGBA: colour from the map, alpha = opacity. */
-export function colouredHeatmap(
-  map: ArrayLike<number>,
-  grid: [number, number],
-  width: number,
-  height: number,
-  colormap: ColormapName,
-  opacity: number,
-): Buffer {
-  const normalised = minMaxNormalise(map);
-  const up = upsampleBilinear(normalised, grid[0], grid[1], height, width);
-  const lut = colormapTable(colormap);
-  const alpha = Math.round(Math.min(Math.max(opacity, 0), 1) * 255);
-  const rgba = Buffer.alloc(width * height * 4);
-  for (let i = 0; i < up.length; i++) {
-    const k = Math.round(Math.min(Math.max(up[i], 0), 1) * 255) * 3;
-    rgba[i * 4] = lut[k];
-    rgba[i * 4 + 1] = lut[k + 1];
-    rgba[i * 4 + 2] = lut[k + 2];
-    rgba[i * 4 + 3] = alpha;
-  }
-  return rgba;
 }
 
 /** Renders the overlay PNG of a token map (grid rows × cols) over the picture. */
